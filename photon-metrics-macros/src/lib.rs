@@ -1,0 +1,1 @@
+//! Attribute macros and derives for photon-metrics.

@@ -1,0 +1,453 @@
+//! The metric catalog: the single source of truth for every family.
+//!
+//! Each [`FamilySpec`] fixes a family's name, help text, unit, kind, label
+//! names and (for histograms) bucket bounds. The typed record helpers in
+//! [`compiler`](crate::compiler), [`hardware`](crate::hardware) and
+//! [`runtime`](crate::runtime) are built from these entries, the Prometheus
+//! exporter takes its buckets from them, and the tests under `monitoring/`
+//! check every dashboard and alert query against [`catalog()`].
+//!
+//! ```
+//! let names: Vec<&str> = photon_metrics::catalog().iter().map(|f| f.name).collect();
+//! assert!(names.contains(&"photon_compilations_total"));
+//! let f = photon_metrics::catalog::family("photon_compilation_duration_seconds").unwrap();
+//! assert_eq!(f.buckets.unwrap()[0], 0.1);
+//! ```
+
+use crate::labels::LabelName;
+
+/// What kind of Prometheus metric a family is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A monotonically increasing count; exported as a Prometheus `counter`.
+    Counter,
+    /// A value that goes up and down; exported as a Prometheus `gauge`.
+    Gauge,
+    /// A distribution over fixed buckets; exported as a Prometheus `histogram`
+    /// (never a summary) with the catalog's buckets.
+    Histogram,
+}
+
+impl Kind {
+    /// The `# TYPE` word Prometheus uses for this kind.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// The unit a family's values are measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// A plain count of events or things.
+    Count,
+    /// Seconds of wall-clock time.
+    Seconds,
+    /// Bytes of memory.
+    Bytes,
+    /// Optical power in milliwatts.
+    Milliwatts,
+    /// Temperature in degrees Celsius.
+    Celsius,
+    /// A dimensionless ratio (calibration drift: 0 is perfectly calibrated).
+    Ratio,
+    /// Operations per second.
+    OpsPerSecond,
+    /// A state encoded as a number (0 = down, 1 = up).
+    State,
+}
+
+impl Unit {
+    /// Human-readable unit, as printed in help texts and docs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Seconds => "seconds",
+            Unit::Bytes => "bytes",
+            Unit::Milliwatts => "milliwatts",
+            Unit::Celsius => "degrees Celsius",
+            Unit::Ratio => "ratio",
+            Unit::OpsPerSecond => "operations per second",
+            Unit::State => "state (0 = down, 1 = up)",
+        }
+    }
+
+    /// The closest unit of the `metrics` facade, if it has one.
+    pub(crate) const fn to_metrics(self) -> Option<metrics::Unit> {
+        match self {
+            Unit::Count => Some(metrics::Unit::Count),
+            Unit::Seconds => Some(metrics::Unit::Seconds),
+            Unit::Bytes => Some(metrics::Unit::Bytes),
+            Unit::OpsPerSecond => Some(metrics::Unit::CountPerSecond),
+            Unit::Milliwatts | Unit::Celsius | Unit::Ratio | Unit::State => None,
+        }
+    }
+}
+
+/// Which part of the system a family describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subsystem {
+    /// The MLIR compiler: compilations, errors, cache, memory.
+    Compiler,
+    /// Photonic devices: status, optics, temperature, calibration, latency.
+    Hardware,
+    /// The inference runtime: sessions, throughput, queue, errors.
+    Runtime,
+    /// photon-metrics' own health (cardinality overflows).
+    SelfMonitoring,
+}
+
+/// One metric family: everything an exporter, a dashboard or an alert needs to know.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FamilySpec {
+    /// The exported name, e.g. `photon_compilations_total`.
+    pub name: &'static str,
+    /// The `# HELP` text. It names the unit.
+    pub help: &'static str,
+    /// What the values measure.
+    pub unit: Unit,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// Label names, in the order the record helpers take them.
+    pub labels: &'static [LabelName],
+    /// Upper bucket bounds (histograms only), strictly increasing; `+Inf` is implicit.
+    pub buckets: Option<&'static [f64]>,
+    /// Where the family belongs.
+    pub subsystem: Subsystem,
+    /// A PromQL query a dashboard or an operator would run against this family.
+    pub example_query: &'static str,
+}
+
+impl FamilySpec {
+    /// The largest number of series this family can ever hold: the product of
+    /// its labels' value counts (closed sets by their size, open sets by their
+    /// cardinality cap plus the overflow value). Histograms multiply this by
+    /// `buckets + 3` lines in the exposition.
+    pub fn max_series(&self) -> usize {
+        self.labels.iter().map(|l| l.value_slots()).product()
+    }
+}
+
+/// Bucket bounds of `photon_compilation_duration_seconds`, from the design.
+pub const COMPILATION_DURATION_BUCKETS: &[f64] =
+    &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Bucket bounds of `photon_inference_latency_seconds`: photonic inference
+/// runs from single microseconds (one pass through an MZI mesh) to whole
+/// seconds (a large batch with host round-trips), so the buckets step
+/// 1-2.5-5 per decade from 1 µs to 5 s.
+pub const INFERENCE_LATENCY_BUCKETS: &[f64] = &[
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_05,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+];
+
+macro_rules! families {
+    ($( $(#[$doc:meta])* $ident:ident = {
+        name: $name:literal, kind: $kind:ident, unit: $unit:ident, subsystem: $sub:ident,
+        labels: [$($label:ident),*], buckets: $buckets:expr,
+        help: $help:literal, query: $query:literal $(,)?
+    } )*) => {
+        /// Index of every family in [`CATALOG`]; the typed helpers use it to
+        /// reach their family's handle table without a name lookup.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(usize)]
+        pub enum FamilyId {
+            $( $(#[$doc])* $ident, )*
+        }
+
+        impl FamilyId {
+            /// Every family, in catalog order.
+            pub const ALL: &'static [FamilyId] = &[$(FamilyId::$ident),*];
+
+            /// This family's catalog entry.
+            pub const fn spec(self) -> &'static FamilySpec {
+                &CATALOG[self as usize]
+            }
+        }
+
+        /// Every family photon-metrics exports, in a fixed order.
+        pub const CATALOG: &[FamilySpec] = &[$(
+            FamilySpec {
+                name: $name,
+                help: $help,
+                unit: Unit::$unit,
+                kind: Kind::$kind,
+                labels: &[$(LabelName::$label),*],
+                buckets: $buckets,
+                subsystem: Subsystem::$sub,
+                example_query: $query,
+            },
+        )*];
+    };
+}
+
+families! {
+    /// `photon_compilations_total`
+    Compilations = {
+        name: "photon_compilations_total", kind: Counter, unit: Count, subsystem: Compiler,
+        labels: [Target, Status, ModelType], buckets: None,
+        help: "Compilations finished, by target, outcome (success, error, panic, cancelled) and model type.",
+        query: "sum by (target) (rate(photon_compilations_total[5m]))",
+    }
+    /// `photon_compilation_duration_seconds`
+    CompilationDuration = {
+        name: "photon_compilation_duration_seconds", kind: Histogram, unit: Seconds, subsystem: Compiler,
+        labels: [Target, ModelSize], buckets: Some(COMPILATION_DURATION_BUCKETS),
+        help: "Wall-clock time of one compilation in seconds, by target and model size (large above 100000 parameters).",
+        query: "histogram_quantile(0.95, sum by (le, target) (rate(photon_compilation_duration_seconds_bucket[5m])))",
+    }
+    /// `photon_compilation_errors_total`
+    CompilationErrors = {
+        name: "photon_compilation_errors_total", kind: Counter, unit: Count, subsystem: Compiler,
+        labels: [Target, ErrorKind], buckets: None,
+        help: "Failed compilations, by target and error kind.",
+        query: "sum by (error_kind) (increase(photon_compilation_errors_total[1h]))",
+    }
+    /// `photon_cache_hits_total`
+    CacheHits = {
+        name: "photon_cache_hits_total", kind: Counter, unit: Count, subsystem: Compiler,
+        labels: [Target], buckets: None,
+        help: "Compilation cache lookups that found a compiled artifact, by target.",
+        query: "sum(rate(photon_cache_hits_total[5m])) / (sum(rate(photon_cache_hits_total[5m])) + sum(rate(photon_cache_misses_total[5m])))",
+    }
+    /// `photon_cache_misses_total`
+    CacheMisses = {
+        name: "photon_cache_misses_total", kind: Counter, unit: Count, subsystem: Compiler,
+        labels: [Target], buckets: None,
+        help: "Compilation cache lookups that found nothing and compiled, by target.",
+        query: "sum by (target) (rate(photon_cache_misses_total[5m]))",
+    }
+    /// `photon_memory_usage_bytes`
+    MemoryUsage = {
+        name: "photon_memory_usage_bytes", kind: Gauge, unit: Bytes, subsystem: Compiler,
+        labels: [Target, MemoryStat], buckets: None,
+        help: "Compiler memory in bytes, by target; memory=current is the resident size now, memory=peak the high-water mark of the last compilation.",
+        query: "max by (target) (photon_memory_usage_bytes{memory=\"peak\"})",
+    }
+    /// `photon_memory_limit_bytes`
+    MemoryLimit = {
+        name: "photon_memory_limit_bytes", kind: Gauge, unit: Bytes, subsystem: Compiler,
+        labels: [], buckets: None,
+        help: "Memory the compiler process may use in bytes, as configured by the application (the denominator of the HighMemoryUsage alert).",
+        query: "max(photon_memory_usage_bytes{memory=\"current\"}) / scalar(photon_memory_limit_bytes)",
+    }
+    /// `photon_device_status`
+    DeviceStatus = {
+        name: "photon_device_status", kind: Gauge, unit: State, subsystem: Hardware,
+        labels: [DeviceId, DeviceType], buckets: None,
+        help: "Photonic device health: 1 = up, 0 = down.",
+        query: "photon_device_status == 0",
+    }
+    /// `photon_optical_power_mw`
+    OpticalPower = {
+        name: "photon_optical_power_mw", kind: Gauge, unit: Milliwatts, subsystem: Hardware,
+        labels: [DeviceId], buckets: None,
+        help: "Optical power delivered by the device's laser source in milliwatts.",
+        query: "avg_over_time(photon_optical_power_mw[5m])",
+    }
+    /// `photon_device_temperature_celsius`
+    DeviceTemperature = {
+        name: "photon_device_temperature_celsius", kind: Gauge, unit: Celsius, subsystem: Hardware,
+        labels: [DeviceId], buckets: None,
+        help: "Device temperature in degrees Celsius.",
+        query: "max by (device_id) (photon_device_temperature_celsius)",
+    }
+    /// `photon_calibration_drift`
+    CalibrationDrift = {
+        name: "photon_calibration_drift", kind: Gauge, unit: Ratio, subsystem: Hardware,
+        labels: [DeviceId], buckets: None,
+        help: "Relative calibration drift of the device's phase shifters as a ratio (0 = freshly calibrated).",
+        query: "deriv(photon_calibration_drift[15m])",
+    }
+    /// `photon_inference_latency_seconds`
+    InferenceLatency = {
+        name: "photon_inference_latency_seconds", kind: Histogram, unit: Seconds, subsystem: Hardware,
+        labels: [DeviceType], buckets: Some(INFERENCE_LATENCY_BUCKETS),
+        help: "Latency of one inference call in seconds, by device type.",
+        query: "histogram_quantile(0.99, sum by (le, device_type) (rate(photon_inference_latency_seconds_bucket[5m])))",
+    }
+    /// `photon_active_devices`
+    ActiveDevices = {
+        name: "photon_active_devices", kind: Gauge, unit: Count, subsystem: Hardware,
+        labels: [DeviceType, Location], buckets: None,
+        help: "Photonic devices currently serving, by device type and location.",
+        query: "sum by (location) (photon_active_devices)",
+    }
+    /// `photon_active_sessions`
+    ActiveSessions = {
+        name: "photon_active_sessions", kind: Gauge, unit: Count, subsystem: Runtime,
+        labels: [], buckets: None,
+        help: "Inference sessions in flight.",
+        query: "max_over_time(photon_active_sessions[5m])",
+    }
+    /// `photon_throughput_ops_per_second`
+    Throughput = {
+        name: "photon_throughput_ops_per_second", kind: Gauge, unit: OpsPerSecond, subsystem: Runtime,
+        labels: [], buckets: None,
+        help: "Operations per second of the most recent inference call; use rate(photon_inference_ops_total) for averages.",
+        query: "photon_throughput_ops_per_second",
+    }
+    /// `photon_inference_ops_total`
+    InferenceOps = {
+        name: "photon_inference_ops_total", kind: Counter, unit: Count, subsystem: Runtime,
+        labels: [DeviceType], buckets: None,
+        help: "Operations executed by inference calls, by device type.",
+        query: "sum(rate(photon_inference_ops_total[5m]))",
+    }
+    /// `photon_queue_depth`
+    QueueDepth = {
+        name: "photon_queue_depth", kind: Gauge, unit: Count, subsystem: Runtime,
+        labels: [], buckets: None,
+        help: "Inference requests waiting in the runtime queue.",
+        query: "avg_over_time(photon_queue_depth[5m])",
+    }
+    /// `photon_runtime_errors_total`
+    RuntimeErrors = {
+        name: "photon_runtime_errors_total", kind: Counter, unit: Count, subsystem: Runtime,
+        labels: [ErrorKind], buckets: None,
+        help: "Errors raised by the inference runtime, by error kind.",
+        query: "sum by (error_kind) (rate(photon_runtime_errors_total[5m]))",
+    }
+    /// `photon_metrics_label_overflow_total`
+    LabelOverflow = {
+        name: "photon_metrics_label_overflow_total", kind: Counter, unit: Count, subsystem: SelfMonitoring,
+        labels: [Label], buckets: None,
+        help: "New label values folded into the __overflow__ value because their label reached its cardinality cap, by label name.",
+        query: "sum by (label) (increase(photon_metrics_label_overflow_total[1h])) > 0",
+    }
+}
+
+/// Every family photon-metrics exports.
+///
+/// ```
+/// for family in photon_metrics::catalog() {
+///     assert!(family.name.starts_with("photon_"));
+///     assert!(!family.help.is_empty());
+/// }
+/// ```
+pub fn catalog() -> &'static [FamilySpec] {
+    CATALOG
+}
+
+/// Looks a family up by its exported name.
+pub fn family(name: &str) -> Option<&'static FamilySpec> {
+    CATALOG.iter().find(|f| f.name == name)
+}
+
+/// The names of the series a family contributes to the exposition: the name
+/// itself for counters and gauges, `_bucket`, `_sum` and `_count` for histograms.
+pub fn series_names(spec: &FamilySpec) -> Vec<String> {
+    match spec.kind {
+        Kind::Histogram => ["_bucket", "_sum", "_count"]
+            .iter()
+            .map(|s| format!("{}{}", spec.name, s))
+            .collect(),
+        Kind::Counter | Kind::Gauge => vec![spec.name.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_match_catalog_order() {
+        for (i, id) in FamilyId::ALL.iter().enumerate() {
+            assert_eq!(*id as usize, i);
+            assert_eq!(id.spec().name, CATALOG[i].name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_prometheus_names_with_unit_suffixes() {
+        let mut seen = std::collections::HashSet::new();
+        for f in CATALOG {
+            assert!(seen.insert(f.name), "duplicate family {}", f.name);
+            assert!(
+                f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{}",
+                f.name
+            );
+            match f.kind {
+                Kind::Counter => assert!(f.name.ends_with("_total"), "{}", f.name),
+                Kind::Gauge | Kind::Histogram => assert!(!f.name.ends_with("_total"), "{}", f.name),
+            }
+            if f.unit == Unit::Seconds {
+                assert!(f.name.ends_with("_seconds"), "{}", f.name);
+            }
+            if f.unit == Unit::Bytes {
+                assert!(f.name.ends_with("_bytes"), "{}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn histograms_and_only_histograms_have_increasing_buckets() {
+        for f in CATALOG {
+            match (f.kind, f.buckets) {
+                (Kind::Histogram, Some(b)) => {
+                    assert!(!b.is_empty());
+                    assert!(
+                        b.windows(2).all(|w| w[0] < w[1]),
+                        "{} buckets not increasing",
+                        f.name
+                    );
+                }
+                (Kind::Histogram, None) => panic!("{} has no buckets", f.name),
+                (_, Some(_)) => panic!("{} is not a histogram but has buckets", f.name),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn design_buckets_are_exact() {
+        assert_eq!(
+            family("photon_compilation_duration_seconds")
+                .unwrap()
+                .buckets
+                .unwrap(),
+            &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0]
+        );
+        let lat = family("photon_inference_latency_seconds")
+            .unwrap()
+            .buckets
+            .unwrap();
+        assert_eq!(lat[0], 1e-6);
+        assert!(*lat.last().unwrap() >= 1.0);
+    }
+
+    #[test]
+    fn every_example_query_names_its_family() {
+        for f in CATALOG {
+            assert!(
+                f.example_query.contains(f.name),
+                "{}: {}",
+                f.name,
+                f.example_query
+            );
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Compiler families: compilations, duration, errors, cache and memory.
+//!
+//! | family | kind | labels | unit |
+//! |---|---|---|---|
+//! | `photon_compilations_total` | counter | `target`, `status`, `model_type` | count |
+//! | `photon_compilation_duration_seconds` | histogram (0.1 … 120 s) | `target`, `model_size` | seconds |
+//! | `photon_compilation_errors_total` | counter | `target`, `error_kind` | count |
+//! | `photon_cache_hits_total` | counter | `target` | count |
+//! | `photon_cache_misses_total` | counter | `target` | count |
+//! | `photon_memory_usage_bytes` | gauge | `target`, `memory` (`current`/`peak`) | bytes |
+//! | `photon_memory_limit_bytes` | gauge | — | bytes |
+//!
+//! Example PromQL:
+//! - compilation rate per target: `sum by (target) (rate(photon_compilations_total[5m]))`
+//! - error ratio: `sum(rate(photon_compilations_total{status!="success"}[5m])) / sum(rate(photon_compilations_total[5m]))`
+//! - p95 duration: `histogram_quantile(0.95, sum by (le, target) (rate(photon_compilation_duration_seconds_bucket[5m])))`
+//! - cache hit ratio: `sum(rate(photon_cache_hits_total[5m])) / (sum(rate(photon_cache_hits_total[5m])) + sum(rate(photon_cache_misses_total[5m])))`
+//! - memory against its limit: `max(photon_memory_usage_bytes{memory="current"}) / scalar(photon_memory_limit_bytes)`
+//!
+//! ```
+//! use photon_metrics::compiler;
+//! use photon_metrics::labels::{ErrorKind, ModelType, Status, Target};
+//!
+//! let target = Target::new("mzi-64x64").unwrap();
+//! let model = ModelType::new("resnet50").unwrap();
+//! compiler::record_cache_miss(target);
+//! let timer = compiler::start_compilation(target, model, 25_600_000);
+//! // … compile …
+//! timer.finish(Status::Success);
+//! compiler::record_compilation_error(target, ErrorKind::new("UnsupportedOp").unwrap());
+//! ```
+
+use crate::catalog::FamilyId;
+use crate::family::Family;
+use crate::guard::Outcome;
+use crate::labels::{ClosedLabel, ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
+use metrics::{Counter, Gauge, Histogram};
+use std::time::Instant;
+
+static COMPILATIONS: Family<Counter> = Family::new(FamilyId::Compilations);
+static DURATION: Family<Histogram> = Family::new(FamilyId::CompilationDuration);
+static ERRORS: Family<Counter> = Family::new(FamilyId::CompilationErrors);
+static CACHE_HITS: Family<Counter> = Family::new(FamilyId::CacheHits);
+static CACHE_MISSES: Family<Counter> = Family::new(FamilyId::CacheMisses);
+static MEMORY: Family<Gauge> = Family::new(FamilyId::MemoryUsage);
+static MEMORY_LIMIT: Family<Gauge> = Family::new(FamilyId::MemoryLimit);
+
+/// Counts one finished compilation in `photon_compilations_total`.
+#[inline]
+pub fn record_compilation(target: Target, status: Status, model_type: ModelType) {
+    COMPILATIONS.with([target.slot(), status.slot(), model_type.slot()], |c| {
+        c.increment(1)
+    });
+}
+
+/// Observes one compilation's wall time in `photon_compilation_duration_seconds`.
+/// `model_size` comes from the parameter count, see [`ModelSize::from_parameters`].
+#[inline]
+pub fn observe_compilation_duration(target: Target, parameters: u64, seconds: f64) {
+    let size = ModelSize::from_parameters(parameters);
+    DURATION.with([target.slot(), size.slot()], |h| h.record(seconds));
+}
+
+/// Counts one failed compilation in `photon_compilation_errors_total`.
+#[inline]
+pub fn record_compilation_error(target: Target, kind: ErrorKind) {
+    ERRORS.with([target.slot(), kind.slot()], |c| c.increment(1));
+}
+
+/// Counts a compilation-cache hit in `photon_cache_hits_total`.
+#[inline]
+pub fn record_cache_hit(target: Target) {
+    CACHE_HITS.with([target.slot()], |c| c.increment(1));
+}
+
+/// Counts a compilation-cache miss in `photon_cache_misses_total`.
+#[inline]
+pub fn record_cache_miss(target: Target) {
+    CACHE_MISSES.with([target.slot()], |c| c.increment(1));
+}
+
+/// Sets `photon_memory_usage_bytes{target, memory}`: [`MemoryStat::Current`]
+/// for resident memory now, [`MemoryStat::Peak`] for the high-water mark of
+/// the last compilation.
+#[inline]
+pub fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
+    MEMORY.with([target.slot(), stat.slot()], |g| g.set(bytes as f64));
+}
+
+/// Sets `photon_memory_limit_bytes`, the memory the application allows the
+/// compiler (its cgroup or configured limit); the HighMemoryUsage alert
+/// fires when current usage exceeds 80 % of it.
+#[inline]
+pub fn set_memory_limit(bytes: u64) {
+    MEMORY_LIMIT.with([], |g| g.set(bytes as f64));
+}
+
+/// Starts timing a compilation; see [`CompilationTimer`].
+#[inline]
+pub fn start_compilation(
+    target: Target,
+    model_type: ModelType,
+    parameters: u64,
+) -> CompilationTimer {
+    CompilationTimer {
+        target,
+        model_type,
+        parameters,
+        start: Instant::now(),
+        outcome: Outcome::new(),
+    }
+}
+
+/// A drop guard for one compilation.
+///
+/// On drop it records `photon_compilations_total` with the outcome and
+/// `photon_compilation_duration_seconds` with the elapsed time, on every path:
+/// [`finish`](Self::finish) sets the status; dropped while the thread panics
+/// it records [`Status::Panic`]; dropped otherwise without a status (a
+/// cancelled future) it records [`Status::Cancelled`].
+#[must_use = "the compilation is recorded when the timer is dropped"]
+#[derive(Debug)]
+pub struct CompilationTimer {
+    target: Target,
+    model_type: ModelType,
+    parameters: u64,
+    start: Instant,
+    outcome: Outcome,
+}
+
+impl CompilationTimer {
+    /// Sets the status without ending the timer.
+    pub fn set_status(&mut self, status: Status) {
+        self.outcome.set(status);
+    }
+
+    /// Records a failure of `kind`: status `error` and one
+    /// `photon_compilation_errors_total{error_kind}`.
+    pub fn fail(&mut self, kind: ErrorKind) {
+        self.outcome.set(Status::Error);
+        record_compilation_error(self.target, kind);
+    }
+
+    /// Ends the timer with `status`.
+    pub fn finish(mut self, status: Status) {
+        self.outcome.set(status);
+    }
+}
+
+impl Drop for CompilationTimer {
+    fn drop(&mut self) {
+        let status = self.outcome.resolve();
+        observe_compilation_duration(
+            self.target,
+            self.parameters,
+            self.start.elapsed().as_secs_f64(),
+        );
+        record_compilation(self.target, status, self.model_type);
+    }
+}

@@ -1,0 +1,46 @@
+//! Exporters: where recorded metrics go.
+//!
+//! - [`prometheus`]: the Prometheus text exposition, served on an HTTP
+//!   listener or rendered into your own server.
+
+pub mod prometheus;
+
+use std::net::SocketAddr;
+
+/// Why an exporter could not be installed. Nothing is half-installed when
+/// one of these is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The listen address is not `host:port`.
+    #[error("invalid listen address `{input}`: {reason} (expected host:port, e.g. 0.0.0.0:8080)")]
+    InvalidAddress {
+        /// What was given.
+        input: String,
+        /// Why it did not parse.
+        reason: String,
+    },
+    /// The listener could not bind, e.g. the port is in use.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// photon-metrics already installed an exporter in this process.
+    #[error("a photon-metrics Prometheus exporter is already installed in this process")]
+    AlreadyInstalled,
+    /// Another `metrics` recorder is already the global recorder.
+    #[error("another metrics recorder is already installed globally; use `PrometheusExporterBuilder::build_recorder` to compose with it")]
+    ForeignRecorder,
+    /// A global label name is not a valid Prometheus label name.
+    #[error("invalid global label name `{0}`: must match [a-zA-Z_][a-zA-Z0-9_]* and not start with `__`")]
+    InvalidLabelName(String),
+    /// The background runtime or thread could not be created.
+    #[error("cannot start the exporter's background thread: {0}")]
+    Runtime(String),
+    /// The underlying exporter refused the configuration.
+    #[error("metrics-exporter-prometheus: {0}")]
+    Build(String),
+}

@@ -1,0 +1,258 @@
+//! The handle table behind every typed family.
+//!
+//! A family's series are addressed by the slots of its labels (enum index or
+//! interned id), combined mixed-radix into one flat index. Each flat index
+//! owns one `metrics` handle, registered through the facade on first use and
+//! kept for the life of the recorder that issued it.
+//!
+//! # Why the record path looks like this
+//!
+//! * No hashing, no locks, no allocation once a series exists: the path is a
+//!   thread-local read (`metrics::with_recorder`), one pointer comparison, two
+//!   `OnceLock` reads and the handle's own atomic update.
+//! * Handles never stay bound to the no-op recorder: a table remembers which
+//!   recorder issued its handles, and every call compares that with the
+//!   recorder the facade hands out *now*. Installing an exporter after
+//!   recording has started therefore rebinds on the next call.
+//! * Only the global recorder's handles are cached. A thread-local recorder
+//!   (`metrics::with_local_recorder`, used by tests) may be freed and another
+//!   allocated at the same address, so calls under one register afresh each
+//!   time: slower, always correct.
+//! * A replaced table is leaked rather than freed, because another thread may
+//!   still be reading it. Replacement happens once per family per global
+//!   recorder change (no-op → installed), so the leak is bounded.
+
+use crate::catalog::{FamilyId, FamilySpec, CATALOG};
+use crate::labels::LabelName;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// Cells per lazily allocated chunk: small enough that a family with a few
+/// hot series touches a few KiB, large enough that the chunk index stays small.
+const CHUNK: usize = 64;
+
+static METADATA: Metadata<'static> =
+    Metadata::new("photon_metrics", metrics::Level::INFO, Some(module_path!()));
+
+/// A `metrics` handle type a family can hold.
+pub(crate) trait Handle: Send + Sync + Sized + 'static {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self;
+}
+
+impl Handle for Counter {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self {
+        recorder.register_counter(key, &METADATA)
+    }
+}
+
+impl Handle for Gauge {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self {
+        recorder.register_gauge(key, &METADATA)
+    }
+}
+
+impl Handle for Histogram {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self {
+        recorder.register_histogram(key, &METADATA)
+    }
+}
+
+/// One family's handles, bound to one recorder.
+struct Table<H> {
+    recorder: usize,
+    /// Slots per label, in catalog label order.
+    radix: Box<[usize]>,
+    chunks: Box<[OnceLock<Box<[OnceLock<H>]>>]>,
+}
+
+impl<H: Handle> Table<H> {
+    fn new(spec: &FamilySpec, recorder: usize) -> Self {
+        let radix: Box<[usize]> = spec.labels.iter().map(|l| slots(*l)).collect();
+        let total: usize = radix.iter().product();
+        let mut chunks = Vec::new();
+        chunks.resize_with(total.div_ceil(CHUNK), OnceLock::new);
+        Table {
+            recorder,
+            radix,
+            chunks: chunks.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    fn flat<const N: usize>(&self, slots: [usize; N]) -> usize {
+        let mut index = 0;
+        for (slot, radix) in slots.iter().zip(self.radix.iter()) {
+            index = index * radix + slot;
+        }
+        index
+    }
+
+    #[inline]
+    fn handle(&self, spec: &FamilySpec, index: usize, recorder: &dyn Recorder) -> &H {
+        let chunk = self.chunks[index / CHUNK].get_or_init(|| {
+            let mut cells = Vec::new();
+            cells.resize_with(CHUNK, OnceLock::new);
+            cells.into_boxed_slice()
+        });
+        chunk[index % CHUNK].get_or_init(|| H::register(recorder, &key(spec, &self.radix, index)))
+    }
+}
+
+/// Slots a label contributes; freezes an open label's cap.
+fn slots(label: LabelName) -> usize {
+    match label.open() {
+        Some(open) => crate::labels::intern_slots(open),
+        None => label.value_slots(),
+    }
+}
+
+/// Rebuilds a series key from its flat index (slow path only).
+fn key(spec: &FamilySpec, radix: &[usize], mut index: usize) -> Key {
+    let mut labels = Vec::with_capacity(spec.labels.len());
+    for (label, radix) in spec.labels.iter().zip(radix).rev() {
+        let slot = index % radix;
+        index /= radix;
+        labels.push(Label::from_static_parts(
+            label.as_str(),
+            label.slot_text(slot),
+        ));
+    }
+    labels.reverse();
+    Key::from_parts(spec.name, labels)
+}
+
+/// A typed family's entry point: a pointer to the table bound to the
+/// recorder that was global when it was last used.
+pub(crate) struct Family<H> {
+    id: FamilyId,
+    table: AtomicPtr<Table<H>>,
+}
+
+impl<H: Handle> Family<H> {
+    pub(crate) const fn new(id: FamilyId) -> Self {
+        Family {
+            id,
+            table: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Runs `f` with the handle of the series at `slots` (one slot per label,
+    /// in catalog order) from the recorder currently in force.
+    #[inline]
+    pub(crate) fn with<const N: usize>(&self, slots: [usize; N], f: impl FnOnce(&H)) {
+        metrics::with_recorder(|recorder| {
+            let id = recorder_id(recorder);
+            // SAFETY: tables are leaked, never freed, so a non-null pointer
+            // loaded here stays valid for the life of the process.
+            if let Some(table) = unsafe { self.table.load(Ordering::Acquire).as_ref() } {
+                if table.recorder == id {
+                    let index = table.flat(slots);
+                    return f(table.handle(self.id.spec(), index, recorder));
+                }
+            }
+            self.slow(recorder, id, slots, f)
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow<const N: usize>(
+        &self,
+        recorder: &dyn Recorder,
+        id: usize,
+        slots: [usize; N],
+        f: impl FnOnce(&H),
+    ) {
+        let spec = self.id.spec();
+        debug_assert_eq!(N, spec.labels.len(), "{}: wrong label count", spec.name);
+        if !is_global(id) {
+            describe(recorder, spec);
+            let table = Table::<H>::new(spec, id);
+            let index = table.flat(slots);
+            return f(&H::register(recorder, &key(spec, &table.radix, index)));
+        }
+        describe_all_once(recorder, id);
+        let fresh = Box::into_raw(Box::new(Table::<H>::new(spec, id)));
+        let mut current = self.table.load(Ordering::Acquire);
+        let table = loop {
+            // SAFETY: see `with`; `fresh` is ours until published.
+            if let Some(existing) = unsafe { current.as_ref() } {
+                if existing.recorder == id {
+                    // Another thread bound this recorder first; use its table.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    break existing;
+                }
+            }
+            match self
+                .table
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                // The previous table (if any) is leaked: see the module docs.
+                Ok(_) => break unsafe { &*fresh },
+                Err(now) => current = now,
+            }
+        };
+        let index = table.flat(slots);
+        f(table.handle(spec, index, recorder))
+    }
+}
+
+fn recorder_id(recorder: &dyn Recorder) -> usize {
+    recorder as *const dyn Recorder as *const () as usize
+}
+
+/// The last global recorder seen by a probe, and whether it can still change.
+static GLOBAL_SEEN: AtomicUsize = AtomicUsize::new(0);
+static GLOBAL_FINAL: AtomicBool = AtomicBool::new(false);
+
+/// Whether `id` is the process-wide recorder (installed, or the no-op one).
+///
+/// `metrics` does not say whether the recorder it hands out is global or
+/// thread-local, so ask from a fresh thread, which has no local recorder.
+/// The global recorder changes at most once (no-op → installed); after a
+/// probe has seen it change, it is final and probing stops.
+fn is_global(id: usize) -> bool {
+    if GLOBAL_SEEN.load(Ordering::Acquire) == id {
+        return true;
+    }
+    if GLOBAL_FINAL.load(Ordering::Acquire) {
+        return false;
+    }
+    let probed = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("photon-metrics-probe".into())
+            .spawn_scoped(s, || metrics::with_recorder(recorder_id))
+            .ok()
+            .and_then(|h| h.join().ok())
+    });
+    let Some(global) = probed else { return false };
+    let before = GLOBAL_SEEN.swap(global, Ordering::AcqRel);
+    if before != 0 && before != global {
+        GLOBAL_FINAL.store(true, Ordering::Release);
+    }
+    global == id
+}
+
+/// Registers help text and units for one family with `recorder`.
+pub(crate) fn describe(recorder: &dyn Recorder, spec: &FamilySpec) {
+    let name = KeyName::from_const_str(spec.name);
+    let unit = spec.unit.to_metrics();
+    let help = SharedString::const_str(spec.help);
+    match spec.kind {
+        crate::catalog::Kind::Counter => recorder.describe_counter(name, unit, help),
+        crate::catalog::Kind::Gauge => recorder.describe_gauge(name, unit, help),
+        crate::catalog::Kind::Histogram => recorder.describe_histogram(name, unit, help),
+    }
+}
+
+/// Describes every family once per global recorder, so the exposition has
+/// `# HELP` for all of them no matter which one is recorded first.
+fn describe_all_once(recorder: &dyn Recorder, id: usize) {
+    static DESCRIBED_FOR: AtomicUsize = AtomicUsize::new(0);
+    if DESCRIBED_FOR.swap(id, Ordering::AcqRel) != id {
+        for spec in CATALOG {
+            describe(recorder, spec);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Photonic hardware families: device health, optics, temperature,
+//! calibration, inference latency and active devices.
+//!
+//! | family | kind | labels | unit |
+//! |---|---|---|---|
+//! | `photon_device_status` | gauge | `device_id`, `device_type` | 0 = down, 1 = up |
+//! | `photon_optical_power_mw` | gauge | `device_id` | milliwatts |
+//! | `photon_device_temperature_celsius` | gauge | `device_id` | °C |
+//! | `photon_calibration_drift` | gauge | `device_id` | ratio (0 = calibrated) |
+//! | `photon_inference_latency_seconds` | histogram (1 µs … 5 s) | `device_type` | seconds |
+//! | `photon_active_devices` | gauge | `device_type`, `location` | count |
+//!
+//! `device_type` is a closed enum; `device_id` and `location` are open,
+//! interned and capped (1024 and 64 values by default).
+//!
+//! Example PromQL:
+//! - devices down: `photon_device_status == 0`
+//! - hottest device: `max by (device_id) (photon_device_temperature_celsius)`
+//! - drift trend: `deriv(photon_calibration_drift[15m])`
+//! - p99 latency: `histogram_quantile(0.99, sum by (le, device_type) (rate(photon_inference_latency_seconds_bucket[5m])))`
+//!
+//! ```
+//! use photon_metrics::hardware;
+//! use photon_metrics::labels::{DeviceId, DeviceType, Location};
+//!
+//! let opu = DeviceId::new("opu-0").unwrap();
+//! hardware::set_device_status(opu, DeviceType::Mzi, true);
+//! hardware::set_temperature_celsius(opu, 41.5);
+//! hardware::set_optical_power_mw(opu, 12.0);
+//! hardware::set_calibration_drift(opu, 0.002);
+//! hardware::set_active_devices(DeviceType::Mzi, Location::new("rack-a").unwrap(), 4);
+//! hardware::observe_inference_latency(DeviceType::Mzi, 0.000_35);
+//! ```
+
+use crate::catalog::FamilyId;
+use crate::family::Family;
+use crate::labels::{ClosedLabel, DeviceId, DeviceType, Location};
+use metrics::{Gauge, Histogram};
+
+static STATUS: Family<Gauge> = Family::new(FamilyId::DeviceStatus);
+static POWER: Family<Gauge> = Family::new(FamilyId::OpticalPower);
+static TEMPERATURE: Family<Gauge> = Family::new(FamilyId::DeviceTemperature);
+static DRIFT: Family<Gauge> = Family::new(FamilyId::CalibrationDrift);
+static LATENCY: Family<Histogram> = Family::new(FamilyId::InferenceLatency);
+static ACTIVE: Family<Gauge> = Family::new(FamilyId::ActiveDevices);
+
+/// Sets `photon_device_status{device_id, device_type}` to 1 (up) or 0 (down).
+#[inline]
+pub fn set_device_status(device: DeviceId, device_type: DeviceType, up: bool) {
+    STATUS.with([device.slot(), device_type.slot()], |g| {
+        g.set(if up { 1.0 } else { 0.0 })
+    });
+}
+
+/// Sets `photon_optical_power_mw{device_id}`.
+#[inline]
+pub fn set_optical_power_mw(device: DeviceId, milliwatts: f64) {
+    POWER.with([device.slot()], |g| g.set(milliwatts));
+}
+
+/// Sets `photon_device_temperature_celsius{device_id}`.
+#[inline]
+pub fn set_temperature_celsius(device: DeviceId, celsius: f64) {
+    TEMPERATURE.with([device.slot()], |g| g.set(celsius));
+}
+
+/// Sets `photon_calibration_drift{device_id}` (dimensionless, 0 = calibrated).
+#[inline]
+pub fn set_calibration_drift(device: DeviceId, drift: f64) {
+    DRIFT.with([device.slot()], |g| g.set(drift));
+}
+
+/// Observes one inference call's latency in `photon_inference_latency_seconds{device_type}`.
+#[inline]
+pub fn observe_inference_latency(device_type: DeviceType, seconds: f64) {
+    LATENCY.with([device_type.slot()], |h| h.record(seconds));
+}
+
+/// Sets `photon_active_devices{device_type, location}`.
+#[inline]
+pub fn set_active_devices(device_type: DeviceType, location: Location, count: u64) {
+    ACTIVE.with([device_type.slot(), location.slot()], |g| {
+        g.set(count as f64)
+    });
+}

@@ -1,0 +1,180 @@
+//! Label types: closed sets are enums, open sets are validated, interned,
+//! cardinality-capped newtypes.
+//!
+//! A label value a user can get wrong is never a bare string here.
+//! [`Status`], [`ModelSize`], [`MemoryStat`] and [`DeviceType`] are closed
+//! enums: a typo does not compile. [`Target`], [`ModelType`], [`ErrorKind`],
+//! [`DeviceId`] and [`Location`] are open sets: each value is validated once,
+//! interned, and from then on is a `Copy` index, so recording with it needs no
+//! hashing, locking or allocation.
+//!
+//! # Cardinality caps
+//!
+//! Every open label has a cap on the number of distinct values it will ever
+//! intern (see [`OpenLabel::default_cap`]; change it with [`set_cap`] before
+//! the first value of that label is created). Once a label is full, every
+//! *new* value maps to the single value `__overflow__`, a warning is logged
+//! once for that label, and `photon_metrics_label_overflow_total{label="…"}`
+//! counts each folded value. A family's series count is therefore bounded by
+//! the product of its labels' slots ([`FamilySpec::max_series`]), so a
+//! runaway caller can never take Prometheus down.
+//!
+//! ```
+//! use photon_metrics::labels::{Target, LabelError};
+//!
+//! let t = Target::new("lightmatter-envise").unwrap();
+//! assert_eq!(t.as_str(), "lightmatter-envise");
+//! assert_eq!(Target::new(""), Err(LabelError::Empty { label: "target" }));
+//! ```
+//!
+//! [`FamilySpec::max_series`]: crate::catalog::FamilySpec::max_series
+
+mod closed;
+mod open;
+
+pub use closed::{ClosedLabel, DeviceType, MemoryStat, ModelSize, OpenLabel, Status};
+pub use open::{
+    cap, set_cap, DeviceId, ErrorKind, Location, ModelType, Target, MAX_CAP, MAX_VALUE_LEN,
+    OVERFLOW_VALUE,
+};
+
+pub(crate) use open::{intern_slots, value_text};
+
+/// A label name used by some family in the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LabelName {
+    /// `target`: the compile target (hardware backend), open.
+    Target,
+    /// `status`: the outcome of a compilation, closed ([`Status`]).
+    Status,
+    /// `model_type`: the kind of model compiled, open.
+    ModelType,
+    /// `model_size`: `small` or `large`, derived from the parameter count ([`ModelSize`]).
+    ModelSize,
+    /// `error_kind`: a bounded error classification, open.
+    ErrorKind,
+    /// `memory`: which memory figure a gauge holds ([`MemoryStat`]).
+    MemoryStat,
+    /// `device_id`: one photonic device, open.
+    DeviceId,
+    /// `device_type`: the device technology, closed ([`DeviceType`]).
+    DeviceType,
+    /// `location`: where a device runs (rack, site), open.
+    Location,
+    /// `label`: which open label overflowed (self-monitoring), closed ([`OpenLabel`]).
+    Label,
+}
+
+impl LabelName {
+    /// The label name as exported.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LabelName::Target => "target",
+            LabelName::Status => "status",
+            LabelName::ModelType => "model_type",
+            LabelName::ModelSize => "model_size",
+            LabelName::ErrorKind => "error_kind",
+            LabelName::MemoryStat => "memory",
+            LabelName::DeviceId => "device_id",
+            LabelName::DeviceType => "device_type",
+            LabelName::Location => "location",
+            LabelName::Label => "label",
+        }
+    }
+
+    /// The closed set of values, or `None` for an open label.
+    pub const fn closed_values(self) -> Option<&'static [&'static str]> {
+        match self {
+            LabelName::Status => Some(Status::VALUES),
+            LabelName::ModelSize => Some(ModelSize::VALUES),
+            LabelName::MemoryStat => Some(MemoryStat::VALUES),
+            LabelName::DeviceType => Some(DeviceType::VALUES),
+            LabelName::Label => Some(OpenLabel::VALUES),
+            LabelName::Target
+            | LabelName::ModelType
+            | LabelName::ErrorKind
+            | LabelName::DeviceId
+            | LabelName::Location => None,
+        }
+    }
+
+    /// The open label behind this name, if it is open.
+    pub const fn open(self) -> Option<OpenLabel> {
+        match self {
+            LabelName::Target => Some(OpenLabel::Target),
+            LabelName::ModelType => Some(OpenLabel::ModelType),
+            LabelName::ErrorKind => Some(OpenLabel::ErrorKind),
+            LabelName::DeviceId => Some(OpenLabel::DeviceId),
+            LabelName::Location => Some(OpenLabel::Location),
+            _ => None,
+        }
+    }
+
+    /// How many distinct values this label can take in a series: the size of
+    /// a closed set, or an open label's cap plus one for `__overflow__`.
+    pub fn value_slots(self) -> usize {
+        match (self.closed_values(), self.open()) {
+            (Some(values), _) => values.len(),
+            (None, Some(open)) => cap(open) + 1,
+            (None, None) => 1,
+        }
+    }
+
+    /// The text of the value in `slot` (see [`value_slots`](Self::value_slots)).
+    pub(crate) fn slot_text(self, slot: usize) -> &'static str {
+        match (self.closed_values(), self.open()) {
+            (Some(values), _) => values.get(slot).copied().unwrap_or(OVERFLOW_VALUE),
+            (None, Some(open)) => value_text(open, slot),
+            (None, None) => OVERFLOW_VALUE,
+        }
+    }
+}
+
+/// Why a label value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    /// The value was the empty string, which Prometheus treats as "label absent".
+    #[error(
+        "label `{label}` must not be empty (Prometheus reads an empty value as a missing label)"
+    )]
+    Empty {
+        /// The label name.
+        label: &'static str,
+    },
+    /// The value is longer than [`MAX_VALUE_LEN`] bytes.
+    #[error("label `{label}` value is {len} bytes long; the limit is {max} bytes")]
+    TooLong {
+        /// The label name.
+        label: &'static str,
+        /// The value's length in bytes.
+        len: usize,
+        /// The limit, [`MAX_VALUE_LEN`].
+        max: usize,
+    },
+    /// A closed-set label was parsed from text that names no variant.
+    #[error("`{value}` is not a valid `{label}`; expected one of: {expected}")]
+    UnknownVariant {
+        /// The label name.
+        label: &'static str,
+        /// The text given.
+        value: String,
+        /// The accepted values, comma-separated.
+        expected: String,
+    },
+    /// [`set_cap`] was called after the label's first value was interned.
+    #[error("the cardinality cap of `{label}` is fixed once its first value is created; set it at start-up")]
+    CapFrozen {
+        /// The label name.
+        label: &'static str,
+    },
+    /// [`set_cap`] was given zero or more than the hard ceiling.
+    #[error("cardinality cap {requested} for `{label}` is out of range 1..={max}")]
+    CapOutOfRange {
+        /// The label name.
+        label: &'static str,
+        /// The cap asked for.
+        requested: usize,
+        /// The hard ceiling.
+        max: usize,
+    },
+}

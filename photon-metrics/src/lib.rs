@@ -1,0 +1,66 @@
+//! # photon-metrics
+//!
+//! Observability for photon-mlir-bridge, the MLIR compiler and runtime for
+//! photonic ML accelerators: typed metric families for the compiler, the
+//! photonic hardware and the inference runtime, recorded through the
+//! [`metrics`] facade and exported to Prometheus.
+//!
+//! * [`catalog`] — every family's name, help, unit, kind, labels and buckets:
+//!   the single source of truth that docs, exporters, dashboards and alert
+//!   rules are checked against.
+//! * [`labels`] — typed label values: enums for closed sets, validated,
+//!   interned, cardinality-capped newtypes for open ones.
+//! * [`compiler`], [`hardware`], [`runtime`] — record helpers, one per family,
+//!   plus drop guards that record on every path (panic and cancellation
+//!   included).
+//! * [`export`] — the Prometheus exporter (HTTP listener or render-it-yourself).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+//! use photon_metrics::labels::{ModelType, Status, Target};
+//!
+//! // Serve /metrics on 0.0.0.0:8080.
+//! let _exporter = PrometheusExporterBuilder::new().install()?;
+//!
+//! // Validate and intern label values once; they are Copy afterwards.
+//! let target = Target::new("mzi-64x64")?;
+//! let model = ModelType::new("resnet50")?;
+//!
+//! // Time a compilation: the timer records count and duration when dropped.
+//! let timer = photon_metrics::compiler::start_compilation(target, model, 25_600_000);
+//! timer.finish(Status::Success);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Recording before the exporter exists
+//!
+//! Families resolve their handles through the `metrics` facade and remember
+//! which recorder issued them. Records made before any recorder is installed
+//! go to the no-op recorder; the first record after installation rebinds to
+//! the real one. A recorder of your own, installed with
+//! `metrics::set_global_recorder` or used with `metrics::with_local_recorder`,
+//! receives every family just as well.
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod compiler;
+pub mod export;
+mod family;
+pub mod guard;
+pub mod hardware;
+pub mod labels;
+pub mod runtime;
+mod selfmon;
+
+pub use catalog::{catalog, FamilySpec};
+
+/// The types most programs need, in one `use`.
+pub mod prelude {
+    pub use crate::export::prometheus::PrometheusExporterBuilder;
+    pub use crate::labels::{
+        DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, Status, Target,
+    };
+}

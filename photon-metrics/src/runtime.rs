@@ -1,0 +1,117 @@
+//! Inference runtime families: sessions, throughput, queue depth and errors.
+//!
+//! | family | kind | labels | unit |
+//! |---|---|---|---|
+//! | `photon_active_sessions` | gauge | — | count |
+//! | `photon_throughput_ops_per_second` | gauge | — | ops/s (last call) |
+//! | `photon_inference_ops_total` | counter | `device_type` | count |
+//! | `photon_queue_depth` | gauge | — | count |
+//! | `photon_runtime_errors_total` | counter | `error_kind` | count |
+//!
+//! The throughput gauge holds the most recent call's rate; for averages over a
+//! window, `rate()` the ops counter:
+//! `sum(rate(photon_inference_ops_total[5m]))`.
+//!
+//! Sessions and the queue are tracked with drop guards, so a panic or a
+//! cancelled future can never leave the gauges off by one:
+//!
+//! ```
+//! use photon_metrics::runtime;
+//! use photon_metrics::labels::{DeviceType, ErrorKind};
+//!
+//! let queued = runtime::enqueue();          // photon_queue_depth += 1
+//! let session = runtime::start_session();   // photon_active_sessions += 1
+//! drop(queued);                              // dequeued: photon_queue_depth -= 1
+//! runtime::record_ops(DeviceType::Mzi, 4096, 0.002);
+//! runtime::record_runtime_error(ErrorKind::new("DeviceTimeout").unwrap());
+//! drop(session);                             // photon_active_sessions -= 1
+//! ```
+
+use crate::catalog::FamilyId;
+use crate::family::Family;
+use crate::labels::{ClosedLabel, DeviceType, ErrorKind};
+use metrics::{Counter, Gauge};
+
+static SESSIONS: Family<Gauge> = Family::new(FamilyId::ActiveSessions);
+static THROUGHPUT: Family<Gauge> = Family::new(FamilyId::Throughput);
+static OPS: Family<Counter> = Family::new(FamilyId::InferenceOps);
+static QUEUE: Family<Gauge> = Family::new(FamilyId::QueueDepth);
+static ERRORS: Family<Counter> = Family::new(FamilyId::RuntimeErrors);
+
+/// Sets `photon_active_sessions` outright (for runtimes that track sessions
+/// themselves); prefer [`start_session`], which cannot leak a count.
+#[inline]
+pub fn set_active_sessions(count: u64) {
+    SESSIONS.with([], |g| g.set(count as f64));
+}
+
+/// Opens a session: `photon_active_sessions` goes up now and down when the
+/// returned guard is dropped, on every path.
+#[inline]
+pub fn start_session() -> SessionGuard {
+    SESSIONS.with([], |g| g.increment(1.0));
+    SessionGuard { _private: () }
+}
+
+/// Holds one active session; see [`start_session`].
+#[must_use = "the session ends when the guard is dropped"]
+#[derive(Debug)]
+pub struct SessionGuard {
+    _private: (),
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        SESSIONS.with([], |g| g.decrement(1.0));
+    }
+}
+
+/// Puts one request in the queue: `photon_queue_depth` goes up now and down
+/// when the guard is dropped (dequeued, cancelled or panicked).
+#[inline]
+pub fn enqueue() -> QueueGuard {
+    QUEUE.with([], |g| g.increment(1.0));
+    QueueGuard { _private: () }
+}
+
+/// Holds one queued request; see [`enqueue`].
+#[must_use = "the request leaves the queue when the guard is dropped"]
+#[derive(Debug)]
+pub struct QueueGuard {
+    _private: (),
+}
+
+impl Drop for QueueGuard {
+    fn drop(&mut self) {
+        QUEUE.with([], |g| g.decrement(1.0));
+    }
+}
+
+/// Sets `photon_queue_depth` outright.
+#[inline]
+pub fn set_queue_depth(depth: u64) {
+    QUEUE.with([], |g| g.set(depth as f64));
+}
+
+/// Counts `ops` operations executed in `seconds` on `device_type`: adds them
+/// to `photon_inference_ops_total` and sets `photon_throughput_ops_per_second`
+/// to this call's rate (left unchanged when `seconds` is not positive).
+#[inline]
+pub fn record_ops(device_type: DeviceType, ops: u64, seconds: f64) {
+    OPS.with([device_type.slot()], |c| c.increment(ops));
+    if seconds > 0.0 {
+        set_throughput(ops as f64 / seconds);
+    }
+}
+
+/// Sets `photon_throughput_ops_per_second`.
+#[inline]
+pub fn set_throughput(ops_per_second: f64) {
+    THROUGHPUT.with([], |g| g.set(ops_per_second));
+}
+
+/// Counts one runtime error in `photon_runtime_errors_total{error_kind}`.
+#[inline]
+pub fn record_runtime_error(kind: ErrorKind) {
+    ERRORS.with([kind.slot()], |c| c.increment(1));
+}
