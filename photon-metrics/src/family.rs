@@ -58,12 +58,15 @@ impl Handle for Histogram {
     }
 }
 
+/// A lazily allocated run of [`CHUNK`] handle cells.
+type Chunk<H> = OnceLock<Box<[OnceLock<H>]>>;
+
 /// One family's handles, bound to one recorder.
 struct Table<H> {
     recorder: usize,
     /// Slots per label, in catalog label order.
     radix: Box<[usize]>,
-    chunks: Box<[OnceLock<Box<[OnceLock<H>]>>]>,
+    chunks: Box<[Chunk<H>]>,
 }
 
 impl<H: Handle> Table<H> {

@@ -5,7 +5,7 @@
 //! photonic hardware and the inference runtime, recorded through the
 //! [`metrics`] facade and exported to Prometheus.
 //!
-//! * [`catalog`] — every family's name, help, unit, kind, labels and buckets:
+//! * [`mod@catalog`] — every family's name, help, unit, kind, labels and buckets:
 //!   the single source of truth that docs, exporters, dashboards and alert
 //!   rules are checked against.
 //! * [`labels`] — typed label values: enums for closed sets, validated,

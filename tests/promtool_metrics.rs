@@ -1,0 +1,86 @@
+//! `promtool check metrics` (the real one) finds no problem in the exposition
+//! of the full catalog.
+
+mod support;
+
+use photon_metrics::catalog::catalog;
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use photon_metrics::labels::*;
+use photon_metrics::{compiler, hardware, runtime};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+#[test]
+fn promtool_finds_no_problem_in_the_full_catalog() {
+    let promtool = support::require_binary("promtool", "prometheus");
+    let exporter = PrometheusExporterBuilder::new()
+        .without_listener()
+        .install()
+        .unwrap();
+
+    let t = Target::new("mzi-64x64").unwrap();
+    let m = ModelType::new("resnet50").unwrap();
+    let k = ErrorKind::new("UnsupportedOp").unwrap();
+    let d = DeviceId::new("opu-0").unwrap();
+    set_cap(OpenLabel::Location, 1).unwrap();
+    let loc = Location::new("rack-a").unwrap();
+    let _ = Location::new("rack-b").unwrap(); // overflow self-metric
+    for status in Status::ALL {
+        compiler::record_compilation(t, *status, m);
+    }
+    compiler::observe_compilation_duration(t, 10, 0.2);
+    compiler::record_compilation_error(t, k);
+    compiler::record_cache_hit(t);
+    compiler::record_cache_miss(t);
+    compiler::set_memory_usage(t, MemoryStat::Current, 1);
+    compiler::set_memory_limit(2);
+    hardware::set_device_status(d, DeviceType::Mzi, true);
+    hardware::set_optical_power_mw(d, 1.0);
+    hardware::set_temperature_celsius(d, 30.0);
+    hardware::set_calibration_drift(d, 0.1);
+    hardware::observe_inference_latency(DeviceType::Mzi, 0.001);
+    hardware::set_active_devices(DeviceType::Mzi, loc, 1);
+    let _s = runtime::start_session();
+    runtime::record_ops(DeviceType::Mzi, 10, 0.1);
+    runtime::set_queue_depth(1);
+    runtime::record_runtime_error(k);
+
+    let text = exporter.render();
+    for family in catalog() {
+        assert!(
+            text.contains(&format!("# TYPE {} {}", family.name, family.kind.as_str())),
+            "{}:\n{text}",
+            family.name
+        );
+        assert!(
+            text.contains(&format!("# HELP {} {}", family.name, family.help)),
+            "{}",
+            family.name
+        );
+    }
+
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {:?}\n{report}\n{text}",
+        out.status
+    );
+}
