@@ -1,1 +1,67 @@
-fn main() {}
+//! photon-demo: a simulated photon-mlir-bridge deployment that serves every
+//! photon-metrics family on `/metrics`.
+//!
+//! ```text
+//! cargo run --example photon-demo -- [--listen ADDR] [--duration SECS]
+//! ```
+//!
+//! It compiles a few models for a few targets (some fail, some hit the
+//! cache), drives a few photonic devices whose temperature, optical power and
+//! calibration drift (one goes down and comes back), and runs an inference
+//! runtime with sessions and a queue. It runs until Ctrl-C, or for
+//! `--duration` seconds.
+
+mod args;
+mod compiler;
+mod devices;
+mod rng;
+mod runtime;
+
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use std::time::{Duration, Instant};
+
+/// One simulation step.
+const TICK: Duration = Duration::from_millis(200);
+
+fn main() {
+    let args = match args::Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("photon-demo: {message}\n\n{}", args::USAGE);
+            std::process::exit(2);
+        }
+    };
+
+    let exporter = match PrometheusExporterBuilder::new()
+        .listen_on(&args.listen)
+        .and_then(|b| b.global_label("service", "photon-demo").install())
+    {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("photon-demo: {e}");
+            std::process::exit(1);
+        }
+    };
+    let addr = exporter.local_addr().expect("the demo always listens");
+    println!("photon-demo: serving metrics on http://{addr}/metrics");
+    match args.duration {
+        Some(d) => println!("photon-demo: running for {} s", d.as_secs_f64()),
+        None => println!("photon-demo: running until Ctrl-C"),
+    }
+
+    let mut rng = rng::Rng::new(0x5eed_f011_1197);
+    let mut compiler = compiler::Compiler::new();
+    let mut devices = devices::Fleet::new();
+    let mut runtime = runtime::Runtime::new();
+
+    let start = Instant::now();
+    let mut tick: u64 = 0;
+    while args.duration.is_none_or(|d| start.elapsed() < d) {
+        compiler.step(&mut rng);
+        devices.step(tick, &mut rng);
+        runtime.step(&devices, &mut rng);
+        tick += 1;
+        std::thread::sleep(TICK);
+    }
+    println!("photon-demo: done after {tick} steps");
+}

@@ -1,0 +1,44 @@
+//! Command-line flags.
+
+use std::time::Duration;
+
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS]
+
+  --listen ADDR     where to serve /metrics (default 0.0.0.0:8080)
+  --duration SECS   stop after SECS seconds (default: run until Ctrl-C)";
+
+pub struct Args {
+    pub listen: String,
+    pub duration: Option<Duration>,
+}
+
+impl Args {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut parsed = Args {
+            listen: std::env::var("PHOTON_METRICS_LISTEN")
+                .unwrap_or_else(|_| "0.0.0.0:8080".to_string()),
+            duration: None,
+        };
+        while let Some(flag) = args.next() {
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+            match flag.as_str() {
+                "--listen" => parsed.listen = value("--listen")?,
+                "--duration" => {
+                    let raw = value("--duration")?;
+                    let secs: f64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                        .ok_or(format!("--duration takes seconds, got `{raw}`"))?;
+                    parsed.duration = Some(Duration::from_secs_f64(secs));
+                }
+                "-h" | "--help" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument `{other}`")),
+            }
+        }
+        Ok(parsed)
+    }
+}

@@ -1,0 +1,93 @@
+//! The simulated photonic fleet: temperature, optical power and calibration
+//! drift wander; `opu-2` goes down for a while and comes back.
+
+use crate::rng::Rng;
+use photon_metrics::hardware;
+use photon_metrics::labels::{DeviceId, DeviceType, Location};
+
+pub struct Device {
+    pub id: DeviceId,
+    pub kind: DeviceType,
+    pub location: Location,
+    pub up: bool,
+    temperature: f64,
+    power: f64,
+    drift: f64,
+}
+
+pub struct Fleet {
+    pub devices: Vec<Device>,
+}
+
+/// Steps (of 200 ms) in each down/up cycle of `opu-2`: up for 40 s, down for 20 s.
+const CYCLE: u64 = 300;
+const DOWN_FROM: u64 = 200;
+
+impl Fleet {
+    pub fn new() -> Self {
+        let spec = [
+            ("opu-0", DeviceType::Mzi, "rack-a"),
+            ("opu-1", DeviceType::Mzi, "rack-a"),
+            ("opu-2", DeviceType::Microring, "rack-b"),
+            ("opu-3", DeviceType::Pcm, "rack-b"),
+        ];
+        let devices = spec
+            .iter()
+            .enumerate()
+            .map(|(i, (id, kind, location))| Device {
+                id: DeviceId::new(id).expect("valid device id"),
+                kind: *kind,
+                location: Location::new(location).expect("valid location"),
+                up: true,
+                temperature: 38.0 + i as f64,
+                power: 12.0,
+                drift: 0.0,
+            })
+            .collect();
+        Fleet { devices }
+    }
+
+    pub fn step(&mut self, tick: u64, rng: &mut Rng) {
+        for (i, d) in self.devices.iter_mut().enumerate() {
+            if i == 2 {
+                d.up = tick % CYCLE < DOWN_FROM;
+            }
+            d.temperature = (d.temperature + rng.range(-0.3, 0.32)).clamp(30.0, 85.0);
+            d.power = (d.power + rng.range(-0.2, 0.2)).clamp(8.0, 16.0);
+            d.drift += rng.range(0.0, 0.0004);
+            if d.drift > 0.05 {
+                d.drift = 0.0; // recalibrated
+            }
+            hardware::set_device_status(d.id, d.kind, d.up);
+            hardware::set_temperature_celsius(d.id, d.temperature);
+            hardware::set_optical_power_mw(d.id, if d.up { d.power } else { 0.0 });
+            hardware::set_calibration_drift(d.id, d.drift);
+        }
+        for kind in DeviceType::ALL {
+            for location in self.locations() {
+                let n = self
+                    .devices
+                    .iter()
+                    .filter(|d| d.up && d.kind == *kind && d.location == location)
+                    .count();
+                if self
+                    .devices
+                    .iter()
+                    .any(|d| d.kind == *kind && d.location == location)
+                {
+                    hardware::set_active_devices(*kind, location, n as u64);
+                }
+            }
+        }
+    }
+
+    fn locations(&self) -> Vec<Location> {
+        let mut seen: Vec<Location> = Vec::new();
+        for d in &self.devices {
+            if !seen.contains(&d.location) {
+                seen.push(d.location);
+            }
+        }
+        seen
+    }
+}
