@@ -14,6 +14,9 @@
 //!   plus drop guards that record on every path (panic and cancellation
 //!   included).
 //! * [`export`] — the Prometheus exporter (HTTP listener or render-it-yourself).
+//! * [`macro@instrument_compile`], [`macro@instrument_inference`],
+//!   [`derive@ModelInfo`], [`derive@ErrorClass`] — one attribute and a function
+//!   is counted, timed, classified (`Ok`/`Err`/panic/cancelled) and traced.
 //!
 //! ## Quick start
 //!
@@ -46,16 +49,25 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+mod classify;
 pub mod compiler;
 pub mod export;
 mod family;
 pub mod guard;
 pub mod hardware;
 pub mod labels;
+mod model;
 pub mod runtime;
 mod selfmon;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use catalog::{catalog, FamilySpec};
+pub use classify::ErrorClass;
+pub use model::{ModelInfo, ToModelType, ToParameters};
+pub use photon_metrics_macros::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
 
 /// The types most programs need, in one `use`.
 pub mod prelude {

@@ -115,3 +115,82 @@ pub fn set_throughput(ops_per_second: f64) {
 pub fn record_runtime_error(kind: ErrorKind) {
     ERRORS.with([kind.slot()], |c| c.increment(1));
 }
+
+/// Starts timing one inference call on `device_type` that executes `ops`
+/// operations; see [`InferenceTimer`].
+#[inline]
+pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
+    SESSIONS.with([], |g| g.increment(1.0));
+    InferenceTimer {
+        device_type,
+        ops,
+        start: std::time::Instant::now(),
+        outcome: crate::guard::Outcome::new(),
+        error: None,
+    }
+}
+
+/// A drop guard for one inference call, shared by `#[instrument_inference]`.
+///
+/// While it lives, `photon_active_sessions` counts the call. On drop, on
+/// every path:
+/// - success: `photon_inference_latency_seconds{device_type}` gets the
+///   elapsed time, `photon_inference_ops_total` the ops, and
+///   `photon_throughput_ops_per_second` this call's rate;
+/// - failure ([`fail`](Self::fail)): the latency is still observed and
+///   `photon_runtime_errors_total{error_kind}` counts the error;
+/// - panic: `photon_runtime_errors_total{error_kind="panic"}`;
+/// - cancelled (dropped without an outcome): only the session is released,
+///   since an unfinished call has no latency.
+#[must_use = "the call is recorded when the timer is dropped"]
+#[derive(Debug)]
+pub struct InferenceTimer {
+    device_type: DeviceType,
+    ops: u64,
+    start: std::time::Instant,
+    outcome: crate::guard::Outcome,
+    error: Option<ErrorKind>,
+}
+
+impl InferenceTimer {
+    /// Marks the call as successful.
+    pub fn succeed(&mut self) {
+        self.outcome.set(crate::labels::Status::Success);
+    }
+
+    /// Marks the call as failed with `kind`.
+    pub fn fail(&mut self, kind: ErrorKind) {
+        self.outcome.set(crate::labels::Status::Error);
+        self.error = Some(kind);
+    }
+
+    /// Sets how many operations the call executed (when known only at the end).
+    pub fn set_ops(&mut self, ops: u64) {
+        self.ops = ops;
+    }
+}
+
+impl Drop for InferenceTimer {
+    fn drop(&mut self) {
+        use crate::labels::Status;
+        SESSIONS.with([], |g| g.decrement(1.0));
+        let seconds = self.start.elapsed().as_secs_f64();
+        match self.outcome.resolve() {
+            Status::Success => {
+                crate::hardware::observe_inference_latency(self.device_type, seconds);
+                record_ops(self.device_type, self.ops, seconds);
+            }
+            Status::Error => {
+                crate::hardware::observe_inference_latency(self.device_type, seconds);
+                record_runtime_error(self.error.unwrap_or(ErrorKind::OVERFLOW));
+            }
+            Status::Panic => record_runtime_error(panic_kind()),
+            Status::Cancelled => {}
+        }
+    }
+}
+
+fn panic_kind() -> ErrorKind {
+    static PANIC: std::sync::OnceLock<ErrorKind> = std::sync::OnceLock::new();
+    *PANIC.get_or_init(|| ErrorKind::new("panic").unwrap_or(ErrorKind::OVERFLOW))
+}
