@@ -1,1 +1,172 @@
-//! Attribute macros and derives for photon-metrics.
+//! Attribute macros and derives for [photon-metrics]. Use them through the
+//! core crate (`photon_metrics::instrument_compile`, …): the generated code
+//! names only `::photon_metrics` paths, so one dependency is enough.
+//!
+//! [photon-metrics]: https://docs.rs/photon-metrics
+
+mod args;
+mod derive;
+mod expand;
+
+use args::Flavor;
+use proc_macro::TokenStream;
+
+/// Instruments a compilation function: counts it, times it, classifies its
+/// outcome and opens a `tracing` span.
+///
+/// ```
+/// use photon_metrics::{instrument_compile, ErrorClass, ModelInfo};
+/// use photon_metrics::labels::{ModelType, Target};
+///
+/// #[derive(ModelInfo)]
+/// struct Model {
+///     #[model(id)] name: String,
+///     #[model(model_type)] arch: ModelType,
+///     #[model(parameters)] params: u64,
+/// }
+///
+/// #[derive(Debug, ErrorClass)]
+/// enum CompileError { UnsupportedOp, OutOfMemory }
+///
+/// #[instrument_compile(target = target, model = model)]
+/// fn compile(target: Target, model: &Model) -> Result<Vec<u8>, CompileError> {
+///     if model.params == 0 { return Err(CompileError::UnsupportedOp); }
+///     Ok(vec![0; 16])
+/// }
+///
+/// let model = Model { name: "resnet50".into(), arch: ModelType::new("resnet").unwrap(), params: 25_600_000 };
+/// assert!(compile(Target::new("mzi-64x64").unwrap(), &model).is_ok());
+/// ```
+///
+/// # Arguments
+///
+/// | argument | required | meaning |
+/// |---|---|---|
+/// | `target = <expr>` | yes | the compile target, a `photon_metrics::labels::Target` |
+/// | `model = <expr>` | yes | anything implementing `photon_metrics::ModelInfo` (model type, id, parameter count) |
+/// | `name = "…"` | no | the span name (default: the function's name) |
+/// | `level = "…"` | no | the span level: `trace`, `debug`, `info` (default), `warn`, `error` |
+/// | `fields(k = v, …)` | no | extra span fields, as in `tracing::span!` (`%` for Display, `?` for Debug); arguments are never recorded unless listed here |
+///
+/// Expressions may use the function's parameters (including `self`).
+///
+/// # What is recorded, per call
+///
+/// - `photon_compilations_total{target, status, model_type}`: `success` for
+///   `Ok` (or any non-`Result` return), `error` for `Err`, `panic` when the
+///   body panics (the panic keeps unwinding), `cancelled` when an async
+///   future is dropped before it completes;
+/// - `photon_compilation_duration_seconds{target, model_size}`, covering
+///   every `.await`; `model_size` comes from the parameter count;
+/// - `photon_compilation_errors_total{target, error_kind}` on `Err`, where
+///   `error_kind` comes from `photon_metrics::ErrorClass` (derive it) or, for
+///   other error types, the type's name.
+///
+/// The span has fields `model_id`, `target` and `model_type`; on `Err` it
+/// gets `error_kind`, `otel.status_code = "ERROR"` and
+/// `otel.status_description` (the error's `Display`, or its kind), so
+/// OpenTelemetry backends mark it failed. When the level is disabled no span
+/// is built.
+///
+/// Works on free functions, methods (`&self`, `&mut self`, `self`), generic
+/// functions, `impl Trait` returns, `async fn` and methods inside
+/// `#[async_trait]` impls. The signature, visibility, attributes and docs are
+/// kept as written.
+#[proc_macro_attribute]
+pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument(Flavor::Compile, attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Instruments an inference call: latency by device type, the in-flight
+/// session gauge, the ops counter and throughput, and runtime errors.
+///
+/// ```
+/// use photon_metrics::instrument_inference;
+/// use photon_metrics::labels::DeviceType;
+///
+/// struct Opu { kind: DeviceType }
+///
+/// impl Opu {
+///     #[instrument_inference(device = self.kind, ops = input.len() as u64 * 64)]
+///     fn infer(&self, input: &[f32]) -> Result<Vec<f32>, std::io::Error> {
+///         Ok(input.to_vec())
+///     }
+/// }
+///
+/// let opu = Opu { kind: DeviceType::Mzi };
+/// assert_eq!(opu.infer(&[1.0, 2.0]).unwrap().len(), 2);
+/// ```
+///
+/// # Arguments
+///
+/// | argument | required | meaning |
+/// |---|---|---|
+/// | `device = <expr>` | yes | a `photon_metrics::labels::DeviceType` |
+/// | `ops = <expr>` | no | operations this call executes (`u64`, `u32` or `usize`; default 1), evaluated before the body |
+/// | `name`, `level`, `fields(…)` | no | as for [`macro@instrument_compile`] |
+///
+/// # What is recorded, per call
+///
+/// - `photon_active_sessions` is incremented for the call and decremented by
+///   a drop guard on every path (return, `?`, panic, cancellation);
+/// - on success: `photon_inference_latency_seconds{device_type}`,
+///   `photon_inference_ops_total{device_type}` and
+///   `photon_throughput_ops_per_second` (this call's rate);
+/// - on `Err`: the latency, and `photon_runtime_errors_total{error_kind}`;
+/// - on panic: `photon_runtime_errors_total{error_kind="panic"}`;
+/// - when cancelled: nothing but the session release.
+#[proc_macro_attribute]
+pub fn instrument_inference(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument(Flavor::Inference, attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `photon_metrics::ModelInfo` from three marked fields.
+///
+/// ```
+/// use photon_metrics::ModelInfo;
+///
+/// #[derive(ModelInfo)]
+/// struct Model {
+///     #[model(id)]
+///     name: String,            // any Display type; a span field, never a label
+///     #[model(model_type)]
+///     arch: String,            // a ModelType, or text interned on each call
+///     #[model(parameters)]
+///     params: usize,           // any unsigned integer
+/// }
+/// # let m = Model { name: "m".into(), arch: "cnn".into(), params: 1 };
+/// # assert_eq!(m.model_type().as_str(), "cnn");
+/// ```
+#[proc_macro_derive(ModelInfo, attributes(model))]
+pub fn derive_model_info(input: TokenStream) -> TokenStream {
+    syn::parse::<syn::DeriveInput>(input)
+        .and_then(derive::model_info)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `photon_metrics::ErrorClass`: each enum variant's name (or
+/// `#[error_kind(rename = "…")]`) is its bounded `error_kind`.
+///
+/// ```
+/// use photon_metrics::ErrorClass;
+///
+/// #[derive(Debug, ErrorClass)]
+/// enum RuntimeError {
+///     DeviceTimeout { after_ms: u64 },
+///     #[error_kind(rename = "no_device")]
+///     NoDeviceAvailable,
+/// }
+/// assert_eq!(RuntimeError::NoDeviceAvailable.error_kind().as_str(), "no_device");
+/// ```
+#[proc_macro_derive(ErrorClass, attributes(error_kind))]
+pub fn derive_error_class(input: TokenStream) -> TokenStream {
+    syn::parse::<syn::DeriveInput>(input)
+        .and_then(derive::error_class)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
