@@ -2,6 +2,9 @@
 //! processes on 127.0.0.1, plain HTTP through `ureq`.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod exec;
+pub mod recorded;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

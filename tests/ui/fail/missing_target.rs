@@ -1,0 +1,6 @@
+use photon_metrics::instrument_compile;
+
+#[instrument_compile(model = m)]
+fn f(m: &str) {}
+
+fn main() {}
