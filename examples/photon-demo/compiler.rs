@@ -1,82 +1,100 @@
-//! The simulated compiler: models compiled for targets, some from cache,
-//! some failing.
+//! The simulated compiler, instrumented with `#[instrument_compile]`: models
+//! compiled for targets on a worker thread, some from cache, some failing,
+//! a rare one crashing.
 
 use crate::rng::Rng;
-use photon_metrics::compiler;
-use photon_metrics::labels::{ErrorKind, MemoryStat, ModelType, Status, Target};
+use photon_metrics::labels::{MemoryStat, ModelType, Target};
+use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
+use std::time::Duration;
 
+/// Simulated compile times are this fraction of the real ones, so the demo
+/// shows realistic histograms without waiting minutes.
+const TIME_SCALE: f64 = 0.05;
+
+#[derive(ModelInfo)]
 struct Model {
-    kind: ModelType,
+    #[model(id)]
+    id: &'static str,
+    #[model(model_type)]
+    arch: ModelType,
+    #[model(parameters)]
     parameters: u64,
-    /// Typical compile time in seconds for this model.
+    /// Typical compile time in seconds.
     seconds: f64,
 }
 
-pub struct Compiler {
-    targets: Vec<Target>,
-    models: Vec<Model>,
-    errors: Vec<ErrorKind>,
+#[derive(Debug, ErrorClass)]
+enum CompileError {
+    UnsupportedOp,
+    ShapeMismatch,
+    OutOfMemory,
+}
+
+#[instrument_compile(target = target, model = model)]
+fn compile(target: Target, model: &Model, rng: &mut Rng) -> Result<Vec<u8>, CompileError> {
+    let seconds = model.seconds * rng.range(0.5, 1.5) * TIME_SCALE;
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    let peak = 256_000_000 + model.parameters * 24;
+    compiler::set_memory_usage(target, MemoryStat::Peak, peak);
+    compiler::set_memory_usage(
+        target,
+        MemoryStat::Current,
+        (peak as f64 * rng.range(0.3, 0.7)) as u64,
+    );
+    match rng.unit() {
+        x if x < 0.03 => Err(CompileError::UnsupportedOp),
+        x if x < 0.05 => Err(CompileError::ShapeMismatch),
+        x if x < 0.06 && model.parameters > 100_000_000 => Err(CompileError::OutOfMemory),
+        x if x < 0.065 => panic!("simulated crash in the lowering pass"),
+        _ => Ok(vec![0; 64]),
+    }
 }
 
 fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {
     value.expect("demo labels are valid")
 }
 
-impl Compiler {
-    pub fn new() -> Self {
-        compiler::set_memory_limit(8 << 30);
-        Compiler {
-            targets: ["mzi-64x64", "microring-16", "simulator"]
-                .iter()
-                .map(|t| label(Target::new(t)))
-                .collect(),
-            models: vec![
-                Model {
-                    kind: label(ModelType::new("resnet50")),
-                    parameters: 25_600_000,
-                    seconds: 8.0,
-                },
-                Model {
-                    kind: label(ModelType::new("bert-base")),
-                    parameters: 110_000_000,
-                    seconds: 25.0,
-                },
-                Model {
-                    kind: label(ModelType::new("tiny-mlp")),
-                    parameters: 50_000,
-                    seconds: 0.3,
-                },
-            ],
-            errors: ["UnsupportedOp", "ShapeMismatch", "OutOfMemory"]
-                .iter()
-                .map(|e| label(ErrorKind::new(e)))
-                .collect(),
-        }
-    }
-
-    pub fn step(&mut self, rng: &mut Rng) {
-        let target = *rng.pick(&self.targets);
-        let model = rng.pick(&self.models);
+/// Compiles forever on the calling thread.
+pub fn run(seed: u64) {
+    let mut rng = Rng::new(seed);
+    compiler::set_memory_limit(8 << 30);
+    let targets: Vec<Target> = ["mzi-64x64", "microring-16", "simulator"]
+        .iter()
+        .map(|t| label(Target::new(t)))
+        .collect();
+    let models = [
+        Model {
+            id: "resnet50-v1.5",
+            arch: label(ModelType::new("resnet")),
+            parameters: 25_600_000,
+            seconds: 8.0,
+        },
+        Model {
+            id: "bert-base-uncased",
+            arch: label(ModelType::new("bert")),
+            parameters: 110_000_000,
+            seconds: 25.0,
+        },
+        Model {
+            id: "tiny-mlp",
+            arch: label(ModelType::new("mlp")),
+            parameters: 50_000,
+            seconds: 0.3,
+        },
+    ];
+    loop {
+        let target = *rng.pick(&targets);
+        let model = rng.pick(&models);
         if rng.chance(0.4) {
             compiler::record_cache_hit(target);
-            return;
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
         }
         compiler::record_cache_miss(target);
-        let seconds = model.seconds * rng.range(0.5, 1.5);
-        compiler::observe_compilation_duration(target, model.parameters, seconds);
-        let status = if rng.chance(0.08) {
-            compiler::record_compilation_error(target, *rng.pick(&self.errors));
-            Status::Error
-        } else {
-            Status::Success
-        };
-        compiler::record_compilation(target, status, model.kind);
-        let peak = 256_000_000 + model.parameters * 24;
-        compiler::set_memory_usage(target, MemoryStat::Peak, peak);
-        compiler::set_memory_usage(
-            target,
-            MemoryStat::Current,
-            (peak as f64 * rng.range(0.3, 0.7)) as u64,
-        );
+        // A crash is recorded as status="panic" by the attribute, then caught
+        // here so the simulated compiler keeps going.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile(target, model, &mut rng)
+        }));
     }
 }

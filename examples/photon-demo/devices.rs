@@ -4,6 +4,17 @@
 use crate::rng::Rng;
 use photon_metrics::hardware;
 use photon_metrics::labels::{DeviceId, DeviceType, Location};
+use std::sync::{Arc, RwLock};
+
+/// What the runtime thread sees of the fleet: the types of devices that are up.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<RwLock<Vec<DeviceType>>>);
+
+impl Shared {
+    pub fn serving(&self) -> Vec<DeviceType> {
+        self.0.read().map(|v| v.clone()).unwrap_or_default()
+    }
+}
 
 pub struct Device {
     pub id: DeviceId,
@@ -17,6 +28,7 @@ pub struct Device {
 
 pub struct Fleet {
     pub devices: Vec<Device>,
+    pub shared: Shared,
 }
 
 /// Steps (of 200 ms) in each down/up cycle of `opu-2`: up for 40 s, down for 20 s.
@@ -44,7 +56,10 @@ impl Fleet {
                 drift: 0.0,
             })
             .collect();
-        Fleet { devices }
+        Fleet {
+            devices,
+            shared: Shared::default(),
+        }
     }
 
     pub fn step(&mut self, tick: u64, rng: &mut Rng) {
@@ -62,6 +77,14 @@ impl Fleet {
             hardware::set_temperature_celsius(d.id, d.temperature);
             hardware::set_optical_power_mw(d.id, if d.up { d.power } else { 0.0 });
             hardware::set_calibration_drift(d.id, d.drift);
+        }
+        if let Ok(mut serving) = self.shared.0.write() {
+            *serving = self
+                .devices
+                .iter()
+                .filter(|d| d.up)
+                .map(|d| d.kind)
+                .collect();
         }
         for kind in DeviceType::ALL {
             for location in self.locations() {

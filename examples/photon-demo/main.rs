@@ -20,7 +20,14 @@ mod runtime;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::time::{Duration, Instant};
 
-/// One simulation step.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .expect("spawn a simulation thread");
+}
+
+/// One simulation step of the device fleet.
 const TICK: Duration = Duration::from_millis(200);
 
 fn main() {
@@ -49,17 +56,23 @@ fn main() {
         None => println!("photon-demo: running until Ctrl-C"),
     }
 
+    // The simulated compiler crashes now and then on purpose; its panics
+    // are recorded (status="panic") and caught, so keep them to one line.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("photon-demo: simulated compiler crash: {info}")
+    }));
+
     let mut rng = rng::Rng::new(0x5eed_f011_1197);
-    let mut compiler = compiler::Compiler::new();
     let mut devices = devices::Fleet::new();
-    let mut runtime = runtime::Runtime::new();
+    devices.step(0, &mut rng);
+    let fleet = devices.shared.clone();
+    spawn("photon-demo-compiler", move || compiler::run(0xc0de));
+    spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed));
 
     let start = Instant::now();
-    let mut tick: u64 = 0;
+    let mut tick: u64 = 1;
     while args.duration.is_none_or(|d| start.elapsed() < d) {
-        compiler.step(&mut rng);
         devices.step(tick, &mut rng);
-        runtime.step(&devices, &mut rng);
         tick += 1;
         std::thread::sleep(TICK);
     }

@@ -1,46 +1,65 @@
-//! The simulated inference runtime: requests queue, sessions run on the
-//! devices that are up, a few fail.
+//! The simulated inference runtime, instrumented with
+//! `#[instrument_inference]`: requests queue (a drop guard per request),
+//! calls run on devices that are up, a few time out.
 
-use crate::devices::Fleet;
+use crate::devices::Shared;
 use crate::rng::Rng;
-use photon_metrics::labels::ErrorKind;
-use photon_metrics::{hardware, runtime};
+use photon_metrics::labels::DeviceType;
+use photon_metrics::{instrument_inference, runtime, ErrorClass};
+use std::collections::VecDeque;
+use std::time::Duration;
 
-pub struct Runtime {
-    queue: Vec<runtime::QueueGuard>,
-    timeout: ErrorKind,
-    no_device: ErrorKind,
+#[derive(Debug, ErrorClass)]
+enum RuntimeError {
+    DeviceTimeout,
+    NoDeviceAvailable,
 }
 
-impl Runtime {
-    pub fn new() -> Self {
-        Runtime {
-            queue: Vec::new(),
-            timeout: ErrorKind::new("DeviceTimeout").expect("valid"),
-            no_device: ErrorKind::new("NoDeviceAvailable").expect("valid"),
-        }
-    }
+/// Operations per batch: one 64×64 matrix–vector product per sample.
+const OPS_PER_SAMPLE: u64 = 64 * 64;
 
-    pub fn step(&mut self, fleet: &Fleet, rng: &mut Rng) {
-        for _ in 0..(rng.next_u64() % 4) {
-            self.queue.push(runtime::enqueue());
-        }
-        let serving: Vec<_> = fleet.devices.iter().filter(|d| d.up).collect();
-        if serving.is_empty() {
-            runtime::record_runtime_error(self.no_device);
-            return;
-        }
-        for _ in 0..(rng.next_u64() % 4).min(self.queue.len() as u64) {
-            let _dequeued = self.queue.pop();
-            let device = rng.pick(&serving);
-            let _session = runtime::start_session();
-            let latency = rng.range(0.000_05, 0.004);
-            if rng.chance(0.03) {
-                runtime::record_runtime_error(self.timeout);
-                continue;
-            }
-            hardware::observe_inference_latency(device.kind, latency);
-            runtime::record_ops(device.kind, 4096, latency);
-        }
+#[instrument_inference(device = device, ops = batch * OPS_PER_SAMPLE)]
+fn infer(device: DeviceType, batch: u64, rng: &mut Rng) -> Result<(), RuntimeError> {
+    let base = match device {
+        DeviceType::Mzi => 0.000_2,
+        DeviceType::Microring => 0.000_5,
+        DeviceType::Pcm => 0.001_5,
+        DeviceType::Hybrid | DeviceType::Simulator => 0.004,
+    };
+    std::thread::sleep(Duration::from_secs_f64(
+        base * batch as f64 * rng.range(0.5, 1.5),
+    ));
+    if rng.chance(0.02) {
+        return Err(RuntimeError::DeviceTimeout);
     }
+    Ok(())
+}
+
+/// Serves requests forever on the calling thread.
+pub fn run(fleet: Shared, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let mut queue: VecDeque<runtime::QueueGuard> = VecDeque::new();
+    loop {
+        // Arrivals average 1.5 per tick, service up to 2: the queue breathes but stays bounded.
+        for _ in 0..(rng.next_u64() % 4) {
+            queue.push_back(runtime::enqueue());
+        }
+        let serving: Vec<DeviceType> = fleet.serving();
+        for _ in 0..(rng.next_u64() % 5) {
+            let Some(request) = queue.pop_front() else {
+                break;
+            };
+            drop(request); // dequeued
+            let _ = match serving.is_empty() {
+                true => no_device(),
+                false => infer(*rng.pick(&serving), 1 + rng.next_u64() % 8, &mut rng),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn no_device() -> Result<(), RuntimeError> {
+    runtime::record_runtime_error(RuntimeError::NoDeviceAvailable.error_kind());
+    Err(RuntimeError::NoDeviceAvailable)
 }
