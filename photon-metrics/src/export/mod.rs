@@ -4,6 +4,8 @@
 //!   listener or rendered into your own server.
 
 pub mod prometheus;
+#[cfg(feature = "push-gateway")]
+pub mod push;
 
 use std::net::SocketAddr;
 
@@ -40,6 +42,22 @@ pub enum ExportError {
     /// The background runtime or thread could not be created.
     #[error("cannot start the exporter's background thread: {0}")]
     Runtime(String),
+    /// The Pushgateway URL is not an `http://` URL with a job path.
+    #[error("invalid Pushgateway endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint {
+        /// What was given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A push to the Pushgateway failed (unreachable, or refused).
+    #[error("push to {endpoint} failed: {reason}")]
+    Push {
+        /// Where the push went.
+        endpoint: String,
+        /// The transport error or the gateway's answer.
+        reason: String,
+    },
     /// The underlying exporter refused the configuration.
     #[error("metrics-exporter-prometheus: {0}")]
     Build(String),

@@ -79,6 +79,8 @@ pub struct PrometheusExporterBuilder {
     listen: Option<SocketAddr>,
     global_labels: Vec<(String, String)>,
     upkeep: Duration,
+    #[cfg(feature = "push-gateway")]
+    push: Option<super::push::PushConfig>,
 }
 
 impl Default for PrometheusExporterBuilder {
@@ -94,7 +96,27 @@ impl PrometheusExporterBuilder {
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
             global_labels: Vec::new(),
             upkeep: DEFAULT_UPKEEP,
+            #[cfg(feature = "push-gateway")]
+            push: None,
         }
+    }
+
+    /// Also pushes the exposition to a Pushgateway: every `interval` (if
+    /// given) and whenever [`PrometheusExporter::push_now`] is called. The
+    /// endpoint is `http://host:port/metrics/job/<job>[/<label>/<value>…]`;
+    /// each push replaces that group. See [`super::push`].
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidEndpoint`] for a malformed or non-`http` URL.
+    #[cfg(feature = "push-gateway")]
+    pub fn push_gateway(
+        mut self,
+        endpoint: &str,
+        interval: Option<Duration>,
+    ) -> Result<Self, ExportError> {
+        let endpoint = super::push::parse_endpoint(endpoint)?;
+        self.push = Some(super::push::PushConfig { endpoint, interval });
+        Ok(self)
     }
 
     /// Serves the exposition on `addr` (any path; scrape `/metrics`). Port 0
@@ -173,13 +195,13 @@ impl PrometheusExporterBuilder {
         let builder = apply_catalog(self.underlying()).expect("catalog buckets are never empty");
         let inner = builder.build_recorder();
         let handle = inner.handle();
-        (
-            PhotonRecorder { inner },
-            PrometheusExporter {
-                handle,
-                local_addr: None,
-            },
-        )
+        let exporter = PrometheusExporter {
+            handle,
+            local_addr: None,
+            #[cfg(feature = "push-gateway")]
+            push_endpoint: self.push.map(|p| p.endpoint),
+        };
+        (PhotonRecorder { inner }, exporter)
     }
 
     /// Builds the exporter, starts its listener (if any) and upkeep on a
@@ -201,6 +223,17 @@ impl PrometheusExporterBuilder {
     }
 
     fn install_inner(self) -> Result<PrometheusExporter, ExportError> {
+        #[cfg(feature = "push-gateway")]
+        let push = self.push.clone();
+        let exporter = self.install_exporter()?;
+        #[cfg(feature = "push-gateway")]
+        if let Some(push) = push {
+            super::push::spawn_periodic(exporter.handle.clone(), push)?;
+        }
+        Ok(exporter)
+    }
+
+    fn install_exporter(self) -> Result<PrometheusExporter, ExportError> {
         let upkeep = self.upkeep;
         let Some(requested) = self.listen else {
             let (recorder, exporter) = self.build_recorder();
@@ -208,6 +241,8 @@ impl PrometheusExporterBuilder {
             spawn_upkeep(exporter.handle.clone(), upkeep)?;
             return Ok(exporter);
         };
+        #[cfg(feature = "push-gateway")]
+        let push_endpoint = self.push.as_ref().map(|p| p.endpoint.clone());
         let addr = resolve_port(requested)?;
         let builder = apply_catalog(self.underlying().with_http_listener(addr))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -239,6 +274,8 @@ impl PrometheusExporterBuilder {
         Ok(PrometheusExporter {
             handle,
             local_addr: Some(addr),
+            #[cfg(feature = "push-gateway")]
+            push_endpoint,
         })
     }
 }
@@ -276,6 +313,8 @@ fn spawn_upkeep(handle: PrometheusHandle, every: Duration) -> Result<(), ExportE
 pub struct PrometheusExporter {
     handle: PrometheusHandle,
     local_addr: Option<SocketAddr>,
+    #[cfg(feature = "push-gateway")]
+    push_endpoint: Option<String>,
 }
 
 impl PrometheusExporter {
@@ -292,6 +331,24 @@ impl PrometheusExporter {
     /// Drains histogram samples now (done on a timer by [`PrometheusExporterBuilder::install`]).
     pub fn run_upkeep(&self) {
         self.handle.run_upkeep();
+    }
+
+    /// Pushes the exposition to the configured Pushgateway now (call it as a
+    /// batch job's last step).
+    ///
+    /// # Errors
+    /// [`ExportError::Push`] when the gateway is unreachable or refuses the
+    /// push, [`ExportError::InvalidEndpoint`] when no gateway is configured.
+    #[cfg(feature = "push-gateway")]
+    pub fn push_now(&self) -> Result<(), ExportError> {
+        match &self.push_endpoint {
+            Some(endpoint) => super::push::push(&self.handle, endpoint),
+            None => Err(ExportError::InvalidEndpoint {
+                endpoint: String::new(),
+                reason: "no Pushgateway configured; call PrometheusExporterBuilder::push_gateway"
+                    .into(),
+            }),
+        }
     }
 
     /// The underlying `metrics-exporter-prometheus` handle.
