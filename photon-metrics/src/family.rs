@@ -28,9 +28,15 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// Cells per lazily allocated chunk: small enough that a family with a few
-/// hot series touches a few KiB, large enough that the chunk index stays small.
-const CHUNK: usize = 64;
+/// Cells per lazily allocated chunk: a family with a few hot series
+/// touches a few KiB.
+const CHUNK: usize = 256;
+
+/// Chunks kept inside the table itself, so the common case reaches its
+/// chunk without loading a separate array pointer first (one dependent load
+/// less on the hot path). 32 × 256 cells cover every family at its default
+/// caps; larger caps spill into a heap array.
+const INLINE_CHUNKS: usize = 32;
 
 static METADATA: Metadata<'static> =
     Metadata::new("photon_metrics", metrics::Level::INFO, Some(module_path!()));
@@ -58,47 +64,98 @@ impl Handle for Histogram {
     }
 }
 
-/// A lazily allocated run of [`CHUNK`] handle cells.
-type Chunk<H> = OnceLock<Box<[OnceLock<H>]>>;
+/// A lazily allocated run of [`CHUNK`] handle cells; a fixed-size array so
+/// the cell index needs a mask, not a bounds check.
+type Chunk<H> = OnceLock<Box<[OnceLock<H>; CHUNK]>>;
+
+/// The most labels any family has.
+const MAX_LABELS: usize = 3;
 
 /// One family's handles, bound to one recorder.
 struct Table<H> {
     recorder: usize,
     /// Slots per label, in catalog label order.
-    radix: Box<[usize]>,
-    chunks: Box<[Chunk<H>]>,
+    radix: [usize; MAX_LABELS],
+    /// `strides[i]` = product of `radix[i + 1..]`: the flat index is a dot
+    /// product, kept inline so the hot path does not chase a pointer for it.
+    strides: [usize; MAX_LABELS],
+    inline: [Chunk<H>; INLINE_CHUNKS],
+    spill: Box<[Chunk<H>]>,
 }
 
 impl<H: Handle> Table<H> {
     fn new(spec: &FamilySpec, recorder: usize) -> Self {
-        let radix: Box<[usize]> = spec.labels.iter().map(|l| slots(*l)).collect();
-        let total: usize = radix.iter().product();
-        let mut chunks = Vec::new();
-        chunks.resize_with(total.div_ceil(CHUNK), OnceLock::new);
+        assert!(
+            spec.labels.len() <= MAX_LABELS,
+            "{} has too many labels",
+            spec.name
+        );
+        let mut radix = [1; MAX_LABELS];
+        for (r, label) in radix.iter_mut().zip(spec.labels) {
+            *r = slots(*label);
+        }
+        let mut strides = [0; MAX_LABELS];
+        let mut total = 1;
+        for i in (0..spec.labels.len()).rev() {
+            strides[i] = total;
+            total *= radix[i];
+        }
+        let mut spill = Vec::new();
+        spill.resize_with(
+            total.div_ceil(CHUNK).saturating_sub(INLINE_CHUNKS),
+            OnceLock::new,
+        );
         Table {
             recorder,
             radix,
-            chunks: chunks.into_boxed_slice(),
+            strides,
+            inline: std::array::from_fn(|_| OnceLock::new()),
+            spill: spill.into_boxed_slice(),
         }
     }
 
-    #[inline]
+    #[inline(always)]
+    fn chunk(&self, chunk: usize) -> Option<&Chunk<H>> {
+        match self.inline.get(chunk) {
+            Some(inline) => Some(inline),
+            None => self.spill.get(chunk - INLINE_CHUNKS),
+        }
+    }
+
+    #[inline(always)]
     fn flat<const N: usize>(&self, slots: [usize; N]) -> usize {
         let mut index = 0;
-        for (slot, radix) in slots.iter().zip(self.radix.iter()) {
-            index = index * radix + slot;
+        for (slot, stride) in slots.iter().zip(self.strides) {
+            index += slot * stride;
         }
         index
     }
 
-    #[inline]
-    fn handle(&self, spec: &FamilySpec, index: usize, recorder: &dyn Recorder) -> &H {
-        let chunk = self.chunks[index / CHUNK].get_or_init(|| {
-            let mut cells = Vec::new();
-            cells.resize_with(CHUNK, OnceLock::new);
-            cells.into_boxed_slice()
-        });
-        chunk[index % CHUNK].get_or_init(|| H::register(recorder, &key(spec, &self.radix, index)))
+    #[inline(always)]
+    fn handle(&self, family: FamilyId, index: usize, recorder: &dyn Recorder) -> &H {
+        // Fast path: both levels already initialised, two loads and a test
+        // each; everything else is out of line.
+        if let Some(chunk) = self.chunk(index / CHUNK).and_then(OnceLock::get) {
+            if let Some(handle) = chunk[index % CHUNK].get() {
+                return handle;
+            }
+        }
+        self.init(family.spec(), index, recorder)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn init(&self, spec: &FamilySpec, index: usize, recorder: &dyn Recorder) -> &H {
+        let chunk = self
+            .chunk(index / CHUNK)
+            .expect("slots are always within their label's cap")
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        chunk[index % CHUNK].get_or_init(|| {
+            H::register(
+                recorder,
+                &key(spec, &self.radix[..spec.labels.len()], index),
+            )
+        })
     }
 }
 
@@ -151,7 +208,7 @@ impl<H: Handle> Family<H> {
             if let Some(table) = unsafe { self.table.load(Ordering::Acquire).as_ref() } {
                 if table.recorder == id {
                     let index = table.flat(slots);
-                    return f(table.handle(self.id.spec(), index, recorder));
+                    return f(table.handle(self.id, index, recorder));
                 }
             }
             self.slow(recorder, id, slots, f)
@@ -173,7 +230,8 @@ impl<H: Handle> Family<H> {
             describe(recorder, spec);
             let table = Table::<H>::new(spec, id);
             let index = table.flat(slots);
-            return f(&H::register(recorder, &key(spec, &table.radix, index)));
+            let radix = &table.radix[..spec.labels.len()];
+            return f(&H::register(recorder, &key(spec, radix, index)));
         }
         describe_all_once(recorder, id);
         let fresh = Box::into_raw(Box::new(Table::<H>::new(spec, id)));
@@ -197,7 +255,7 @@ impl<H: Handle> Family<H> {
             }
         };
         let index = table.flat(slots);
-        f(table.handle(spec, index, recorder))
+        f(table.handle(self.id, index, recorder))
     }
 }
 

@@ -163,8 +163,8 @@ fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
     Ok(())
 }
 
-/// Validates and interns `value`, returning its slot and text.
-fn intern(label: OpenLabel, value: &str) -> Result<(u32, &'static str), LabelError> {
+/// Validates and interns `value`, returning its slot.
+fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     validate(label, value)?;
     let interner = interner(label);
     let state = interner.state(label);
@@ -172,18 +172,12 @@ fn intern(label: OpenLabel, value: &str) -> Result<(u32, &'static str), LabelErr
     // is still consistent (insert is the last step), so keep using it.
     let mut ids = state.ids.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&id) = ids.get(value) {
-        return Ok((
-            id,
-            state.texts[id as usize]
-                .get()
-                .copied()
-                .unwrap_or(OVERFLOW_VALUE),
-        ));
+        return Ok(id);
     }
     if ids.len() >= state.cap {
         drop(ids);
         overflowed(label, interner, state.cap);
-        return Ok((0, OVERFLOW_VALUE));
+        return Ok(0);
     }
     // Leaked on purpose: at most `cap` strings per label for the life of the
     // process, and a `&'static str` lets every series key borrow it for free.
@@ -191,7 +185,7 @@ fn intern(label: OpenLabel, value: &str) -> Result<(u32, &'static str), LabelErr
     let id = ids.len() as u32 + 1;
     let _ = state.texts[id as usize].set(text);
     ids.insert(text, id);
-    Ok((id, text))
+    Ok(id)
 }
 
 #[cold]
@@ -216,15 +210,16 @@ macro_rules! open_label {
         /// newlines included, is kept exactly), interned once, then `Copy`.
         /// Past the label's cap (see [`OpenLabel::default_cap`]) new values
         /// become [`OVERFLOW`](Self::OVERFLOW).
+        ///
+        /// Four bytes: the interned slot. The text is looked up when needed.
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $name {
             slot: u32,
-            text: &'static str,
         }
 
         impl $name {
             /// The value new values fold into once the cap is reached.
-            pub const OVERFLOW: $name = $name { slot: 0, text: OVERFLOW_VALUE };
+            pub const OVERFLOW: $name = $name { slot: 0 };
 
             /// The open label this type fills.
             pub const LABEL: OpenLabel = OpenLabel::$label;
@@ -236,12 +231,12 @@ macro_rules! open_label {
             /// [`LabelError::Empty`] or [`LabelError::TooLong`]. Reaching the
             /// cap is not an error: the result is [`OVERFLOW`](Self::OVERFLOW).
             pub fn new(value: &str) -> Result<Self, LabelError> {
-                intern(OpenLabel::$label, value).map(|(slot, text)| $name { slot, text })
+                intern(OpenLabel::$label, value).map(|slot| $name { slot })
             }
 
             /// The value as exported.
-            pub const fn as_str(&self) -> &'static str {
-                self.text
+            pub fn as_str(&self) -> &'static str {
+                value_text(OpenLabel::$label, self.slot as usize)
             }
 
             /// Whether this is the overflow value.
@@ -257,13 +252,13 @@ macro_rules! open_label {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.text).finish()
+                f.debug_tuple(stringify!($name)).field(&self.as_str()).finish()
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.text)
+                f.write_str(self.as_str())
             }
         }
 
@@ -283,7 +278,7 @@ macro_rules! open_label {
 
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
-                self.text
+                self.as_str()
             }
         }
     };
