@@ -1,0 +1,34 @@
+//! Set-up shared by the benches: the installed recorder, criterion settings.
+#![allow(dead_code)]
+
+use criterion::Criterion;
+use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Buckets for the peers' histograms (and autometrics'), so every
+/// histogram in a run is a real histogram, like photon's.
+pub const PEER_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Installs photon's exporter (no listener) as the global recorder once.
+pub fn installed() -> &'static PrometheusExporter {
+    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        PrometheusExporterBuilder::new()
+            .without_listener()
+            .default_buckets(PEER_BUCKETS)
+            .unwrap()
+            .install()
+            .unwrap()
+    })
+}
+
+/// Short, repeatable groups: the whole suite stays well under 10 minutes on
+/// 2 cores.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40)
+        .configure_from_args()
+}

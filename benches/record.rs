@@ -1,0 +1,203 @@
+//! Groups 1, 2 and 5: recording a counter and a histogram with labels, one
+//! and two threads, photon's typed families against their peers in the
+//! same run.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use photon_metrics::labels::{ModelType, Status, Target};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+fn labels3() -> Vec<(String, String)> {
+    vec![
+        ("target".into(), "mzi-64x64".into()),
+        ("status".into(), "success".into()),
+        ("model_type".into(), "resnet".into()),
+    ]
+}
+
+fn counter_with_three_labels(c: &mut Criterion) {
+    common::installed();
+    let target = Target::new("mzi-64x64").unwrap();
+    let model = ModelType::new("resnet").unwrap();
+    let handle = metrics::counter!("bench_handle_total", "target" => "mzi-64x64", "status" => "success", "model_type" => "resnet");
+    let raw = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+
+    let pc_family = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >::default();
+    let pc_labels = labels3();
+    let prom = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("bench_prom_total", "bench"),
+        &["target", "status", "model_type"],
+    )
+    .unwrap();
+    let floor = AtomicU64::new(0);
+
+    let mut g = c.benchmark_group("counter_3_labels");
+    g.bench_function("photon_typed", |b| {
+        b.iter(|| {
+            photon_metrics::compiler::record_compilation(
+                black_box(target),
+                black_box(Status::Success),
+                black_box(model),
+            )
+        })
+    });
+    g.bench_function("metrics_handle", |b| {
+        b.iter(|| black_box(&handle).increment(1))
+    });
+    g.bench_function("metrics_counter_macro", |b| {
+        b.iter(|| metrics::counter!("bench_macro_total", "target" => "mzi-64x64", "status" => "success", "model_type" => "resnet").increment(1))
+    });
+    g.bench_function("metrics_counter_macro_raw_recorder", |b| {
+        metrics::with_local_recorder(&raw, || {
+            b.iter(|| metrics::counter!("bench_macro_total", "target" => "mzi-64x64", "status" => "success", "model_type" => "resnet").increment(1))
+        })
+    });
+    g.bench_function("prometheus_client_get_or_create", |b| {
+        b.iter(|| pc_family.get_or_create(black_box(&pc_labels)).inc())
+    });
+    g.bench_function("prometheus_with_label_values", |b| {
+        b.iter(|| {
+            prom.with_label_values(black_box(&["mzi-64x64", "success", "resnet"]))
+                .inc()
+        })
+    });
+    g.bench_function("atomic_floor", |b| {
+        b.iter(|| black_box(&floor).fetch_add(1, Ordering::Relaxed))
+    });
+    g.finish();
+}
+
+fn histogram_with_labels(c: &mut Criterion) {
+    common::installed();
+    let target = Target::new("mzi-64x64").unwrap();
+    let handle = metrics::histogram!("bench_handle_seconds", "target" => "mzi-64x64", "model_size" => "large");
+    let raw = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(common::PEER_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    let raw_handle = metrics::with_local_recorder(
+        &raw,
+        || metrics::histogram!("bench_raw_seconds", "target" => "mzi-64x64", "model_size" => "large"),
+    );
+    let pc_family = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::histogram::Histogram,
+        _,
+    >::new_with_constructor(|| {
+        prometheus_client::metrics::histogram::Histogram::new(common::PEER_BUCKETS.iter().copied())
+    });
+    let pc_labels: Vec<(String, String)> = vec![
+        ("target".into(), "mzi-64x64".into()),
+        ("model_size".into(), "large".into()),
+    ];
+    let pc_handle = pc_family.get_or_create(&pc_labels).clone();
+    let prom = prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("bench_prom_seconds", "bench")
+            .buckets(common::PEER_BUCKETS.to_vec()),
+        &["target", "model_size"],
+    )
+    .unwrap();
+    let prom_handle = prom.with_label_values(&["mzi-64x64", "large"]);
+
+    let mut g = c.benchmark_group("histogram_2_labels");
+    g.bench_function("photon_typed", |b| {
+        b.iter(|| {
+            photon_metrics::compiler::observe_compilation_duration(
+                black_box(target),
+                black_box(25_600_000),
+                black_box(1.5),
+            )
+        })
+    });
+    g.bench_function("metrics_handle", |b| {
+        b.iter(|| black_box(&handle).record(black_box(1.5)))
+    });
+    g.bench_function("metrics_handle_raw_recorder", |b| {
+        b.iter(|| black_box(&raw_handle).record(black_box(1.5)))
+    });
+    g.bench_function("metrics_histogram_macro", |b| {
+        b.iter(|| metrics::histogram!("bench_macro_seconds", "target" => "mzi-64x64", "model_size" => "large").record(black_box(1.5)))
+    });
+    g.bench_function("prometheus_client_get_or_create", |b| {
+        b.iter(|| pc_family.get_or_create(black_box(&pc_labels)).observe(1.5))
+    });
+    g.bench_function("prometheus_client_handle", |b| {
+        b.iter(|| black_box(&pc_handle).observe(black_box(1.5)))
+    });
+    g.bench_function("prometheus_with_label_values", |b| {
+        b.iter(|| {
+            prom.with_label_values(black_box(&["mzi-64x64", "large"]))
+                .observe(1.5)
+        })
+    });
+    g.bench_function("prometheus_handle", |b| {
+        b.iter(|| black_box(&prom_handle).observe(black_box(1.5)))
+    });
+    g.finish();
+    // Keep what the no-scraper path buffered from growing across groups.
+    common::installed().run_upkeep();
+}
+
+/// Runs `op` `iters` times on each of two threads at once; returns the wall time.
+fn two_threads(iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        op();
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .max()
+            .unwrap()
+    })
+}
+
+fn two_threads_same_counter(c: &mut Criterion) {
+    common::installed();
+    let target = Target::new("mzi-64x64").unwrap();
+    let handle = metrics::counter!("bench_contended_total", "target" => "mzi-64x64");
+    let floor = AtomicU64::new(0);
+
+    let mut g = c.benchmark_group("counter_two_threads");
+    g.bench_function("photon_typed", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, &|| {
+                photon_metrics::compiler::record_cache_hit(black_box(target))
+            })
+        })
+    });
+    g.bench_function("metrics_handle", |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| black_box(&handle).increment(1)))
+    });
+    g.bench_function("atomic_floor", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, &|| {
+                black_box(&floor).fetch_add(1, Ordering::Relaxed);
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = counter_with_three_labels, histogram_with_labels, two_threads_same_counter
+}
+criterion_main!(benches);
