@@ -35,7 +35,7 @@ use crate::family::Family;
 use crate::guard::Outcome;
 use crate::labels::{ClosedLabel, ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
 use metrics::{Counter, Gauge, Histogram};
-use std::time::Instant;
+use quanta::Instant;
 
 static COMPILATIONS: Family<Counter> = Family::new(FamilyId::Compilations);
 static DURATION: Family<Histogram> = Family::new(FamilyId::CompilationDuration);

@@ -124,7 +124,7 @@ pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
     InferenceTimer {
         device_type,
         ops,
-        start: std::time::Instant::now(),
+        start: quanta::Instant::now(),
         outcome: crate::guard::Outcome::new(),
         error: None,
     }
@@ -147,7 +147,7 @@ pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
 pub struct InferenceTimer {
     device_type: DeviceType,
     ops: u64,
-    start: std::time::Instant,
+    start: quanta::Instant,
     outcome: crate::guard::Outcome,
     error: Option<ErrorKind>,
 }
