@@ -1,1 +1,104 @@
-fn main() {}
+//! Group 6: rendering the exposition for 11,000 series (1,000 counters × 10
+//! label values + 100 histograms × 10 label values): photon's exporter path
+//! against `metrics-exporter-prometheus` alone and `prometheus-client`.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use std::hint::black_box;
+
+const COUNTERS: usize = 1_000;
+const HISTOGRAMS: usize = 100;
+const VALUES: usize = 10;
+
+/// Registers and records the same 11,000 series into whatever recorder is current.
+fn populate() {
+    for i in 0..COUNTERS {
+        for v in 0..VALUES {
+            metrics::counter!(format!("bench_counter_{i}_total"), "value" => v.to_string())
+                .increment(v as u64 + 1);
+        }
+    }
+    for i in 0..HISTOGRAMS {
+        for v in 0..VALUES {
+            metrics::histogram!(format!("bench_histogram_{i}_seconds"), "value" => v.to_string())
+                .record(v as f64 * 0.7);
+        }
+    }
+}
+
+fn render_11k_series(c: &mut Criterion) {
+    let (photon_recorder, photon) = PrometheusExporterBuilder::new()
+        .without_listener()
+        .default_buckets(common::PEER_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    metrics::with_local_recorder(&photon_recorder, populate);
+
+    let plain = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(common::PEER_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    let plain_handle = plain.handle();
+    metrics::with_local_recorder(&plain, populate);
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    for i in 0..COUNTERS {
+        let family = Family::<Vec<(String, String)>, Counter>::default();
+        for v in 0..VALUES {
+            family
+                .get_or_create(&vec![("value".into(), v.to_string())])
+                .inc_by(v as u64 + 1);
+        }
+        registry.register(format!("bench_counter_{i}"), "bench", family);
+    }
+    for i in 0..HISTOGRAMS {
+        let family = Family::<Vec<(String, String)>, Histogram, _>::new_with_constructor(|| {
+            Histogram::new(common::PEER_BUCKETS.iter().copied())
+        });
+        for v in 0..VALUES {
+            family
+                .get_or_create(&vec![("value".into(), v.to_string())])
+                .observe(v as f64 * 0.7);
+        }
+        registry.register(format!("bench_histogram_{i}_seconds"), "bench", family);
+    }
+
+    // Same content check: every renderer sees all 11,000 series.
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("bench_") && !l.contains("_bucket"))
+            .count()
+    };
+    assert_eq!(
+        lines(&photon.render()),
+        COUNTERS * VALUES + HISTOGRAMS * VALUES * 2
+    );
+    assert_eq!(
+        lines(&plain_handle.render()),
+        COUNTERS * VALUES + HISTOGRAMS * VALUES * 2
+    );
+
+    let mut g = c.benchmark_group("render_11k_series");
+    g.bench_function("metrics_exporter_prometheus", |b| {
+        b.iter(|| black_box(plain_handle.render()))
+    });
+    g.bench_function("photon_exporter", |b| b.iter(|| black_box(photon.render())));
+    g.bench_function("prometheus_client_encode", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(1 << 20);
+            prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+            black_box(out)
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
+    targets = render_11k_series
+}
+criterion_main!(benches);
