@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID]
 
-  --listen ADDR     where to serve /metrics (default 0.0.0.0:8080)
-  --duration SECS   stop after SECS seconds (default: run until Ctrl-C)";
+  --listen ADDR       where to serve /metrics (default 0.0.0.0:8080, or $PHOTON_METRICS_LISTEN)
+  --duration SECS     stop after SECS seconds (default: run until Ctrl-C)
+  --device-down ID    keep device ID (opu-0 … opu-3) down, e.g. to see DeviceFailure fire";
 
 pub struct Args {
     pub listen: String,
     pub duration: Option<Duration>,
+    pub device_down: Option<String>,
 }
 
 impl Args {
@@ -18,6 +20,7 @@ impl Args {
             listen: std::env::var("PHOTON_METRICS_LISTEN")
                 .unwrap_or_else(|_| "0.0.0.0:8080".to_string()),
             duration: None,
+            device_down: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -32,6 +35,7 @@ impl Args {
                         .ok_or(format!("--duration takes seconds, got `{raw}`"))?;
                     parsed.duration = Some(Duration::from_secs_f64(secs));
                 }
+                "--device-down" => parsed.device_down = Some(value("--device-down")?),
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

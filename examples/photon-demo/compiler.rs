@@ -7,6 +7,11 @@ use photon_metrics::labels::{MemoryStat, ModelType, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
 use std::time::Duration;
 
+/// The demo's `model_type` cap: three real architectures plus a few ad-hoc
+/// experiments; later experiments are folded into `__overflow__` and counted
+/// in `photon_metrics_label_overflow_total{label="model_type"}`.
+pub const MODEL_TYPE_CAP: usize = 6;
+
 /// Simulated compile times are this fraction of the real ones, so the demo
 /// shows realistic histograms without waiting minutes.
 const TIME_SCALE: f64 = 0.05;
@@ -62,7 +67,7 @@ pub fn run(seed: u64) {
         .iter()
         .map(|t| label(Target::new(t)))
         .collect();
-    let models = [
+    let mut models = vec![
         Model {
             id: "resnet50-v1.5",
             arch: label(ModelType::new("resnet")),
@@ -82,7 +87,20 @@ pub fn run(seed: u64) {
             seconds: 0.3,
         },
     ];
+    let mut experiments = 0;
     loop {
+        // Now and then a researcher compiles an ad-hoc architecture with a
+        // fresh name: the kind of unbounded label the cap exists for.
+        if rng.chance(0.05) {
+            experiments += 1;
+            let arch = label(ModelType::new(&format!("experiment-{experiments}")));
+            models.push(Model {
+                id: "adhoc",
+                arch,
+                parameters: 80_000,
+                seconds: 0.5,
+            });
+        }
         let target = *rng.pick(&targets);
         let model = rng.pick(&models);
         if rng.chance(0.4) {

@@ -29,6 +29,7 @@ pub struct Device {
 pub struct Fleet {
     pub devices: Vec<Device>,
     pub shared: Shared,
+    forced_down: Option<DeviceId>,
 }
 
 /// Steps (of 200 ms) in each down/up cycle of `opu-2`: up for 40 s, down for 20 s.
@@ -36,7 +37,7 @@ const CYCLE: u64 = 300;
 const DOWN_FROM: u64 = 200;
 
 impl Fleet {
-    pub fn new() -> Self {
+    pub fn new(forced_down: Option<&str>) -> Result<Self, String> {
         let spec = [
             ("opu-0", DeviceType::Mzi, "rack-a"),
             ("opu-1", DeviceType::Mzi, "rack-a"),
@@ -56,16 +57,35 @@ impl Fleet {
                 drift: 0.0,
             })
             .collect();
-        Fleet {
+        let forced_down = match forced_down {
+            None => None,
+            Some(id) => {
+                let id = DeviceId::new(id).map_err(|e| e.to_string())?;
+                if !spec.iter().any(|(known, ..)| *known == id.as_str()) {
+                    let known: Vec<_> = spec.iter().map(|(k, ..)| *k).collect();
+                    return Err(format!(
+                        "--device-down: unknown device `{id}`; the fleet is {}",
+                        known.join(", ")
+                    ));
+                }
+                Some(id)
+            }
+        };
+        Ok(Fleet {
             devices,
             shared: Shared::default(),
-        }
+            forced_down,
+        })
     }
 
     pub fn step(&mut self, tick: u64, rng: &mut Rng) {
+        let forced_down = self.forced_down;
         for (i, d) in self.devices.iter_mut().enumerate() {
             if i == 2 {
                 d.up = tick % CYCLE < DOWN_FROM;
+            }
+            if Some(d.id) == forced_down {
+                d.up = false;
             }
             d.temperature = (d.temperature + rng.range(-0.3, 0.32)).clamp(30.0, 85.0);
             d.power = (d.power + rng.range(-0.2, 0.2)).clamp(8.0, 16.0);

@@ -39,6 +39,23 @@ fn main() {
         }
     };
 
+    // A small model_type cap, so the simulated stream of ad-hoc experiment
+    // models shows the cardinality guard at work (see compiler.rs).
+    photon_metrics::labels::set_cap(
+        photon_metrics::labels::OpenLabel::ModelType,
+        compiler::MODEL_TYPE_CAP,
+    )
+    .expect("set before any model type exists");
+
+    // Validate every flag before anything is installed or bound.
+    let mut devices = match devices::Fleet::new(args.device_down.as_deref()) {
+        Ok(fleet) => fleet,
+        Err(message) => {
+            eprintln!("photon-demo: {message}");
+            std::process::exit(2);
+        }
+    };
+
     let exporter = match PrometheusExporterBuilder::new()
         .listen_on(&args.listen)
         .and_then(|b| b.global_label("service", "photon-demo").install())
@@ -63,7 +80,6 @@ fn main() {
     }));
 
     let mut rng = rng::Rng::new(0x5eed_f011_1197);
-    let mut devices = devices::Fleet::new();
     devices.step(0, &mut rng);
     let fleet = devices.shared.clone();
     spawn("photon-demo-compiler", move || compiler::run(0xc0de));
