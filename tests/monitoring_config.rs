@@ -1,0 +1,370 @@
+//! The monitoring stack as code, checked by the real tools and against the
+//! catalog: promtool, amtool, the compose and Kubernetes validators, and the
+//! metric names every query and rule uses.
+
+mod support;
+
+use photon_metrics::catalog::{catalog, Kind};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::stack::{dashboard_queries, files_under, monitoring, root};
+use support::{require_binary, TempDir};
+
+/// Runs a tool and returns its output, failing the test with it on a non-zero exit.
+fn run(binary: &Path, args: &[&str], cwd: &Path) -> String {
+    let out = Command::new(binary)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed ({}):\n{text}",
+        binary.display(),
+        out.status
+    );
+    text
+}
+
+#[test]
+fn promtool_checks_the_config_and_rules_and_the_rule_unit_tests_pass() {
+    let promtool = require_binary("promtool", "prometheus");
+    let m = monitoring();
+    run(
+        &promtool,
+        &["check", "config", "prometheus/prometheus.yml"],
+        &m,
+    );
+    run(
+        &promtool,
+        &[
+            "check",
+            "rules",
+            "prometheus/rules/recording.yml",
+            "prometheus/rules/alerts.yml",
+        ],
+        &m,
+    );
+    let report = run(
+        &promtool,
+        &[
+            "test",
+            "rules",
+            "prometheus/tests/alerts_test.yml",
+            "prometheus/tests/recording_test.yml",
+        ],
+        &m,
+    );
+    assert_eq!(report.matches("SUCCESS").count(), 2, "{report}");
+}
+
+#[test]
+fn promtool_checks_the_kubernetes_prometheus_config() {
+    // Debian's Prometheus 2.42 is built without Kubernetes service discovery,
+    // so its promtool rejects `kubernetes_sd_configs`. Check everything else
+    // in the file (rule paths, alerting, relabelling) with the discovery block
+    // replaced by an empty static target list; the image the manifests run
+    // (prom/prometheus) has Kubernetes discovery built in.
+    let promtool = require_binary("promtool", "prometheus");
+    let source =
+        std::fs::read_to_string(monitoring().join("k8s/prometheus/prometheus.yml")).unwrap();
+    let discovery = "    kubernetes_sd_configs:\n      - role: pod\n";
+    assert!(
+        source.contains(discovery),
+        "the k8s scrape config discovers pods"
+    );
+    let dir = TempDir::new("k8s-prometheus");
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    for rules in ["recording.yml", "alerts.yml"] {
+        std::fs::copy(
+            monitoring().join("prometheus/rules").join(rules),
+            dir.path().join("rules").join(rules),
+        )
+        .unwrap();
+    }
+    let checked = source.replace(discovery, "    static_configs:\n      - targets: []\n");
+    std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
+    run(
+        &promtool,
+        &["check", "config", "prometheus.yml"],
+        dir.path(),
+    );
+}
+
+#[test]
+fn amtool_checks_the_alertmanager_config() {
+    let amtool = require_binary("amtool", "prometheus-alertmanager");
+    let report = run(
+        &amtool,
+        &["check-config", "alertmanager/alertmanager.yml"],
+        &monitoring(),
+    );
+    assert!(report.contains("3 receivers"), "{report}");
+    let config =
+        std::fs::read_to_string(monitoring().join("alertmanager/alertmanager.yml")).unwrap();
+    for needle in [
+        "channel: '#photon-mlir-alerts'",
+        "title: 'PhotonMLIR Alert'",
+        "Subject: 'PhotonMLIR Alert: {{ .GroupLabels.alertname }}'",
+        "routing_key_file:",
+        "slack_api_url_file:",
+        "smtp_auth_password_file:",
+    ] {
+        assert!(config.contains(needle), "alertmanager.yml lacks {needle}");
+    }
+    for secret in [
+        "hooks.slack.com/services",
+        "routing_key:",
+        "smtp_auth_password:",
+    ] {
+        assert!(
+            !config.contains(secret),
+            "a secret ({secret}) must come from a file, not the repository"
+        );
+    }
+}
+
+/// Every `photon_…` token in a text.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(found) = text[i..].find("photon_") {
+        let start = i + found;
+        let boundary =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let end = start
+            + text[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(text.len() - start);
+        // `photon_metrics::…` in prose is the crate's Rust path, not a series.
+        let rust_path = text[end..].starts_with("::");
+        if boundary && !rust_path {
+            names.insert(text[start..end].to_string());
+        }
+        i = end;
+    }
+    names
+}
+
+fn family_of(series: &str) -> Option<&'static str> {
+    catalog().iter().map(|f| f.name).find(|name| {
+        series == *name
+            || ["_bucket", "_sum", "_count"]
+                .iter()
+                .any(|s| series.strip_suffix(s) == Some(name))
+    })
+}
+
+#[test]
+fn every_metric_name_under_monitoring_exists_in_the_catalog() {
+    let mut unknown = Vec::new();
+    let mut seen = 0;
+    for file in files_under(&monitoring()) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for name in metric_names(&text) {
+            seen += 1;
+            if family_of(&name).is_none() {
+                unknown.push(format!(
+                    "{}: {name}",
+                    file.strip_prefix(root()).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        seen > 50,
+        "the scan found the stack's metric names ({seen})"
+    );
+    assert!(
+        unknown.is_empty(),
+        "names not in photon_metrics::catalog():\n{}",
+        unknown.join("\n")
+    );
+}
+
+#[test]
+fn dashboards_are_grafana_10_dashboards_with_a_datasource_variable() {
+    for name in [
+        "photon-mlir-overview.json",
+        "hardware-metrics.json",
+        "performance-metrics.json",
+    ] {
+        let text =
+            std::fs::read_to_string(monitoring().join("grafana/dashboards").join(name)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            json["schemaVersion"].as_u64().unwrap() >= 38,
+            "{name}: Grafana 10 schema"
+        );
+        assert!(
+            json["uid"].as_str().is_some_and(|u| !u.is_empty()),
+            "{name}: a stable uid"
+        );
+        let vars = json["templating"]["list"].as_array().unwrap();
+        assert!(
+            vars.iter()
+                .any(|v| v["name"] == "datasource" && v["type"] == "datasource"),
+            "{name}: $datasource"
+        );
+        for panel in json["panels"].as_array().unwrap() {
+            assert_eq!(
+                panel["datasource"]["uid"], "${datasource}",
+                "{name}: {} uses $datasource",
+                panel["title"]
+            );
+            assert!(!panel["targets"].as_array().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn every_catalog_family_is_on_a_dashboard_panel() {
+    let queries = dashboard_queries();
+    let missing: Vec<_> = catalog()
+        .iter()
+        .filter(|family| {
+            !queries.iter().any(|(_, _, expr)| {
+                metric_names(expr)
+                    .iter()
+                    .any(|name| family_of(name) == Some(family.name))
+            })
+        })
+        .map(|f| f.name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "families on no dashboard panel: {missing:?}"
+    );
+    // Histograms are read through their buckets, as histograms.
+    for family in catalog().iter().filter(|f| f.kind == Kind::Histogram) {
+        let bucket = format!("{}_bucket", family.name);
+        assert!(
+            queries.iter().any(|(_, _, e)| e.contains(&bucket)),
+            "{} has no quantile panel",
+            family.name
+        );
+    }
+}
+
+#[test]
+fn kubernetes_configmaps_are_generated_from_the_same_files() {
+    let dir = TempDir::new("configmaps");
+    let out = Command::new("bash")
+        .arg(monitoring().join("k8s/generate-configmaps.sh"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = files_under(dir.path());
+    assert_eq!(generated.len(), 7, "{generated:?}");
+    for file in generated {
+        let relative = file.strip_prefix(dir.path()).unwrap();
+        let committed = monitoring().join("k8s").join(relative);
+        assert_eq!(
+            std::fs::read_to_string(&committed).unwrap_or_default(),
+            std::fs::read_to_string(&file).unwrap(),
+            "{} is stale: run monitoring/k8s/generate-configmaps.sh",
+            committed.display()
+        );
+    }
+}
+
+const PIP: &str = "python3 -m pip install check-jsonschema kubernetes-validate yamllint";
+
+fn require_pip_tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`{name}` is not installed; install it with `{PIP}` (.ci/run does this)")
+    })
+}
+
+#[test]
+fn compose_files_validate_against_the_compose_spec() {
+    let tool = require_pip_tool("check-jsonschema");
+    run(
+        &tool,
+        &[
+            "--builtin-schema",
+            "vendor.compose-spec",
+            "docker-compose.yml",
+            "monitoring/docker-compose.monitoring.yml",
+        ],
+        &root(),
+    );
+    let compose =
+        std::fs::read_to_string(monitoring().join("docker-compose.monitoring.yml")).unwrap();
+    assert!(
+        compose.contains("--storage.tsdb.retention.time=30d")
+            && compose.contains("--storage.tsdb.retention.size=100GB")
+    );
+    assert!(
+        compose.contains("${GRAFANA_ADMIN_PASSWORD:?"),
+        "Grafana's password comes from the environment"
+    );
+    assert!(!compose.contains("GF_SECURITY_ADMIN_PASSWORD: admin"));
+}
+
+#[test]
+fn kubernetes_manifests_validate_strictly() {
+    let tool = require_pip_tool("kubernetes-validate");
+    let manifests: Vec<String> = files_under(&monitoring().join("k8s"))
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("kustomization.yaml")
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(manifests.len() >= 15, "{manifests:?}");
+    let mut args = vec!["--strict"];
+    args.extend(manifests.iter().map(String::as_str));
+    let report = run(&tool, &args, &root());
+    assert!(!report.contains("ERROR"), "{report}");
+    let prometheus =
+        std::fs::read_to_string(monitoring().join("k8s/prometheus/deployment.yaml")).unwrap();
+    for needle in [
+        "memory: 2Gi",
+        "cpu: \"1\"",
+        "memory: 8Gi",
+        "cpu: \"4\"",
+        "retention.time=30d",
+        "retention.size=100GB",
+    ] {
+        assert!(
+            prometheus.contains(needle),
+            "prometheus deployment lacks {needle}"
+        );
+    }
+}
+
+#[test]
+fn yaml_passes_yamllint() {
+    let tool = require_pip_tool("yamllint");
+    run(
+        &tool,
+        &[
+            "-s",
+            "-c",
+            "monitoring/.yamllint.yml",
+            "docker-compose.yml",
+            "monitoring",
+        ],
+        &root(),
+    );
+}

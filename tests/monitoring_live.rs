@@ -1,0 +1,184 @@
+//! The monitoring stack against the running demo: a real Prometheus loads
+//! the real rules and scrapes the demo; every dashboard query must parse and
+//! return data; a real Alertmanager delivers DeviceFailure for the device the
+//! demo holds down to a webhook this test runs.
+
+mod support;
+
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::stack::{dashboard_queries, demo_binary, monitoring};
+use support::{free_port, http_get, require_binary, wait_for, Process, Prometheus, TempDir};
+
+/// Grafana's template variables and macros, as Grafana would expand them for
+/// "All" over the last hour.
+fn expand(expr: &str) -> String {
+    expr.replace("$__rate_interval", "1m")
+        .replace("$__interval", "15s")
+        .replace("$__range", "1h")
+        .replace("$target", ".*")
+        .replace("$device", ".*")
+}
+
+#[test]
+fn dashboards_and_alerts_work_against_the_running_demo() {
+    let dir = TempDir::new("stack");
+
+    // A webhook that hands every notification body to the test.
+    let webhook = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let webhook_port = webhook.server_addr().to_ip().unwrap().port();
+    let (tx, notifications) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for mut request in webhook.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            let _ = request.respond(tiny_http::Response::empty(200));
+            if tx.send(body).is_err() {
+                break;
+            }
+        }
+    });
+
+    // Alertmanager first: an alert fired while it is down waits for the resend delay.
+    let am_port = free_port();
+    let am_config = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am_config,
+        format!(
+            "route:\n  receiver: test\n  group_by: [alertname, device_id]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: test\n    webhook_configs:\n      - url: http://127.0.0.1:{webhook_port}/alerts\n"
+        ),
+    )
+    .unwrap();
+    let mut am_command = Command::new(require_binary(
+        "prometheus-alertmanager",
+        "prometheus-alertmanager",
+    ));
+    am_command
+        .arg(format!("--config.file={}", am_config.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("am-data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=");
+    let mut alertmanager = Process::spawn(
+        "alertmanager",
+        am_command,
+        dir.path().join("alertmanager.log"),
+    );
+    wait_for("alertmanager to be ready", Duration::from_secs(20), || {
+        alertmanager.assert_running();
+        http_get(&format!("http://127.0.0.1:{am_port}/-/ready"))
+            .ok()
+            .filter(|(s, _)| *s == 200)
+    });
+
+    // The demo, with opu-1 held down.
+    let demo_port = free_port();
+    let mut demo_command = Command::new(demo_binary());
+    demo_command.args([
+        "--listen",
+        &format!("127.0.0.1:{demo_port}"),
+        "--device-down",
+        "opu-1",
+        "--duration",
+        "600",
+    ]);
+    let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
+    wait_for("the demo's /metrics", Duration::from_secs(20), || {
+        demo.assert_running();
+        http_get(&format!("http://127.0.0.1:{demo_port}/metrics"))
+            .ok()
+            .filter(|(s, _)| *s == 200)
+    });
+
+    // Prometheus with the repository's rule files, fast intervals.
+    let recording =
+        std::fs::read_to_string(monitoring().join("prometheus/rules/recording.yml")).unwrap();
+    let alerts = std::fs::read_to_string(monitoring().join("prometheus/rules/alerts.yml")).unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         rule_files: [recording.yml, alerts.yml]\n\
+         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
+         scrape_configs:\n  - job_name: photon-compiler\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"
+    );
+    let mut prometheus = Prometheus::start(
+        &config,
+        &[("recording.yml", &recording), ("alerts.yml", &alerts)],
+    );
+    prometheus.wait_for_targets_up(Duration::from_secs(60));
+
+    // Every dashboard query parses and, once the demo has run long enough,
+    // returns data. Queries are retried until all answer, for at most 90 s.
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 25, "{} queries", queries.len());
+    let mut pending: Vec<_> = queries.iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last_errors = Vec::new();
+    while !pending.is_empty() && Instant::now() < deadline {
+        last_errors.clear();
+        pending.retain(
+            |(file, title, expr)| match prometheus.query(&expand(expr)) {
+                Ok(data) if data["result"].as_array().is_some_and(|r| !r.is_empty()) => false,
+                Ok(_) => {
+                    last_errors.push(format!("{file} / {title}: no data for {expr}"));
+                    true
+                }
+                Err(e) => panic!("{file} / {title}: Prometheus rejects `{expr}`: {e}"),
+            },
+        );
+        if !pending.is_empty() {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        demo.assert_running();
+    }
+    assert!(
+        pending.is_empty(),
+        "{} queries never returned data:\n{}",
+        pending.len(),
+        last_errors.join("\n")
+    );
+
+    // The template variables' label queries find values.
+    for (metric, label) in [
+        ("photon_compilations_total", "target"),
+        ("photon_device_status", "device_id"),
+    ] {
+        let url = format!(
+            "{}/api/v1/label/{label}/values?match[]={metric}",
+            prometheus.url
+        );
+        let (_, body) = http_get(&url).unwrap();
+        let values: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            !values["data"].as_array().unwrap().is_empty(),
+            "label_values({metric}, {label}): {body}"
+        );
+    }
+
+    // DeviceFailure for opu-1 reaches the webhook through Alertmanager.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let body = notifications.recv_timeout(remaining).unwrap_or_else(|_| {
+            panic!(
+                "no DeviceFailure for opu-1 within 120 s\nalertmanager log:\n{}\nprometheus log:\n{}",
+                alertmanager.log_text(),
+                prometheus.process.log_text()
+            )
+        });
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let delivered = v["alerts"].as_array().unwrap().iter().any(|a| {
+            a["status"] == "firing"
+                && a["labels"]["alertname"] == "DeviceFailure"
+                && a["labels"]["device_id"] == "opu-1"
+                && a["labels"]["severity"] == "critical"
+                && a["annotations"]["summary"] == "Photonic device opu-1 is down"
+        });
+        if delivered {
+            break;
+        }
+    }
+}
