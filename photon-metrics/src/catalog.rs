@@ -337,6 +337,13 @@ families! {
         help: "New label values folded into the __overflow__ value because their label reached its cardinality cap, by label name.",
         query: "sum by (label) (increase(photon_metrics_label_overflow_total[1h])) > 0",
     }
+    /// `photon_otlp_spans_dropped_total`
+    SpansDropped = {
+        name: "photon_otlp_spans_dropped_total", kind: Counter, unit: Count, subsystem: SelfMonitoring,
+        labels: [DropReason], buckets: None,
+        help: "Spans that never reached the OTLP collector, by reason (queue_full: the collector is slower than the application; export_failed: unreachable or refused).",
+        query: "sum by (reason) (rate(photon_otlp_spans_dropped_total[5m]))",
+    }
 }
 
 /// Every family photon-metrics exports.

@@ -3,6 +3,10 @@
 //! - [`prometheus`]: the Prometheus text exposition, served on an HTTP
 //!   listener or rendered into your own server.
 
+#[cfg(feature = "logs")]
+pub mod logs;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod prometheus;
 #[cfg(feature = "push-gateway")]
 pub mod push;

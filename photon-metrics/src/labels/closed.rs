@@ -158,3 +158,14 @@ closed_label! {
         Location = "location",
     }
 }
+
+closed_label! {
+    /// Why a span never reached the collector (`reason` label on
+    /// `photon_otlp_spans_dropped_total`).
+    DropReason, "reason" {
+        /// The export queue was full: the collector is slower than the application.
+        QueueFull = "queue_full",
+        /// The collector was unreachable or refused the batch.
+        ExportFailed = "export_failed",
+    }
+}

@@ -32,7 +32,7 @@
 mod closed;
 mod open;
 
-pub use closed::{ClosedLabel, DeviceType, MemoryStat, ModelSize, OpenLabel, Status};
+pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
     cap, set_cap, DeviceId, ErrorKind, Location, ModelType, Target, MAX_CAP, MAX_VALUE_LEN,
     OVERFLOW_VALUE,
@@ -63,6 +63,8 @@ pub enum LabelName {
     Location,
     /// `label`: which open label overflowed (self-monitoring), closed ([`OpenLabel`]).
     Label,
+    /// `reason`: why spans were dropped (self-monitoring), closed ([`DropReason`]).
+    DropReason,
 }
 
 impl LabelName {
@@ -79,6 +81,7 @@ impl LabelName {
             LabelName::DeviceType => "device_type",
             LabelName::Location => "location",
             LabelName::Label => "label",
+            LabelName::DropReason => "reason",
         }
     }
 
@@ -90,6 +93,7 @@ impl LabelName {
             LabelName::MemoryStat => Some(MemoryStat::VALUES),
             LabelName::DeviceType => Some(DeviceType::VALUES),
             LabelName::Label => Some(OpenLabel::VALUES),
+            LabelName::DropReason => Some(DropReason::VALUES),
             LabelName::Target
             | LabelName::ModelType
             | LabelName::ErrorKind
