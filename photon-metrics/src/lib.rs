@@ -13,7 +13,11 @@
 //! * [`compiler`], [`hardware`], [`runtime`] — record helpers, one per family,
 //!   plus drop guards that record on every path (panic and cancellation
 //!   included).
-//! * [`export`] — the Prometheus exporter (HTTP listener or render-it-yourself).
+//! * [`export`] — the Prometheus exporter (HTTP listener or render-it-yourself),
+//!   OTLP trace export and JSON logs.
+//! * [`init()`] — one call that sets up metrics, traces and logs (features
+//!   `logs` and `otlp`, on by default), with the standard environment
+//!   variables; [`propagation`] carries trace context across processes.
 //! * [`macro@instrument_compile`], [`macro@instrument_inference`],
 //!   [`derive@ModelInfo`], [`derive@ErrorClass`] — one attribute and a function
 //!   is counted, timed, classified (`Ok`/`Err`/panic/cancelled) and traced.
@@ -55,8 +59,12 @@ pub mod export;
 mod family;
 pub mod guard;
 pub mod hardware;
+#[cfg(feature = "logs")]
+mod init;
 pub mod labels;
 mod model;
+#[cfg(feature = "otlp")]
+pub mod propagation;
 pub mod runtime;
 mod selfmon;
 
@@ -66,6 +74,8 @@ pub mod __private;
 
 pub use catalog::{catalog, FamilySpec};
 pub use classify::ErrorClass;
+#[cfg(feature = "logs")]
+pub use init::{init, BoxedLayer, InitError, TelemetryBuilder, TelemetryGuard};
 pub use model::{ModelInfo, ToModelType, ToParameters};
 pub use photon_metrics_macros::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
 

@@ -1,0 +1,273 @@
+//! Logs: one JSON object per line in the schema `monitoring/promtail`
+//! parses, or human-readable lines for a terminal.
+//!
+//! A JSON line has exactly these fields:
+//!
+//! | field | type | from |
+//! |---|---|---|
+//! | `timestamp` | string, RFC 3339 (UTC, microseconds) | when the event happened |
+//! | `level` | string: `TRACE` … `ERROR` | the event's level |
+//! | `logger` | string | the tracing target (usually the module path) |
+//! | `message` | string | the event's message |
+//! | `model_id` | string, when known | the event's or nearest span's `model_id` field |
+//! | `target` | string, when known | the event's or nearest span's `target` field: the **compile target**, not tracing's target |
+//! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a span | the OpenTelemetry ids, for log-to-trace links |
+//!
+//! Other event fields are kept under `fields`.
+
+use serde_json::{Map, Value};
+use std::fmt;
+use std::io::Write;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (for promtail/Loki).
+    Json,
+    /// Human-readable lines with colours when writing to a terminal.
+    Pretty,
+    /// No log output.
+    Off,
+}
+
+impl LogFormat {
+    /// Parses `json`, `pretty` or `off` (the `PHOTON_LOG_FORMAT` values).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "json" => Some(LogFormat::Json),
+            "pretty" | "text" => Some(LogFormat::Pretty),
+            "off" | "none" => Some(LogFormat::Off),
+            _ => None,
+        }
+    }
+}
+
+/// The span fields the JSON lines carry, remembered per span.
+#[derive(Debug, Default, Clone)]
+struct PhotonFields {
+    model_id: Option<String>,
+    target: Option<String>,
+}
+
+impl Visit for PhotonFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "model_id" => self.model_id = Some(value.to_string()),
+            "target" => self.target = Some(value.to_string()),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "model_id" | "target" => self.record_str(field, &format!("{value:?}")),
+            _ => {}
+        }
+    }
+}
+
+/// An event's own fields.
+#[derive(Default)]
+struct EventFields {
+    message: Option<String>,
+    photon: PhotonFields,
+    other: Map<String, Value>,
+}
+
+impl Visit for EventFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message = Some(value.to_string()),
+            "model_id" | "target" => self.photon.record_str(field, value),
+            name => {
+                self.other.insert(name.to_string(), Value::from(value));
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.other
+            .insert(field.name().to_string(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.other
+            .insert(field.name().to_string(), Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.other
+            .insert(field.name().to_string(), Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.other
+            .insert(field.name().to_string(), Value::from(value));
+    }
+}
+
+/// The JSON log layer. Build it with [`JsonLayer::new`] and a writer
+/// (`std::io::stdout`, a file, a test buffer).
+pub struct JsonLayer<W> {
+    writer: W,
+    /// The dispatch this layer is part of, to ask the OpenTelemetry layer
+    /// for span ids (`Span::current()` is unavailable inside a layer).
+    #[cfg(feature = "otlp")]
+    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
+}
+
+impl<W> JsonLayer<W> {
+    /// A layer writing one JSON object per line to `writer`.
+    pub fn new(writer: W) -> Self {
+        JsonLayer {
+            writer,
+            #[cfg(feature = "otlp")]
+            dispatch: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    #[cfg(feature = "otlp")]
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = PhotonFields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            if let Some(fields) = span.extensions_mut().get_mut::<PhotonFields>() {
+                values.record(fields);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut fields = EventFields::default();
+        event.record(&mut fields);
+        // The nearest span that knows model_id / target fills what the event lacks.
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope {
+                let extensions = span.extensions();
+                if let Some(found) = extensions.get::<PhotonFields>() {
+                    if fields.photon.model_id.is_none() {
+                        fields.photon.model_id.clone_from(&found.model_id);
+                    }
+                    if fields.photon.target.is_none() {
+                        fields.photon.target.clone_from(&found.target);
+                    }
+                }
+            }
+        }
+
+        let mut timestamp = String::new();
+        if SystemTime
+            .format_time(&mut Writer::new(&mut timestamp))
+            .is_err()
+        {
+            timestamp.clear();
+        }
+        let metadata = event.metadata();
+        let mut line = Map::new();
+        line.insert("timestamp".into(), Value::from(timestamp));
+        line.insert("level".into(), Value::from(metadata.level().as_str()));
+        line.insert("logger".into(), Value::from(metadata.target()));
+        line.insert(
+            "message".into(),
+            Value::from(fields.message.unwrap_or_default()),
+        );
+        if let Some(model_id) = fields.photon.model_id {
+            line.insert("model_id".into(), Value::from(model_id));
+        }
+        if let Some(target) = fields.photon.target {
+            line.insert("target".into(), Value::from(target));
+        }
+        #[cfg(feature = "otlp")]
+        if let Some((trace_id, span_id)) = self.trace_ids(event, &ctx) {
+            line.insert("trace_id".into(), Value::from(trace_id));
+            line.insert("span_id".into(), Value::from(span_id));
+        }
+        if !fields.other.is_empty() {
+            line.insert("fields".into(), Value::Object(fields.other));
+        }
+        let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
+        bytes.push(b'\n');
+        // A log line that cannot be written is lost, never a panic.
+        let _ = self.writer.make_writer_for(metadata).write_all(&bytes);
+    }
+}
+
+#[cfg(feature = "otlp")]
+impl<W> JsonLayer<W> {
+    /// The OpenTelemetry trace and span ids of the event's span, if it has one.
+    fn trace_ids<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> Option<(String, String)>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        use opentelemetry::trace::TraceContextExt;
+        let span = ctx.event_span(event)?;
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)?;
+        let otel_span = cx.span();
+        let sc = otel_span.span_context();
+        sc.is_valid()
+            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    }
+}
+
+/// Writes into a shared buffer; for tests and for capturing logs in memory.
+#[derive(Clone, Default, Debug)]
+pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Everything written so far, as text.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for SharedBuffer {
+    type Writer = SharedBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}

@@ -1,0 +1,528 @@
+//! One call that sets up metrics, traces and logs: [`init()`].
+//!
+//! ```no_run
+//! use photon_metrics::export::logs::LogFormat;
+//! use photon_metrics::export::otlp::OtlpConfig;
+//!
+//! let telemetry = photon_metrics::init()
+//!     .service_name("photon-compiler")
+//!     .otlp(OtlpConfig::grpc("http://localhost:4317"))
+//!     .log_format(LogFormat::Json)
+//!     .install()?;
+//! // … run …
+//! telemetry.shutdown()?; // or drop it: flushes pending spans within the timeout
+//! # Ok::<(), photon_metrics::InitError>(())
+//! ```
+//!
+//! # Environment
+//!
+//! Standard variables override what the code sets (so operators can
+//! redirect a binary without rebuilding it); an invalid value is an error
+//! from [`TelemetryBuilder::install`], never a silent default.
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | full traces endpoint; enables trace export |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | base endpoint (`/v1/traces` is appended for HTTP); enables trace export |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
+//! | `OTEL_SERVICE_NAME` | `service.name` on every span |
+//! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` (default) |
+//! | `OTEL_TRACES_SAMPLER_ARG` | the ratio for the `*traceidratio` samplers, 0 to 1 |
+//! | `RUST_LOG` | which logs and spans are recorded (`tracing-subscriber` directives; default `info`) |
+//! | `PHOTON_METRICS_LISTEN` | the `/metrics` listen address, or `off` for no listener |
+//! | `PHOTON_LOG_FORMAT` | `json`, `pretty` or `off` |
+
+use crate::export::logs::{JsonLayer, LogFormat};
+use crate::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use crate::export::ExportError;
+use std::time::Duration;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+#[cfg(feature = "otlp")]
+use crate::export::otlp::{OtlpConfig, Protocol};
+
+/// Targets of the exporters' own clients: their logs and spans must never
+/// be exported, or every export would produce more to export.
+const EXPORTER_INTERNALS: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "reqwest",
+    "rustls",
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "opentelemetry_http",
+];
+
+/// Starts configuring metrics, traces and logs.
+pub fn init() -> TelemetryBuilder {
+    TelemetryBuilder::default()
+}
+
+/// Why telemetry could not be set up. Nothing is left half-installed except
+/// where a variant says so.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// An exporter could not be built (bad endpoint, port in use, …).
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// An environment variable holds a value that cannot be used.
+    #[error("environment variable {var}={value:?}: {reason}")]
+    Environment {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `RUST_LOG` or the configured filter does not parse.
+    #[error("invalid log filter `{filter}`: {reason}")]
+    Filter {
+        /// The filter.
+        filter: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// Another global `tracing` subscriber is installed. The metrics exporter
+    /// (if any) is installed; use [`TelemetryBuilder::layers`] to compose
+    /// with your subscriber instead.
+    #[error("a global tracing subscriber is already installed; use TelemetryBuilder::layers() to add photon's layers to it")]
+    SubscriberAlreadySet,
+}
+
+/// What [`init()`] sets up.
+#[derive(Debug, Clone)]
+pub struct TelemetryBuilder {
+    service_name: String,
+    service_version: String,
+    metrics: Option<PrometheusExporterBuilder>,
+    #[cfg(feature = "otlp")]
+    otlp: Option<OtlpConfig>,
+    sampler: Sampling,
+    log_format: LogFormat,
+    log_filter: String,
+    shutdown_timeout: Duration,
+    from_env: bool,
+}
+
+/// A parsed sampler choice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Sampling {
+    Ratio { parent_based: bool, ratio: f64 },
+    AlwaysOn { parent_based: bool },
+    AlwaysOff { parent_based: bool },
+}
+
+impl Default for TelemetryBuilder {
+    fn default() -> Self {
+        TelemetryBuilder {
+            service_name: "photon-mlir".into(),
+            service_version: env!("CARGO_PKG_VERSION").into(),
+            metrics: Some(PrometheusExporterBuilder::new()),
+            #[cfg(feature = "otlp")]
+            otlp: None,
+            sampler: Sampling::Ratio {
+                parent_based: true,
+                ratio: 1.0,
+            },
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+            shutdown_timeout: Duration::from_secs(5),
+            from_env: true,
+        }
+    }
+}
+
+impl TelemetryBuilder {
+    /// `service.name` on spans (and the `service` label is yours to add on
+    /// the metrics builder). Default `photon-mlir`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+
+    /// `service.version` on spans. Default: photon-metrics' version.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = version.into();
+        self
+    }
+
+    /// The Prometheus exporter to install (default: listening on 0.0.0.0:8080).
+    pub fn metrics(mut self, metrics: PrometheusExporterBuilder) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// No Prometheus exporter (records still go to whatever recorder is installed).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = None;
+        self
+    }
+
+    /// Exports spans over OTLP.
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self, config: OtlpConfig) -> Self {
+        self.otlp = Some(config);
+        self
+    }
+
+    /// Samples this fraction of new traces (children follow their parent's
+    /// decision). Default 1.0.
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
+        self.sampler = Sampling::Ratio {
+            parent_based: true,
+            ratio: ratio.clamp(0.0, 1.0),
+        };
+        self
+    }
+
+    /// How logs are written. Default [`LogFormat::Pretty`].
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = format;
+        self
+    }
+
+    /// The default filter (`tracing-subscriber` directives) when `RUST_LOG`
+    /// is unset. Default `info`.
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = filter.into();
+        self
+    }
+
+    /// How long dropping the guard may wait for pending spans. Default 5 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Ignore the environment variables (tests, embedded use).
+    pub fn ignore_environment(mut self) -> Self {
+        self.from_env = false;
+        self
+    }
+
+    fn apply_environment(&mut self) -> Result<(), InitError> {
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let bad = |var: &'static str, value: &str, reason: &str| InitError::Environment {
+            var,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(name) = var("OTEL_SERVICE_NAME") {
+            self.service_name = name;
+        }
+        if let Some(format) = var("PHOTON_LOG_FORMAT") {
+            self.log_format = LogFormat::parse(&format)
+                .ok_or_else(|| bad("PHOTON_LOG_FORMAT", &format, "expected json, pretty or off"))?;
+        }
+        if let Some(listen) = var("PHOTON_METRICS_LISTEN") {
+            self.metrics = if listen == "off" {
+                self.metrics
+                    .take()
+                    .map(PrometheusExporterBuilder::without_listener)
+            } else {
+                let base = self.metrics.take().unwrap_or_default();
+                Some(
+                    base.listen_on(&listen)
+                        .map_err(|e| bad("PHOTON_METRICS_LISTEN", &listen, &e.to_string()))?,
+                )
+            };
+        }
+        if let Some(sampler) = var("OTEL_TRACES_SAMPLER") {
+            let arg = var("OTEL_TRACES_SAMPLER_ARG");
+            let ratio = match &arg {
+                None => 1.0,
+                Some(a) => a
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| {
+                        bad("OTEL_TRACES_SAMPLER_ARG", a, "expected a ratio from 0 to 1")
+                    })?,
+            };
+            self.sampler = match sampler.as_str() {
+                "always_on" => Sampling::AlwaysOn {
+                    parent_based: false,
+                },
+                "always_off" => Sampling::AlwaysOff {
+                    parent_based: false,
+                },
+                "traceidratio" => Sampling::Ratio {
+                    parent_based: false,
+                    ratio,
+                },
+                "parentbased_always_on" => Sampling::AlwaysOn { parent_based: true },
+                "parentbased_always_off" => Sampling::AlwaysOff { parent_based: true },
+                "parentbased_traceidratio" => Sampling::Ratio {
+                    parent_based: true,
+                    ratio,
+                },
+                other => return Err(bad("OTEL_TRACES_SAMPLER", other, "unsupported sampler")),
+            };
+        }
+        #[cfg(feature = "otlp")]
+        {
+            let protocol = match var("OTEL_EXPORTER_OTLP_PROTOCOL") {
+                Some(p) => Some(
+                    Protocol::parse(&p)
+                        .map_err(|e| bad("OTEL_EXPORTER_OTLP_PROTOCOL", &p, &e.to_string()))?,
+                ),
+                None => None,
+            };
+            let traces = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+            let base = var("OTEL_EXPORTER_OTLP_ENDPOINT");
+            if traces.is_some() || base.is_some() || protocol.is_some() {
+                let mut config = self.otlp.take().unwrap_or_else(|| {
+                    OtlpConfig::grpc(crate::export::otlp::DEFAULT_GRPC_ENDPOINT)
+                });
+                if let Some(protocol) = protocol {
+                    if protocol != config.protocol && traces.is_none() && base.is_none() {
+                        config.endpoint = match protocol {
+                            Protocol::Grpc => crate::export::otlp::DEFAULT_GRPC_ENDPOINT.into(),
+                            Protocol::HttpProtobuf => {
+                                crate::export::otlp::DEFAULT_HTTP_ENDPOINT.into()
+                            }
+                        };
+                    }
+                    config.protocol = protocol;
+                }
+                if let Some(endpoint) = traces {
+                    config.endpoint = endpoint;
+                } else if let Some(endpoint) = base {
+                    config.endpoint = match config.protocol {
+                        Protocol::Grpc => endpoint,
+                        Protocol::HttpProtobuf => {
+                            format!("{}/v1/traces", endpoint.trim_end_matches('/'))
+                        }
+                    };
+                }
+                self.otlp = Some(config);
+            }
+        }
+        Ok(())
+    }
+
+    fn filter(&self) -> Result<EnvFilter, InitError> {
+        let user = match std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| self.from_env && !v.trim().is_empty())
+        {
+            Some(directives) => directives,
+            None => self.log_filter.clone(),
+        };
+        let internals: Vec<String> = EXPORTER_INTERNALS
+            .iter()
+            .map(|t| format!("{t}=off"))
+            .collect();
+        let full = format!("{user},{}", internals.join(","));
+        EnvFilter::try_new(&full).map_err(|e| InitError::Filter {
+            filter: user,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Builds everything and installs it: the metrics exporter as the global
+    /// `metrics` recorder, and photon's layers as the global `tracing`
+    /// subscriber. Keep the returned guard alive; dropping it flushes spans.
+    ///
+    /// # Errors
+    /// See [`InitError`].
+    pub fn install(self) -> Result<TelemetryGuard, InitError> {
+        let (layer, guard) = self.layers()?;
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::set_global_default(subscriber)
+            .map_err(|_| InitError::SubscriberAlreadySet)?;
+        Ok(guard)
+    }
+
+    /// Like [`install`](Self::install) but returns photon's `tracing` layers
+    /// (filter, logs, OpenTelemetry) for your own subscriber instead of
+    /// installing them. The metrics exporter is installed either way.
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// let (layer, _guard) = photon_metrics::init().without_metrics().layers()?;
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::set_global_default(subscriber).unwrap();
+    /// # Ok::<(), photon_metrics::InitError>(())
+    /// ```
+    pub fn layers(mut self) -> Result<(BoxedLayer, TelemetryGuard), InitError> {
+        if self.from_env {
+            self.apply_environment()?;
+        }
+        let filter = self.filter()?;
+
+        #[cfg(feature = "otlp")]
+        let (otel_layer, provider, runtime) = match &self.otlp {
+            Some(config) => {
+                let (layer, provider, runtime) = self.tracing_pipeline(config)?;
+                (Some(layer), Some(provider), runtime)
+            }
+            None => (None, None, None),
+        };
+
+        // Install metrics last among the fallible steps that need no undo.
+        let metrics = match self.metrics.take() {
+            Some(builder) => Some(builder.install()?),
+            None => None,
+        };
+
+        // Only the layers that exist: an `Option` layer that is `None`
+        // reports a maximum level of OFF, which silenced the whole stack.
+        let mut outputs: Vec<BoxedLayer> = Vec::new();
+        match self.log_format {
+            LogFormat::Json => outputs.push(Box::new(JsonLayer::new(std::io::stdout))),
+            LogFormat::Pretty => outputs.push(Box::new(
+                tracing_subscriber::fmt::layer().with_writer(std::io::stderr),
+            )),
+            LogFormat::Off => {}
+        }
+        #[cfg(feature = "otlp")]
+        outputs.extend(otel_layer);
+        let layer: BoxedLayer = if outputs.is_empty() {
+            Box::new(filter)
+        } else {
+            Box::new(filter.and_then(outputs))
+        };
+        let guard = TelemetryGuard {
+            #[cfg(feature = "otlp")]
+            provider,
+            #[cfg(feature = "otlp")]
+            _runtime: runtime,
+            metrics,
+            timeout: self.shutdown_timeout,
+            shut_down: false,
+        };
+        Ok((layer, guard))
+    }
+
+    #[cfg(feature = "otlp")]
+    #[allow(clippy::type_complexity)]
+    fn tracing_pipeline(
+        &self,
+        config: &OtlpConfig,
+    ) -> Result<
+        (
+            BoxedLayer,
+            opentelemetry_sdk::trace::SdkTracerProvider,
+            Option<crate::export::otlp::RuntimeThread>,
+        ),
+        InitError,
+    > {
+        use opentelemetry::trace::TracerProvider as _;
+        use opentelemetry::KeyValue;
+        use opentelemetry_sdk::trace::Sampler;
+        let pipeline = crate::export::otlp::pipeline(config)?;
+        let sampler = match self.sampler {
+            Sampling::Ratio {
+                parent_based,
+                ratio,
+            } => wrap(parent_based, Sampler::TraceIdRatioBased(ratio)),
+            Sampling::AlwaysOn { parent_based } => wrap(parent_based, Sampler::AlwaysOn),
+            Sampling::AlwaysOff { parent_based } => wrap(parent_based, Sampler::AlwaysOff),
+        };
+        fn wrap(parent_based: bool, sampler: Sampler) -> Sampler {
+            if parent_based {
+                Sampler::ParentBased(Box::new(sampler))
+            } else {
+                sampler
+            }
+        }
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name(self.service_name.clone())
+            .with_attribute(KeyValue::new(
+                "service.version",
+                self.service_version.clone(),
+            ))
+            .build();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(pipeline.processor)
+            .with_sampler(sampler)
+            .with_resource(resource)
+            .build();
+        let tracer = provider.tracer("photon-metrics");
+        // `with_target(false)`: tracing's target would be a second `target`
+        // attribute beside the compile target; `code.module.name` keeps it.
+        let layer: BoxedLayer = Box::new(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_target(false),
+        );
+        Ok((layer, provider, pipeline.runtime))
+    }
+}
+
+/// photon's `tracing` layers, boxed for any `Registry`-based subscriber.
+pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+
+/// Keeps the exporters running. Dropping it (or [`shutdown`](Self::shutdown))
+/// flushes pending spans within the configured timeout and stops the trace
+/// exporter; the metrics exporter keeps serving for the rest of the process.
+#[must_use = "dropping the guard shuts trace export down"]
+pub struct TelemetryGuard {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    #[cfg(feature = "otlp")]
+    _runtime: Option<crate::export::otlp::RuntimeThread>,
+    metrics: Option<PrometheusExporter>,
+    timeout: Duration,
+    shut_down: bool,
+}
+
+impl std::fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("metrics", &self.metrics)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl TelemetryGuard {
+    /// The installed Prometheus exporter, if any.
+    pub fn metrics(&self) -> Option<&PrometheusExporter> {
+        self.metrics.as_ref()
+    }
+
+    /// Exports every span ended so far, waiting at most the shutdown timeout.
+    pub fn flush(&self) -> Result<(), InitError> {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = &self.provider {
+            provider.force_flush().map_err(|e| {
+                InitError::Export(ExportError::Runtime(format!("flushing spans failed: {e}")))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Flushes pending spans (bounded by the shutdown timeout) and stops
+    /// trace export.
+    pub fn shutdown(mut self) -> Result<(), InitError> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), InitError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Ok(());
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider.take() {
+            provider.shutdown_with_timeout(self.timeout).map_err(|e| {
+                InitError::Export(ExportError::Runtime(format!("trace export shutdown: {e}")))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        let _ = self.shutdown_inner();
+    }
+}
