@@ -4,6 +4,8 @@
 mod support;
 
 use photon_metrics::catalog::catalog;
+use photon_metrics::export::logs::LogFormat;
+use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::*;
 use photon_metrics::{compiler, hardware, runtime};
@@ -13,10 +15,21 @@ use std::process::{Command, Stdio};
 #[test]
 fn promtool_finds_no_problem_in_the_full_catalog() {
     let promtool = support::require_binary("promtool", "prometheus");
-    let exporter = PrometheusExporterBuilder::new()
-        .without_listener()
+    let mut otlp = OtlpConfig::grpc(format!("http://127.0.0.1:{}", support::free_port()));
+    otlp.max_queue_size = 1;
+    let telemetry = photon_metrics::init()
+        .ignore_environment()
+        .metrics(PrometheusExporterBuilder::new().without_listener())
+        .log_format(LogFormat::Off)
+        .otlp(otlp)
+        .shutdown_timeout(std::time::Duration::from_secs(2))
         .install()
         .unwrap();
+    let exporter = telemetry.metrics().unwrap().clone();
+    for _ in 0..100 {
+        tracing::info_span!("doomed").in_scope(|| {}); // spans dropped: the self-metric
+    }
+    let _ = telemetry.shutdown();
 
     let t = Target::new("mzi-64x64").unwrap();
     let m = ModelType::new("resnet50").unwrap();

@@ -5,7 +5,9 @@
 mod support;
 
 use photon_metrics::catalog::{catalog, Kind};
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use photon_metrics::export::logs::LogFormat;
+use photon_metrics::export::otlp::OtlpConfig;
+use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
 use photon_metrics::labels::*;
 use photon_metrics::{compiler, hardware, runtime};
 use std::collections::BTreeMap;
@@ -254,15 +256,57 @@ fn record_everything() -> Expected {
     e
 }
 
+/// Sends spans to a collector nobody runs, with room for one queued span,
+/// so `photon_otlp_spans_dropped_total` has values; once the pipeline is shut
+/// down they no longer change, and Prometheus must show exactly those.
+fn drop_spans(
+    telemetry: photon_metrics::TelemetryGuard,
+    exporter: &PrometheusExporter,
+    e: &mut Expected,
+) {
+    for _ in 0..200 {
+        tracing::info_span!("doomed").in_scope(|| {});
+    }
+    let _ = telemetry.shutdown();
+    let text = exporter.render();
+    for reason in ["queue_full", "export_failed"] {
+        let prefix = format!(
+            "photon_otlp_spans_dropped_total{{service=\"photon-test\",reason=\"{reason}\"}} "
+        );
+        if let Some(v) = text.lines().find_map(|l| l.strip_prefix(&prefix)) {
+            e.add(
+                "photon_otlp_spans_dropped_total",
+                &[("reason", reason)],
+                v.parse().unwrap(),
+            );
+        }
+    }
+}
+
 #[test]
 fn prometheus_scrapes_every_family_with_the_recorded_values() {
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .global_label("service", "photon-test")
+    let mut otlp = OtlpConfig::grpc(format!("http://127.0.0.1:{}", support::free_port()));
+    otlp.max_queue_size = 1;
+    let telemetry = photon_metrics::init()
+        .ignore_environment()
+        .metrics(
+            PrometheusExporterBuilder::new()
+                .listen("127.0.0.1:0".parse().unwrap())
+                .global_label("service", "photon-test"),
+        )
+        .log_format(LogFormat::Off)
+        .otlp(otlp)
+        .shutdown_timeout(Duration::from_secs(2))
         .install()
-        .expect("install the exporter");
+        .expect("install metrics and traces");
+    let exporter = telemetry.metrics().unwrap().clone();
     let addr = exporter.local_addr().expect("a listener address");
-    let expected = record_everything();
+    let mut expected = record_everything();
+    drop_spans(telemetry, &exporter, &mut expected);
+    assert!(
+        expected.0.contains_key("photon_otlp_spans_dropped_total"),
+        "spans beyond a queue of one were dropped and counted"
+    );
 
     // Every catalog family is covered by what was recorded.
     for family in catalog() {

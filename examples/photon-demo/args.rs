@@ -1,17 +1,22 @@
 //! Command-line flags.
 
+use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT]
 
-  --listen ADDR       where to serve /metrics (default 0.0.0.0:8080, or $PHOTON_METRICS_LISTEN)
-  --duration SECS     stop after SECS seconds (default: run until Ctrl-C)
-  --device-down ID    keep device ID (opu-0 … opu-3) down, e.g. to see DeviceFailure fire";
+  --listen ADDR         where to serve /metrics (default 0.0.0.0:8080, or $PHOTON_METRICS_LISTEN)
+  --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
+  --device-down ID      keep device ID (opu-0 … opu-3) down, e.g. to see DeviceFailure fire
+  --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (or set OTEL_EXPORTER_OTLP_ENDPOINT)
+  --log-format FORMAT   json (the promtail schema) or pretty (default; or set PHOTON_LOG_FORMAT)";
 
 pub struct Args {
     pub listen: String,
     pub duration: Option<Duration>,
     pub device_down: Option<String>,
+    pub otlp: Option<String>,
+    pub log_format: LogFormat,
 }
 
 impl Args {
@@ -21,6 +26,8 @@ impl Args {
                 .unwrap_or_else(|_| "0.0.0.0:8080".to_string()),
             duration: None,
             device_down: None,
+            otlp: None,
+            log_format: LogFormat::Pretty,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -36,6 +43,12 @@ impl Args {
                     parsed.duration = Some(Duration::from_secs_f64(secs));
                 }
                 "--device-down" => parsed.device_down = Some(value("--device-down")?),
+                "--otlp" => parsed.otlp = Some(value("--otlp")?),
+                "--log-format" => {
+                    let raw = value("--log-format")?;
+                    parsed.log_format = LogFormat::parse(&raw)
+                        .ok_or(format!("--log-format takes json or pretty, got `{raw}`"))?;
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

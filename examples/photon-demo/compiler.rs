@@ -46,13 +46,19 @@ fn compile(target: Target, model: &Model, rng: &mut Rng) -> Result<Vec<u8>, Comp
         MemoryStat::Current,
         (peak as f64 * rng.range(0.3, 0.7)) as u64,
     );
-    match rng.unit() {
+    let outcome = match rng.unit() {
         x if x < 0.03 => Err(CompileError::UnsupportedOp),
         x if x < 0.05 => Err(CompileError::ShapeMismatch),
         x if x < 0.06 && model.parameters > 100_000_000 => Err(CompileError::OutOfMemory),
         x if x < 0.065 => panic!("simulated crash in the lowering pass"),
         _ => Ok(vec![0; 64]),
+    };
+    // Inside the compile span: the log line carries model_id and target.
+    match &outcome {
+        Ok(_) => tracing::debug!(seconds, "compiled"),
+        Err(e) => tracing::warn!(error = ?e, "compilation failed"),
     }
+    outcome
 }
 
 fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {

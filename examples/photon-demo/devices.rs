@@ -81,11 +81,19 @@ impl Fleet {
     pub fn step(&mut self, tick: u64, rng: &mut Rng) {
         let forced_down = self.forced_down;
         for (i, d) in self.devices.iter_mut().enumerate() {
+            let was_up = d.up;
             if i == 2 {
                 d.up = tick % CYCLE < DOWN_FROM;
             }
             if Some(d.id) == forced_down {
                 d.up = false;
+            }
+            if d.up != was_up {
+                if d.up {
+                    tracing::info!(device_id = %d.id, "device back up");
+                } else {
+                    tracing::warn!(device_id = %d.id, "device down");
+                }
             }
             d.temperature = (d.temperature + rng.range(-0.3, 0.32)).clamp(30.0, 85.0);
             d.power = (d.power + rng.range(-0.2, 0.2)).clamp(8.0, 16.0);

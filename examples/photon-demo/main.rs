@@ -17,6 +17,7 @@ mod devices;
 mod rng;
 mod runtime;
 
+use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::time::{Duration, Instant};
 
@@ -56,21 +57,36 @@ fn main() {
         }
     };
 
-    let exporter = match PrometheusExporterBuilder::new()
-        .listen_on(&args.listen)
-        .and_then(|b| b.global_label("service", "photon-demo").install())
-    {
-        Ok(exporter) => exporter,
+    let metrics = match PrometheusExporterBuilder::new().listen_on(&args.listen) {
+        Ok(builder) => builder.global_label("service", "photon-demo"),
+        Err(e) => {
+            eprintln!("photon-demo: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut telemetry = photon_metrics::init()
+        .service_name("photon-demo")
+        .metrics(metrics)
+        .log_format(args.log_format);
+    if let Some(endpoint) = &args.otlp {
+        telemetry = telemetry.otlp(OtlpConfig::grpc(endpoint.clone()));
+    }
+    let telemetry = match telemetry.install() {
+        Ok(guard) => guard,
         Err(e) => {
             eprintln!("photon-demo: {e}");
             std::process::exit(1);
         }
     };
-    let addr = exporter.local_addr().expect("the demo always listens");
-    println!("photon-demo: serving metrics on http://{addr}/metrics");
+    let addr = telemetry
+        .metrics()
+        .and_then(|m| m.local_addr())
+        .expect("the demo always listens");
+    eprintln!("photon-demo: serving metrics on http://{addr}/metrics");
+    tracing::info!(%addr, "photon-demo started");
     match args.duration {
-        Some(d) => println!("photon-demo: running for {} s", d.as_secs_f64()),
-        None => println!("photon-demo: running until Ctrl-C"),
+        Some(d) => eprintln!("photon-demo: running for {} s", d.as_secs_f64()),
+        None => eprintln!("photon-demo: running until Ctrl-C"),
     }
 
     // The simulated compiler crashes now and then on purpose; its panics
@@ -92,5 +108,9 @@ fn main() {
         tick += 1;
         std::thread::sleep(TICK);
     }
-    println!("photon-demo: done after {tick} steps");
+    eprintln!("photon-demo: done after {tick} steps");
+    // Flushes pending spans (bounded) before exiting.
+    if let Err(e) = telemetry.shutdown() {
+        eprintln!("photon-demo: {e}");
+    }
 }

@@ -1,0 +1,197 @@
+//! The JSON log lines: exactly the fields the promtail pipeline in
+//! monitoring/ parses, with the right types; `target` is the compile target;
+//! trace and span ids link each line to its span.
+
+mod support;
+
+use opentelemetry::trace::TracerProvider as _;
+use photon_metrics::export::logs::{JsonLayer, SharedBuffer};
+use photon_metrics::labels::{ModelType, Target};
+use photon_metrics::{instrument_compile, ModelInfo};
+use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(ModelInfo)]
+struct Model {
+    #[model(id)]
+    id: &'static str,
+    #[model(model_type)]
+    arch: ModelType,
+    #[model(parameters)]
+    params: u64,
+}
+
+#[instrument_compile(target = target, model = model)]
+fn compile(target: Target, model: &Model) -> Result<u64, std::fmt::Error> {
+    tracing::info!(passes = 12, "lowered to the photonic dialect");
+    tracing::warn!("phase shifter budget nearly exhausted");
+    Ok(model.params)
+}
+
+/// The `json` stage's expressions in monitoring/promtail/promtail.yml.
+fn promtail_json_fields() -> Vec<String> {
+    let text = std::fs::read_to_string(support::stack::monitoring().join("promtail/promtail.yml"))
+        .unwrap();
+    let mut fields = Vec::new();
+    let mut in_expressions = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed == "expressions:" {
+            in_expressions = true;
+        } else if in_expressions {
+            match trimmed.split_once(':') {
+                Some((key, _)) if line.starts_with("            ") => fields.push(key.to_string()),
+                _ => in_expressions = false,
+            }
+        }
+    }
+    fields
+}
+
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && (s.ends_with('Z') || s[19..].contains('+') || s[19..].contains('-'))
+        && s[..4].parse::<u32>().is_ok_and(|y| y >= 2024)
+}
+
+#[test]
+fn json_lines_carry_the_promtail_fields() {
+    let buffer = SharedBuffer::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLayer::new(buffer.clone()))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let model = Model {
+            id: "bert-base-uncased",
+            arch: ModelType::new("bert").unwrap(),
+            params: 110_000_000,
+        };
+        compile(Target::new("microring-16").unwrap(), &model).unwrap();
+        tracing::error!(target: "photon::runtime", "outside any span");
+    });
+
+    let lines: Vec<Value> = buffer
+        .contents()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON object per line: {e}: {l}"))
+        })
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+
+    let expected = promtail_json_fields();
+    for key in [
+        "timestamp",
+        "level",
+        "logger",
+        "message",
+        "model_id",
+        "target",
+        "trace_id",
+    ] {
+        assert!(
+            expected.iter().any(|f| f == key),
+            "promtail no longer parses {key}: {expected:?}"
+        );
+    }
+    let inside = &lines[0];
+    for key in &expected {
+        assert!(
+            inside.get(key).is_some_and(Value::is_string),
+            "{key} missing or not a string in {inside}"
+        );
+    }
+    assert!(
+        is_rfc3339(inside["timestamp"].as_str().unwrap()),
+        "{inside}"
+    );
+    assert_eq!(inside["level"], "INFO");
+    assert_eq!(
+        inside["logger"], "log_schema",
+        "logger is the tracing target (module path)"
+    );
+    assert_eq!(inside["message"], "lowered to the photonic dialect");
+    assert_eq!(inside["model_id"], "bert-base-uncased");
+    assert_eq!(
+        inside["target"], "microring-16",
+        "target is the compile target, from the span"
+    );
+    assert_eq!(inside["fields"]["passes"], 12);
+    let trace_id = inside["trace_id"].as_str().unwrap();
+    let span_id = inside["span_id"].as_str().unwrap();
+    assert!(
+        trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{trace_id}"
+    );
+    assert!(
+        span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{span_id}"
+    );
+    assert_eq!(lines[1]["level"], "WARN");
+    assert_eq!(
+        lines[1]["trace_id"], inside["trace_id"],
+        "same span, same ids"
+    );
+    assert_eq!(lines[1]["span_id"], inside["span_id"]);
+
+    let outside = &lines[2];
+    assert_eq!(outside["level"], "ERROR");
+    assert_eq!(outside["logger"], "photon::runtime");
+    for absent in ["model_id", "target", "trace_id", "span_id"] {
+        assert!(
+            outside.get(absent).is_none(),
+            "{absent} outside any span: {outside}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
+    let out = std::process::Command::new(support::stack::demo_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "2",
+            "--log-format",
+            "json",
+            "--device-down",
+            "opu-3",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("PHOTON_LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("stdout is JSON lines only: {e}: {l}"))
+        })
+        .collect();
+    let down = lines
+        .iter()
+        .find(|l| l["message"] == "device down" && l["fields"]["device_id"] == "opu-3")
+        .unwrap_or_else(|| panic!("no `device down` line for opu-3 in:\n{stdout}"));
+    assert_eq!(down["level"], "WARN");
+    assert_eq!(down["logger"], "photon_demo::devices");
+    assert!(is_rfc3339(down["timestamp"].as_str().unwrap()));
+    assert!(
+        lines.iter().any(|l| l["message"] == "photon-demo started"),
+        "{stdout}"
+    );
+}
