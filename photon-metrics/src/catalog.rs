@@ -174,7 +174,19 @@ macro_rules! families {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
         pub enum FamilyId {
-            $( $(#[$doc])* $ident, )*
+            $(
+                $(#[$doc])*
+                #[doc = ""]
+                #[doc = $help]
+                #[doc = ""]
+                #[doc = concat!(
+                    "Kind: ", stringify!($kind), "; unit: ", stringify!($unit),
+                    "; labels: ", stringify!($($label)*), "."
+                )]
+                #[doc = ""]
+                #[doc = concat!("Example PromQL: `", $query, "`")]
+                $ident,
+            )*
         }
 
         impl FamilyId {
