@@ -1,19 +1,13 @@
 //! Histogram memory stays bounded with nobody scraping: the exporter's raw
 //! sample buffers are drained as they fill, not only on the upkeep timer.
 
+mod support;
+
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::hardware;
 use photon_metrics::labels::DeviceType;
 use std::time::Duration;
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
-}
+use support::rss::peak_rss_kib;
 
 #[test]
 fn unscraped_observations_do_not_accumulate() {

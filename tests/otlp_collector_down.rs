@@ -11,6 +11,7 @@ use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{DeviceType, ModelType, Target};
 use photon_metrics::{instrument_compile, instrument_inference, InitError, ModelInfo};
 use std::time::{Duration, Instant};
+use support::rss::peak_rss_kib;
 
 #[derive(ModelInfo)]
 struct Model {
@@ -30,15 +31,6 @@ fn compile(target: Target, model: &Model) -> u64 {
 #[instrument_inference(device = DeviceType::Mzi)]
 fn infer() -> u32 {
     1
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 fn dropped(text: &str, reason: &str) -> u64 {

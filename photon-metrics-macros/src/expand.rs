@@ -163,13 +163,20 @@ fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
 
 /// The label evaluation, the drop guard and the span.
 fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
-    let level = &args.level;
-    let fields = args.fields.as_ref().map(|f| quote!(, #f));
     let p = quote!(::photon_metrics::__private);
     match args.flavor {
         Flavor::Compile => {
             let target = args.target.as_ref().expect("validated");
             let model = args.model.as_ref().expect("validated");
+            let span = span(
+                args,
+                span_name,
+                quote! {
+                    model_id = %#p::ModelInfo::model_id(__photon_model),
+                    target = %__photon_target,
+                    model_type = %__photon_model_type,
+                },
+            );
             let target = quote_spanned!(target.span()=> #p::target_arg(&(#target)));
             let model_ref = quote_spanned!(model.span()=> &(#model));
             let model = quote_spanned!(model.span()=> #p::model_arg(__photon_model_ref));
@@ -186,26 +193,12 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
                     __photon_model_type,
                     #p::ModelInfo::parameters(__photon_model),
                 );
-                let __photon_span = if #p::tracing::level_enabled!(#level) {
-                    #p::tracing::span!(
-                        target: ::core::module_path!(),
-                        #level,
-                        #span_name,
-                        model_id = %#p::ModelInfo::model_id(__photon_model),
-                        target = %__photon_target,
-                        model_type = %__photon_model_type,
-                        error_kind = #p::tracing::field::Empty,
-                        otel.status_code = #p::tracing::field::Empty,
-                        otel.status_description = #p::tracing::field::Empty
-                        #fields
-                    )
-                } else {
-                    #p::tracing::Span::none()
-                };
+                #span
             }
         }
         Flavor::Inference => {
             let device = args.device.as_ref().expect("validated");
+            let span = span(args, span_name, quote!(device_type = %__photon_device,));
             let device = quote_spanned!(device.span()=> #p::device_arg(&(#device)));
             let ops = match &args.ops {
                 Some(ops) => quote_spanned!(ops.span()=> #p::ops_arg(&(#ops))),
@@ -215,22 +208,34 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
                 let __photon_device: ::photon_metrics::labels::DeviceType = #device;
                 #[allow(unused_mut)]
                 let mut __photon_timer = #p::start_inference(__photon_device, #ops);
-                let __photon_span = if #p::tracing::level_enabled!(#level) {
-                    #p::tracing::span!(
-                        target: ::core::module_path!(),
-                        #level,
-                        #span_name,
-                        device_type = %__photon_device,
-                        error_kind = #p::tracing::field::Empty,
-                        otel.status_code = #p::tracing::field::Empty,
-                        otel.status_description = #p::tracing::field::Empty
-                        #fields
-                    )
-                } else {
-                    #p::tracing::Span::none()
-                };
+                #span
             }
         }
+    }
+}
+
+/// `let __photon_span = …;`: the span with the flavour's label fields, the
+/// error fields filled in on failure, and the user's opt-in fields; no span
+/// at all when its level is disabled.
+fn span(args: &InstrumentArgs, span_name: &syn::LitStr, label_fields: TokenStream) -> TokenStream {
+    let level = &args.level;
+    let fields = args.fields.as_ref().map(|f| quote!(, #f));
+    let p = quote!(::photon_metrics::__private);
+    quote! {
+        let __photon_span = if #p::tracing::level_enabled!(#level) {
+            #p::tracing::span!(
+                target: ::core::module_path!(),
+                #level,
+                #span_name,
+                #label_fields
+                error_kind = #p::tracing::field::Empty,
+                otel.status_code = #p::tracing::field::Empty,
+                otel.status_description = #p::tracing::field::Empty
+                #fields
+            )
+        } else {
+            #p::tracing::Span::none()
+        };
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod exec;
 pub mod recorded;
+pub mod rss;
 pub mod stack;
 
 use std::net::TcpListener;
