@@ -19,6 +19,7 @@ mod runtime;
 
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
@@ -101,9 +102,20 @@ fn main() {
     spawn("photon-demo-compiler", move || compiler::run(0xc0de));
     spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed));
 
+    // Ctrl-C ends the loop instead of the process, so pending spans are
+    // flushed below; a second Ctrl-C while flushing exits at once.
+    static STOP: AtomicBool = AtomicBool::new(false);
+    if let Err(e) = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    }) {
+        eprintln!("photon-demo: cannot handle Ctrl-C ({e}); it will stop without flushing spans");
+    }
+
     let start = Instant::now();
     let mut tick: u64 = 1;
-    while args.duration.is_none_or(|d| start.elapsed() < d) {
+    while args.duration.is_none_or(|d| start.elapsed() < d) && !STOP.load(Ordering::SeqCst) {
         devices.step(tick, &mut rng);
         tick += 1;
         std::thread::sleep(TICK);
