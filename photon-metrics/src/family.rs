@@ -71,20 +71,23 @@ type Chunk<H> = OnceLock<Box<[OnceLock<H>; CHUNK]>>;
 /// The most labels any family has.
 const MAX_LABELS: usize = 3;
 
-/// One family's handles, bound to one recorder.
-struct Table<H> {
-    recorder: usize,
+/// How a family's label slots map to one flat series index: fixed once the
+/// labels' caps are frozen, the same for every recorder.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Labels the family has.
+    labels: usize,
     /// Slots per label, in catalog label order.
     radix: [usize; MAX_LABELS],
     /// `strides[i]` = product of `radix[i + 1..]`: the flat index is a dot
     /// product, kept inline so the hot path does not chase a pointer for it.
     strides: [usize; MAX_LABELS],
-    inline: [Chunk<H>; INLINE_CHUNKS],
-    spill: Box<[Chunk<H>]>,
+    /// Series the family can hold.
+    total: usize,
 }
 
-impl<H: Handle> Table<H> {
-    fn new(spec: &FamilySpec, recorder: usize) -> Self {
+impl Layout {
+    fn new(spec: &FamilySpec) -> Self {
         assert!(
             spec.labels.len() <= MAX_LABELS,
             "{} has too many labels",
@@ -100,15 +103,57 @@ impl<H: Handle> Table<H> {
             strides[i] = total;
             total *= radix[i];
         }
+        Layout {
+            labels: spec.labels.len(),
+            radix,
+            strides,
+            total,
+        }
+    }
+
+    #[inline(always)]
+    fn flat<const N: usize>(&self, slots: [usize; N]) -> usize {
+        let mut index = 0;
+        for (slot, stride) in slots.iter().zip(self.strides) {
+            index += slot * stride;
+        }
+        index
+    }
+
+    /// Rebuilds a series key from its flat index (slow path only).
+    fn key(&self, spec: &FamilySpec, mut index: usize) -> Key {
+        let mut labels = Vec::with_capacity(self.labels);
+        for (label, radix) in spec.labels.iter().zip(&self.radix[..self.labels]).rev() {
+            let slot = index % radix;
+            index /= radix;
+            labels.push(Label::from_static_parts(
+                label.as_str(),
+                label.slot_text(slot),
+            ));
+        }
+        labels.reverse();
+        Key::from_parts(spec.name, labels)
+    }
+}
+
+/// One family's handles, bound to one recorder.
+struct Table<H> {
+    recorder: usize,
+    layout: Layout,
+    inline: [Chunk<H>; INLINE_CHUNKS],
+    spill: Box<[Chunk<H>]>,
+}
+
+impl<H: Handle> Table<H> {
+    fn new(layout: Layout, recorder: usize) -> Self {
         let mut spill = Vec::new();
         spill.resize_with(
-            total.div_ceil(CHUNK).saturating_sub(INLINE_CHUNKS),
+            layout.total.div_ceil(CHUNK).saturating_sub(INLINE_CHUNKS),
             OnceLock::new,
         );
         Table {
             recorder,
-            radix,
-            strides,
+            layout,
             inline: std::array::from_fn(|_| OnceLock::new()),
             spill: spill.into_boxed_slice(),
         }
@@ -120,15 +165,6 @@ impl<H: Handle> Table<H> {
             Some(inline) => Some(inline),
             None => self.spill.get(chunk - INLINE_CHUNKS),
         }
-    }
-
-    #[inline(always)]
-    fn flat<const N: usize>(&self, slots: [usize; N]) -> usize {
-        let mut index = 0;
-        for (slot, stride) in slots.iter().zip(self.strides) {
-            index += slot * stride;
-        }
-        index
     }
 
     #[inline(always)]
@@ -150,12 +186,7 @@ impl<H: Handle> Table<H> {
             .chunk(index / CHUNK)
             .expect("slots are always within their label's cap")
             .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
-        chunk[index % CHUNK].get_or_init(|| {
-            H::register(
-                recorder,
-                &key(spec, &self.radix[..spec.labels.len()], index),
-            )
-        })
+        chunk[index % CHUNK].get_or_init(|| H::register(recorder, &self.layout.key(spec, index)))
     }
 }
 
@@ -165,21 +196,6 @@ fn slots(label: LabelName) -> usize {
         Some(open) => crate::labels::intern_slots(open),
         None => label.value_slots(),
     }
-}
-
-/// Rebuilds a series key from its flat index (slow path only).
-fn key(spec: &FamilySpec, radix: &[usize], mut index: usize) -> Key {
-    let mut labels = Vec::with_capacity(spec.labels.len());
-    for (label, radix) in spec.labels.iter().zip(radix).rev() {
-        let slot = index % radix;
-        index /= radix;
-        labels.push(Label::from_static_parts(
-            label.as_str(),
-            label.slot_text(slot),
-        ));
-    }
-    labels.reverse();
-    Key::from_parts(spec.name, labels)
 }
 
 /// A typed family's entry point: a pointer to the table bound to the
@@ -207,7 +223,7 @@ impl<H: Handle> Family<H> {
             // loaded here stays valid for the life of the process.
             if let Some(table) = unsafe { self.table.load(Ordering::Acquire).as_ref() } {
                 if table.recorder == id {
-                    let index = table.flat(slots);
+                    let index = table.layout.flat(slots);
                     return f(table.handle(self.id, index, recorder));
                 }
             }
@@ -228,13 +244,15 @@ impl<H: Handle> Family<H> {
         debug_assert_eq!(N, spec.labels.len(), "{}: wrong label count", spec.name);
         if !is_global(id) {
             describe(recorder, spec);
-            let table = Table::<H>::new(spec, id);
-            let index = table.flat(slots);
-            let radix = &table.radix[..spec.labels.len()];
-            return f(&H::register(recorder, &key(spec, radix, index)));
+            // Uncached: only the layout is needed, not a table of cells.
+            let layout = Layout::new(spec);
+            return f(&H::register(
+                recorder,
+                &layout.key(spec, layout.flat(slots)),
+            ));
         }
         describe_all_once(recorder, id);
-        let fresh = Box::into_raw(Box::new(Table::<H>::new(spec, id)));
+        let fresh = Box::into_raw(Box::new(Table::<H>::new(Layout::new(spec), id)));
         let mut current = self.table.load(Ordering::Acquire);
         let table = loop {
             // SAFETY: see `with`; `fresh` is ours until published.
@@ -254,7 +272,7 @@ impl<H: Handle> Family<H> {
                 Err(now) => current = now,
             }
         };
-        let index = table.flat(slots);
+        let index = table.layout.flat(slots);
         f(table.handle(self.id, index, recorder))
     }
 }

@@ -250,9 +250,11 @@ impl PrometheusExporterBuilder {
     fn install_inner(self) -> Result<PrometheusExporter, ExportError> {
         #[cfg(feature = "push-gateway")]
         let push = self.push.clone();
-        let exporter = self.install_exporter()?;
+        #[cfg_attr(not(feature = "push-gateway"), allow(unused_mut))]
+        let mut exporter = self.install_exporter()?;
         #[cfg(feature = "push-gateway")]
         if let Some(push) = push {
+            exporter.push_endpoint = Some(push.endpoint.clone());
             super::push::spawn_periodic(exporter.handle.clone(), push)?;
         }
         Ok(exporter)
@@ -266,8 +268,6 @@ impl PrometheusExporterBuilder {
             spawn_upkeep(exporter.handle.clone(), upkeep)?;
             return Ok(exporter);
         };
-        #[cfg(feature = "push-gateway")]
-        let push_endpoint = self.push.as_ref().map(|p| p.endpoint.clone());
         let addr = resolve_port(requested)?;
         let builder = apply_catalog(self.underlying().with_http_listener(addr))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -300,7 +300,7 @@ impl PrometheusExporterBuilder {
             handle,
             local_addr: Some(addr),
             #[cfg(feature = "push-gateway")]
-            push_endpoint,
+            push_endpoint: None,
         })
     }
 }
