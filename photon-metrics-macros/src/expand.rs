@@ -164,6 +164,12 @@ fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
 /// The label evaluation, the drop guard and the span.
 fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
     let p = quote!(::photon_metrics::__private);
+    // The timer records when it drops, on every path; dropping it inside
+    // the span makes the span's trace the exemplar of what it records.
+    let in_span = quote! {
+        #[allow(unused_mut)]
+        let mut __photon_timer = #p::InSpan::new(__photon_timer, &__photon_span);
+    };
     match args.flavor {
         Flavor::Compile => {
             let target = args.target.as_ref().expect("validated");
@@ -194,6 +200,7 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
                     #p::ModelInfo::parameters(__photon_model),
                 );
                 #span
+                #in_span
             }
         }
         Flavor::Inference => {
@@ -209,6 +216,7 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
                 #[allow(unused_mut)]
                 let mut __photon_timer = #p::start_inference(__photon_device, #ops);
                 #span
+                #in_span
             }
         }
     }

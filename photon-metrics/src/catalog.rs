@@ -75,6 +75,18 @@ impl Unit {
         }
     }
 
+    /// The unit as it ends a family's name, written as OpenMetrics' `# UNIT`
+    /// (`None` for units no name carries: counts, ratios, states, rates).
+    pub const fn suffix(self) -> Option<&'static str> {
+        match self {
+            Unit::Seconds => Some("seconds"),
+            Unit::Bytes => Some("bytes"),
+            Unit::Celsius => Some("celsius"),
+            Unit::Milliwatts => Some("mw"),
+            Unit::Count | Unit::Ratio | Unit::OpsPerSecond | Unit::State => None,
+        }
+    }
+
     /// The closest unit of the `metrics` facade, if it has one.
     pub(crate) const fn to_metrics(self) -> Option<metrics::Unit> {
         match self {

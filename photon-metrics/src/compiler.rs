@@ -33,24 +33,24 @@
 use crate::catalog::FamilyId;
 use crate::family::Family;
 use crate::guard::Outcome;
-use crate::labels::{ClosedLabel, ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
-use metrics::{Counter, Gauge, Histogram};
+use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
+use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
 
-static COMPILATIONS: Family<Counter> = Family::new(FamilyId::Compilations);
-static DURATION: Family<Histogram> = Family::new(FamilyId::CompilationDuration);
-static ERRORS: Family<Counter> = Family::new(FamilyId::CompilationErrors);
-static CACHE_HITS: Family<Counter> = Family::new(FamilyId::CacheHits);
-static CACHE_MISSES: Family<Counter> = Family::new(FamilyId::CacheMisses);
-static MEMORY: Family<Gauge> = Family::new(FamilyId::MemoryUsage);
-static MEMORY_LIMIT: Family<Gauge> = Family::new(FamilyId::MemoryLimit);
+static COMPILATIONS: Family<CounterCell, (Target, Status, ModelType)> =
+    Family::new(FamilyId::Compilations);
+static DURATION: Family<HistogramCell, (Target, ModelSize)> =
+    Family::new(FamilyId::CompilationDuration);
+static ERRORS: Family<CounterCell, (Target, ErrorKind)> = Family::new(FamilyId::CompilationErrors);
+static CACHE_HITS: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheHits);
+static CACHE_MISSES: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheMisses);
+static MEMORY: Family<GaugeCell, (Target, MemoryStat)> = Family::new(FamilyId::MemoryUsage);
+static MEMORY_LIMIT: Family<GaugeCell, ()> = Family::new(FamilyId::MemoryLimit);
 
 /// Counts one finished compilation in `photon_compilations_total`.
 #[inline]
 pub fn record_compilation(target: Target, status: Status, model_type: ModelType) {
-    COMPILATIONS.with([target.slot(), status.slot(), model_type.slot()], |c| {
-        c.increment(1)
-    });
+    COMPILATIONS.add((target, status, model_type), 1);
 }
 
 /// Observes one compilation's wall time in `photon_compilation_duration_seconds`.
@@ -58,25 +58,25 @@ pub fn record_compilation(target: Target, status: Status, model_type: ModelType)
 #[inline]
 pub fn observe_compilation_duration(target: Target, parameters: u64, seconds: f64) {
     let size = ModelSize::from_parameters(parameters);
-    DURATION.with([target.slot(), size.slot()], |h| h.record(seconds));
+    DURATION.observe((target, size), seconds);
 }
 
 /// Counts one failed compilation in `photon_compilation_errors_total`.
 #[inline]
 pub fn record_compilation_error(target: Target, kind: ErrorKind) {
-    ERRORS.with([target.slot(), kind.slot()], |c| c.increment(1));
+    ERRORS.add((target, kind), 1);
 }
 
 /// Counts a compilation-cache hit in `photon_cache_hits_total`.
 #[inline]
 pub fn record_cache_hit(target: Target) {
-    CACHE_HITS.with([target.slot()], |c| c.increment(1));
+    CACHE_HITS.add((target,), 1);
 }
 
 /// Counts a compilation-cache miss in `photon_cache_misses_total`.
 #[inline]
 pub fn record_cache_miss(target: Target) {
-    CACHE_MISSES.with([target.slot()], |c| c.increment(1));
+    CACHE_MISSES.add((target,), 1);
 }
 
 /// Sets `photon_memory_usage_bytes{target, memory}`: [`MemoryStat::Current`]
@@ -84,7 +84,7 @@ pub fn record_cache_miss(target: Target) {
 /// the last compilation.
 #[inline]
 pub fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
-    MEMORY.with([target.slot(), stat.slot()], |g| g.set(bytes as f64));
+    MEMORY.set((target, stat), bytes as f64);
 }
 
 /// Sets `photon_memory_limit_bytes`, the memory the application allows the
@@ -92,7 +92,7 @@ pub fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
 /// fires when current usage exceeds 80 % of it.
 #[inline]
 pub fn set_memory_limit(bytes: u64) {
-    MEMORY_LIMIT.with([], |g| g.set(bytes as f64));
+    MEMORY_LIMIT.set((), bytes as f64);
 }
 
 /// Starts timing a compilation; see [`CompilationTimer`].

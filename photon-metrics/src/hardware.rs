@@ -34,52 +34,48 @@
 
 use crate::catalog::FamilyId;
 use crate::family::Family;
-use crate::labels::{ClosedLabel, DeviceId, DeviceType, Location};
-use metrics::{Gauge, Histogram};
+use crate::labels::{DeviceId, DeviceType, Location};
+use crate::store::cell::{GaugeCell, HistogramCell};
 
-static STATUS: Family<Gauge> = Family::new(FamilyId::DeviceStatus);
-static POWER: Family<Gauge> = Family::new(FamilyId::OpticalPower);
-static TEMPERATURE: Family<Gauge> = Family::new(FamilyId::DeviceTemperature);
-static DRIFT: Family<Gauge> = Family::new(FamilyId::CalibrationDrift);
-static LATENCY: Family<Histogram> = Family::new(FamilyId::InferenceLatency);
-static ACTIVE: Family<Gauge> = Family::new(FamilyId::ActiveDevices);
+static STATUS: Family<GaugeCell, (DeviceId, DeviceType)> = Family::new(FamilyId::DeviceStatus);
+static POWER: Family<GaugeCell, (DeviceId,)> = Family::new(FamilyId::OpticalPower);
+static TEMPERATURE: Family<GaugeCell, (DeviceId,)> = Family::new(FamilyId::DeviceTemperature);
+static DRIFT: Family<GaugeCell, (DeviceId,)> = Family::new(FamilyId::CalibrationDrift);
+static LATENCY: Family<HistogramCell, (DeviceType,)> = Family::new(FamilyId::InferenceLatency);
+static ACTIVE: Family<GaugeCell, (DeviceType, Location)> = Family::new(FamilyId::ActiveDevices);
 
 /// Sets `photon_device_status{device_id, device_type}` to 1 (up) or 0 (down).
 #[inline]
 pub fn set_device_status(device: DeviceId, device_type: DeviceType, up: bool) {
-    STATUS.with([device.slot(), device_type.slot()], |g| {
-        g.set(if up { 1.0 } else { 0.0 })
-    });
+    STATUS.set((device, device_type), if up { 1.0 } else { 0.0 });
 }
 
 /// Sets `photon_optical_power_mw{device_id}`.
 #[inline]
 pub fn set_optical_power_mw(device: DeviceId, milliwatts: f64) {
-    POWER.with([device.slot()], |g| g.set(milliwatts));
+    POWER.set((device,), milliwatts);
 }
 
 /// Sets `photon_device_temperature_celsius{device_id}`.
 #[inline]
 pub fn set_temperature_celsius(device: DeviceId, celsius: f64) {
-    TEMPERATURE.with([device.slot()], |g| g.set(celsius));
+    TEMPERATURE.set((device,), celsius);
 }
 
 /// Sets `photon_calibration_drift{device_id}` (dimensionless, 0 = calibrated).
 #[inline]
 pub fn set_calibration_drift(device: DeviceId, drift: f64) {
-    DRIFT.with([device.slot()], |g| g.set(drift));
+    DRIFT.set((device,), drift);
 }
 
 /// Observes one inference call's latency in `photon_inference_latency_seconds{device_type}`.
 #[inline]
 pub fn observe_inference_latency(device_type: DeviceType, seconds: f64) {
-    LATENCY.with([device_type.slot()], |h| h.record(seconds));
+    LATENCY.observe((device_type,), seconds);
 }
 
 /// Sets `photon_active_devices{device_type, location}`.
 #[inline]
 pub fn set_active_devices(device_type: DeviceType, location: Location, count: u64) {
-    ACTIVE.with([device_type.slot(), location.slot()], |g| {
-        g.set(count as f64)
-    });
+    ACTIVE.set((device_type, location), count as f64);
 }

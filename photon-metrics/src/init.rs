@@ -94,6 +94,14 @@ pub enum InitError {
     /// with your subscriber instead.
     #[error("a global tracing subscriber is already installed; use TelemetryBuilder::layers() to add photon's layers to it")]
     SubscriberAlreadySet,
+    /// Exporting the spans ended so far failed or timed out.
+    #[cfg(feature = "otlp")]
+    #[error("flushing pending spans to the OTLP collector failed")]
+    Flush(#[source] opentelemetry_sdk::error::OTelSdkError),
+    /// Stopping trace export failed or timed out; spans may have been lost.
+    #[cfg(feature = "otlp")]
+    #[error("shutting down OTLP trace export failed")]
+    Shutdown(#[source] opentelemetry_sdk::error::OTelSdkError),
 }
 
 /// What [`init()`] sets up.
@@ -384,11 +392,21 @@ impl TelemetryBuilder {
             LogFormat::Off => {}
         }
         #[cfg(feature = "otlp")]
+        let exemplars = otel_layer.is_some();
+        #[cfg(feature = "otlp")]
         outputs.extend(otel_layer);
         let layer: BoxedLayer = if outputs.is_empty() {
             Box::new(filter)
         } else {
             Box::new(filter.and_then(outputs))
+        };
+        // Sampled spans become exemplars of the metrics recorded in them.
+        // Chained, not in the `Vec`, which does not pass the dispatch on.
+        #[cfg(feature = "otlp")]
+        let layer: BoxedLayer = if exemplars {
+            Box::new(layer.and_then(crate::export::exemplars::ExemplarLayer::new()))
+        } else {
+            layer
         };
         let guard = TelemetryGuard {
             #[cfg(feature = "otlp")]
@@ -494,9 +512,7 @@ impl TelemetryGuard {
     pub fn flush(&self) -> Result<(), InitError> {
         #[cfg(feature = "otlp")]
         if let Some(provider) = &self.provider {
-            provider.force_flush().map_err(|e| {
-                InitError::Export(ExportError::Runtime(format!("flushing spans failed: {e}")))
-            })?;
+            provider.force_flush().map_err(InitError::Flush)?;
         }
         Ok(())
     }
@@ -513,9 +529,9 @@ impl TelemetryGuard {
         }
         #[cfg(feature = "otlp")]
         if let Some(provider) = self.provider.take() {
-            provider.shutdown_with_timeout(self.timeout).map_err(|e| {
-                InitError::Export(ExportError::Runtime(format!("trace export shutdown: {e}")))
-            })?;
+            provider
+                .shutdown_with_timeout(self.timeout)
+                .map_err(InitError::Shutdown)?;
         }
         Ok(())
     }

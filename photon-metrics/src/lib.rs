@@ -67,6 +67,7 @@ mod model;
 pub mod propagation;
 pub mod runtime;
 mod selfmon;
+mod store;
 
 #[doc(hidden)]
 #[path = "private.rs"]

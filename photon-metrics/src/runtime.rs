@@ -29,27 +29,27 @@
 
 use crate::catalog::FamilyId;
 use crate::family::Family;
-use crate::labels::{ClosedLabel, DeviceType, ErrorKind};
-use metrics::{Counter, Gauge};
+use crate::labels::{DeviceType, ErrorKind};
+use crate::store::cell::{CounterCell, GaugeCell};
 
-static SESSIONS: Family<Gauge> = Family::new(FamilyId::ActiveSessions);
-static THROUGHPUT: Family<Gauge> = Family::new(FamilyId::Throughput);
-static OPS: Family<Counter> = Family::new(FamilyId::InferenceOps);
-static QUEUE: Family<Gauge> = Family::new(FamilyId::QueueDepth);
-static ERRORS: Family<Counter> = Family::new(FamilyId::RuntimeErrors);
+static SESSIONS: Family<GaugeCell, ()> = Family::new(FamilyId::ActiveSessions);
+static THROUGHPUT: Family<GaugeCell, ()> = Family::new(FamilyId::Throughput);
+static OPS: Family<CounterCell, (DeviceType,)> = Family::new(FamilyId::InferenceOps);
+static QUEUE: Family<GaugeCell, ()> = Family::new(FamilyId::QueueDepth);
+static ERRORS: Family<CounterCell, (ErrorKind,)> = Family::new(FamilyId::RuntimeErrors);
 
 /// Sets `photon_active_sessions` outright (for runtimes that track sessions
 /// themselves); prefer [`start_session`], which cannot leak a count.
 #[inline]
 pub fn set_active_sessions(count: u64) {
-    SESSIONS.with([], |g| g.set(count as f64));
+    SESSIONS.set((), count as f64);
 }
 
 /// Opens a session: `photon_active_sessions` goes up now and down when the
 /// returned guard is dropped, on every path.
 #[inline]
 pub fn start_session() -> SessionGuard {
-    SESSIONS.with([], |g| g.increment(1.0));
+    SESSIONS.add((), 1.0);
     SessionGuard { _private: () }
 }
 
@@ -62,7 +62,7 @@ pub struct SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        SESSIONS.with([], |g| g.decrement(1.0));
+        SESSIONS.add((), -1.0);
     }
 }
 
@@ -70,7 +70,7 @@ impl Drop for SessionGuard {
 /// when the guard is dropped (dequeued, cancelled or panicked).
 #[inline]
 pub fn enqueue() -> QueueGuard {
-    QUEUE.with([], |g| g.increment(1.0));
+    QUEUE.add((), 1.0);
     QueueGuard { _private: () }
 }
 
@@ -83,14 +83,14 @@ pub struct QueueGuard {
 
 impl Drop for QueueGuard {
     fn drop(&mut self) {
-        QUEUE.with([], |g| g.decrement(1.0));
+        QUEUE.add((), -1.0);
     }
 }
 
 /// Sets `photon_queue_depth` outright.
 #[inline]
 pub fn set_queue_depth(depth: u64) {
-    QUEUE.with([], |g| g.set(depth as f64));
+    QUEUE.set((), depth as f64);
 }
 
 /// Counts `ops` operations executed in `seconds` on `device_type`: adds them
@@ -98,7 +98,7 @@ pub fn set_queue_depth(depth: u64) {
 /// to this call's rate (left unchanged when `seconds` is not positive).
 #[inline]
 pub fn record_ops(device_type: DeviceType, ops: u64, seconds: f64) {
-    OPS.with([device_type.slot()], |c| c.increment(ops));
+    OPS.add((device_type,), ops);
     if seconds > 0.0 {
         set_throughput(ops as f64 / seconds);
     }
@@ -107,20 +107,20 @@ pub fn record_ops(device_type: DeviceType, ops: u64, seconds: f64) {
 /// Sets `photon_throughput_ops_per_second`.
 #[inline]
 pub fn set_throughput(ops_per_second: f64) {
-    THROUGHPUT.with([], |g| g.set(ops_per_second));
+    THROUGHPUT.set((), ops_per_second);
 }
 
 /// Counts one runtime error in `photon_runtime_errors_total{error_kind}`.
 #[inline]
 pub fn record_runtime_error(kind: ErrorKind) {
-    ERRORS.with([kind.slot()], |c| c.increment(1));
+    ERRORS.add((kind,), 1);
 }
 
 /// Starts timing one inference call on `device_type` that executes `ops`
 /// operations; see [`InferenceTimer`].
 #[inline]
 pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
-    SESSIONS.with([], |g| g.increment(1.0));
+    SESSIONS.add((), 1.0);
     InferenceTimer {
         device_type,
         ops,
@@ -173,7 +173,7 @@ impl InferenceTimer {
 impl Drop for InferenceTimer {
     fn drop(&mut self) {
         use crate::labels::Status;
-        SESSIONS.with([], |g| g.decrement(1.0));
+        SESSIONS.add((), -1.0);
         let seconds = self.start.elapsed().as_secs_f64();
         match self.outcome.resolve() {
             Status::Success => {

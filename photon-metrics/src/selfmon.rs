@@ -4,21 +4,21 @@ use crate::catalog::FamilyId;
 use crate::family::Family;
 #[cfg(feature = "otlp")]
 use crate::labels::DropReason;
-use crate::labels::{ClosedLabel, OpenLabel};
-use metrics::Counter;
+use crate::labels::OpenLabel;
+use crate::store::cell::CounterCell;
 
-static LABEL_OVERFLOW: Family<Counter> = Family::new(FamilyId::LabelOverflow);
+static LABEL_OVERFLOW: Family<CounterCell, (OpenLabel,)> = Family::new(FamilyId::LabelOverflow);
 
 /// Counts one value of `label` folded into `__overflow__`.
 pub(crate) fn record_label_overflow(label: OpenLabel) {
-    LABEL_OVERFLOW.with([label.slot()], |c| c.increment(1));
+    LABEL_OVERFLOW.add((label,), 1);
 }
 
 #[cfg(feature = "otlp")]
-static SPANS_DROPPED: Family<Counter> = Family::new(FamilyId::SpansDropped);
+static SPANS_DROPPED: Family<CounterCell, (DropReason,)> = Family::new(FamilyId::SpansDropped);
 
 /// Counts `n` spans that will never reach the collector.
 #[cfg(feature = "otlp")]
 pub(crate) fn record_spans_dropped(reason: DropReason, n: u64) {
-    SPANS_DROPPED.with([reason.slot()], |c| c.increment(n));
+    SPANS_DROPPED.add((reason,), n);
 }

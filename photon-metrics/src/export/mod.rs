@@ -1,8 +1,14 @@
 //! Exporters: where recorded metrics go.
 //!
-//! - [`prometheus`]: the Prometheus text exposition, served on an HTTP
-//!   listener or rendered into your own server.
+//! - [`prometheus`]: photon's store served on a `/metrics` listener,
+//!   rendered into your own server, or pushed ([`push`]).
+//! - [`encode`]: the exposition formats (text 0.0.4, OpenMetrics).
+//! - [`exemplars`]: trace ids on counters and histogram buckets.
+//! - `otlp` and `logs`: spans to an OpenTelemetry collector, JSON logs.
 
+pub mod encode;
+pub mod exemplars;
+mod listener;
 #[cfg(feature = "logs")]
 pub mod logs;
 #[cfg(feature = "otlp")]
@@ -27,12 +33,13 @@ pub enum ExportError {
         reason: String,
     },
     /// The listener could not bind, e.g. the port is in use.
-    #[error("cannot listen on {addr}: {reason}")]
+    #[error("cannot listen on {addr}: {source}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
         /// The operating system's reason.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
     /// photon-metrics already installed an exporter in this process.
     #[error("a photon-metrics Prometheus exporter is already installed in this process")]
@@ -43,9 +50,28 @@ pub enum ExportError {
     /// A global label name is not a valid Prometheus label name.
     #[error("invalid global label name `{0}`: must match [a-zA-Z_][a-zA-Z0-9_]* and not start with `__`")]
     InvalidLabelName(String),
-    /// The background runtime or thread could not be created.
-    #[error("cannot start the exporter's background thread: {0}")]
-    Runtime(String),
+    /// The listener's or the pusher's background thread could not be started.
+    #[error("cannot start the exporter's background thread")]
+    Thread(#[source] std::io::Error),
+    /// Histogram buckets that cannot be used.
+    #[error("invalid histogram buckets {buckets:?}: {reason}")]
+    InvalidBuckets {
+        /// What was given.
+        buckets: Vec<f64>,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// The metrics path does not start with `/`.
+    #[error("invalid metrics path `{0}`: it must start with `/` and contain no spaces")]
+    InvalidMetricsPath(String),
+    /// An allowlist entry is neither an IP address nor a CIDR network.
+    #[error("invalid allowlist entry `{entry}`: {reason} (expected an address or a network such as 10.0.0.0/8)")]
+    InvalidAllowlist {
+        /// What was given.
+        entry: String,
+        /// Why it did not parse.
+        reason: String,
+    },
     /// The Pushgateway URL is not an `http://` URL with a job path.
     #[error("invalid Pushgateway endpoint `{endpoint}`: {reason}")]
     InvalidEndpoint {
@@ -62,7 +88,4 @@ pub enum ExportError {
         /// The transport error or the gateway's answer.
         reason: String,
     },
-    /// The underlying exporter refused the configuration.
-    #[error("metrics-exporter-prometheus: {0}")]
-    Build(String),
 }

@@ -1,9 +1,8 @@
 //! Pushing the exposition to a Prometheus Pushgateway, for batch compile
 //! jobs that end before Prometheus would scrape them.
 //!
-//! `metrics-exporter-prometheus` can push only on a timer, so a job shorter
-//! than the interval would push nothing. Here a push happens on a timer *and*
-//! on demand ([`PrometheusExporter::push_now`]), which a batch job calls
+//! A job shorter than a push interval would push nothing if pushes only
+//! happened on a timer, so a push happens on a timer *and* on demand ([`PrometheusExporter::push_now`]), which a batch job calls
 //! last; the body is the same exposition the listener serves.
 //!
 //! ```no_run
@@ -24,9 +23,10 @@
 //!
 //! [`PrometheusExporter::push_now`]: super::prometheus::PrometheusExporter::push_now
 
-use super::prometheus::CONTENT_TYPE;
+use super::encode::{self, Format};
 use super::ExportError;
-use metrics_exporter_prometheus::PrometheusHandle;
+use crate::store::Store;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where and how often to push.
@@ -77,7 +77,9 @@ pub(crate) fn parse_endpoint(endpoint: &str) -> Result<String, ExportError> {
 }
 
 /// Pushes the exposition once, replacing the group (HTTP PUT).
-pub(crate) fn push(handle: &PrometheusHandle, endpoint: &str) -> Result<(), ExportError> {
+pub(crate) fn push(store: &Store, endpoint: &str) -> Result<(), ExportError> {
+    let mut body = Vec::new();
+    encode::render(store, Format::Text, &mut body);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
@@ -89,8 +91,8 @@ pub(crate) fn push(handle: &PrometheusHandle, endpoint: &str) -> Result<(), Expo
     };
     let mut response = agent
         .put(endpoint)
-        .content_type(CONTENT_TYPE)
-        .send(handle.render())
+        .content_type(Format::Text.content_type())
+        .send(&body[..])
         .map_err(|e| failed(e.to_string()))?;
     if response.status().is_success() {
         return Ok(());
@@ -102,10 +104,7 @@ pub(crate) fn push(handle: &PrometheusHandle, endpoint: &str) -> Result<(), Expo
 
 /// Pushes every `interval` on a background thread; a failed push is logged
 /// (at most once per failure streak) and retried at the next tick.
-pub(crate) fn spawn_periodic(
-    handle: PrometheusHandle,
-    config: PushConfig,
-) -> Result<(), ExportError> {
+pub(crate) fn spawn_periodic(store: Arc<Store>, config: PushConfig) -> Result<(), ExportError> {
     let Some(interval) = config.interval else {
         return Ok(());
     };
@@ -115,7 +114,7 @@ pub(crate) fn spawn_periodic(
             let mut failing = false;
             loop {
                 std::thread::sleep(interval);
-                match push(&handle, &config.endpoint) {
+                match push(&store, &config.endpoint) {
                     Ok(()) if failing => {
                         failing = false;
                         tracing::info!(endpoint = %config.endpoint, "photon-metrics: pushes succeed again");
@@ -130,7 +129,7 @@ pub(crate) fn spawn_periodic(
             }
         })
         .map(drop)
-        .map_err(|e| ExportError::Runtime(e.to_string()))
+        .map_err(ExportError::Thread)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@
 
 mod closed;
 mod open;
+mod set;
 
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
@@ -39,6 +40,26 @@ pub use open::{
 };
 
 pub(crate) use open::{intern_slots, value_text};
+pub(crate) use set::{same_names, LabelSet, MAX_LABELS};
+
+/// The slot of `value` for `label`: its index in a closed set, or its
+/// interned id (interning it, under the label's cap) for an open label.
+pub(crate) fn slot_of(label: LabelName, value: &str) -> Result<usize, LabelError> {
+    match (label.closed_values(), label.open()) {
+        (Some(values), _) => {
+            values
+                .iter()
+                .position(|v| *v == value)
+                .ok_or_else(|| LabelError::UnknownVariant {
+                    label: label.as_str(),
+                    value: value.to_string(),
+                    expected: values.join(", "),
+                })
+        }
+        (None, Some(open)) => open::intern(open, value).map(|slot| slot as usize),
+        (None, None) => Ok(0),
+    }
+}
 
 /// A label name used by some family in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

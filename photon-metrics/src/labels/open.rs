@@ -164,7 +164,7 @@ fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
 }
 
 /// Validates and interns `value`, returning its slot.
-fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
+pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     validate(label, value)?;
     let interner = interner(label);
     let state = interner.state(label);

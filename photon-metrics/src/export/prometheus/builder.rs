@@ -1,0 +1,329 @@
+//! The only way to configure the exporter.
+
+use super::{PhotonRecorder, PrometheusExporter};
+use crate::export::listener::{self, ListenerConfig};
+use crate::export::ExportError;
+use crate::store::{global, Store, StoreConfig, DEFAULT_BUCKETS};
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Configures and installs the Prometheus exporter.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`listen`](Self::listen) | `0.0.0.0:8080` ([`DEFAULT_LISTEN`](super::DEFAULT_LISTEN)) |
+/// | [`metrics_path`](Self::metrics_path) | `/metrics` |
+/// | [`max_connections`](Self::max_connections) | 512 |
+/// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
+/// | [`allow`](Self::allow) | every address |
+/// | [`gzip`](Self::gzip) | on, when the client sends `Accept-Encoding: gzip` |
+/// | [`default_buckets`](Self::default_buckets) | 0.005 … 10 (the client libraries' defaults) |
+#[derive(Debug, Clone)]
+pub struct PrometheusExporterBuilder {
+    listen: Option<SocketAddr>,
+    global_labels: Vec<(String, String)>,
+    default_buckets: Vec<f64>,
+    listener: ListenerConfig,
+    #[cfg(feature = "push-gateway")]
+    push: Option<crate::export::push::PushConfig>,
+}
+
+impl Default for PrometheusExporterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PrometheusExporterBuilder {
+    /// A builder with the defaults in the table above.
+    pub fn new() -> Self {
+        PrometheusExporterBuilder {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
+            global_labels: Vec::new(),
+            default_buckets: DEFAULT_BUCKETS.to_vec(),
+            listener: ListenerConfig {
+                path: "/metrics".into(),
+                max_connections: 512,
+                header_read_timeout: Duration::from_secs(10),
+                allow: Vec::new(),
+                gzip: true,
+            },
+            #[cfg(feature = "push-gateway")]
+            push: None,
+        }
+    }
+
+    /// Buckets for histograms outside the catalog (your own
+    /// `metrics::histogram!` calls). Catalog families always keep their own
+    /// buckets.
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidBuckets`] when `buckets` is empty, not strictly
+    /// increasing, or not finite.
+    pub fn default_buckets(mut self, buckets: &[f64]) -> Result<Self, ExportError> {
+        let invalid = |reason: &str| ExportError::InvalidBuckets {
+            buckets: buckets.to_vec(),
+            reason: reason.to_string(),
+        };
+        if buckets.is_empty() {
+            return Err(invalid("there must be at least one bound"));
+        }
+        if !buckets.iter().all(|b| b.is_finite()) {
+            return Err(invalid("bounds must be finite (+Inf is implicit)"));
+        }
+        if !buckets.windows(2).all(|w| w[0] < w[1]) {
+            return Err(invalid("bounds must be strictly increasing"));
+        }
+        self.default_buckets = buckets.to_vec();
+        Ok(self)
+    }
+
+    /// Also pushes the exposition to a Pushgateway: every `interval` (if
+    /// given) and whenever [`PrometheusExporter::push_now`] is called. The
+    /// endpoint is `http://host:port/metrics/job/<job>[/<label>/<value>…]`;
+    /// each push replaces that group. See [`crate::export::push`].
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidEndpoint`] for a malformed or non-`http` URL.
+    #[cfg(feature = "push-gateway")]
+    pub fn push_gateway(
+        mut self,
+        endpoint: &str,
+        interval: Option<Duration>,
+    ) -> Result<Self, ExportError> {
+        let endpoint = crate::export::push::parse_endpoint(endpoint)?;
+        self.push = Some(crate::export::push::PushConfig { endpoint, interval });
+        Ok(self)
+    }
+
+    /// Serves the exposition on `addr`. Port 0 picks a free port: read it
+    /// back with [`PrometheusExporter::local_addr`].
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
+    /// Like [`listen`](Self::listen), parsing `host:port` (names are resolved).
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidAddress`] when `addr` is not `host:port`.
+    pub fn listen_on(self, addr: &str) -> Result<Self, ExportError> {
+        let invalid = |reason: String| ExportError::InvalidAddress {
+            input: addr.to_string(),
+            reason,
+        };
+        let resolved = addr
+            .to_socket_addrs()
+            .map_err(|e| invalid(e.to_string()))?
+            .next()
+            .ok_or_else(|| invalid("the name resolved to no address".into()))?;
+        Ok(self.listen(resolved))
+    }
+
+    /// No listener: render with [`PrometheusExporter::render_for`] into your
+    /// own server, or push.
+    pub fn without_listener(mut self) -> Self {
+        self.listen = None;
+        self
+    }
+
+    /// Adds a label to every series, e.g. `service` or `instance`. Labels of
+    /// a series take precedence over a global label of the same name. The
+    /// value is exported exactly (escaped, never truncated).
+    pub fn global_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.global_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// The path the listener serves (default `/metrics`); other paths get 404.
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidMetricsPath`] unless `path` starts with `/`.
+    pub fn metrics_path(mut self, path: &str) -> Result<Self, ExportError> {
+        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+            return Err(ExportError::InvalidMetricsPath(path.to_string()));
+        }
+        self.listener.path = path.to_string();
+        Ok(self)
+    }
+
+    /// The most connections served at once (default 512, at least 1); a
+    /// connection beyond it is closed as soon as it is accepted.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.listener.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request head (default 10 s);
+    /// idle keep-alive connections are closed after the same time.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.listener.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Serves only clients from `network` (`10.0.0.0/8`, `::1`, or a single
+    /// address); others get 403. Call once per network; with none, every
+    /// address is served.
+    ///
+    /// # Errors
+    /// [`ExportError::InvalidAllowlist`] when `network` is neither an
+    /// address nor a CIDR network.
+    pub fn allow(mut self, network: &str) -> Result<Self, ExportError> {
+        let net = network
+            .parse::<IpNet>()
+            .or_else(|_| network.parse::<IpAddr>().map(IpNet::from))
+            .map_err(|e| ExportError::InvalidAllowlist {
+                entry: network.to_string(),
+                reason: e.to_string(),
+            })?;
+        self.listener.allow.push(net);
+        Ok(self)
+    }
+
+    /// Whether to gzip responses for clients that ask (default `true`).
+    pub fn gzip(mut self, enabled: bool) -> Self {
+        self.listener.gzip = enabled;
+        self
+    }
+
+    fn validate(&self) -> Result<(), ExportError> {
+        for (name, _) in &self.global_labels {
+            if !valid_label_name(name) {
+                return Err(ExportError::InvalidLabelName(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the recorder without installing it, for composing with other
+    /// recorders (fan-out, layers) or for tests with a local recorder. The
+    /// exporter renders what the recorder receives; nothing runs in the
+    /// background.
+    ///
+    /// Global labels with invalid names are skipped here; [`install`](Self::install)
+    /// reports them as errors.
+    pub fn build_recorder(self) -> (PhotonRecorder, PrometheusExporter) {
+        let store = Arc::new(Store::new(StoreConfig {
+            global_labels: self
+                .global_labels
+                .into_iter()
+                .filter(|(name, _)| valid_label_name(name))
+                .collect(),
+            default_buckets: self.default_buckets,
+        }));
+        let exporter = PrometheusExporter {
+            store: store.clone(),
+            local_addr: None,
+            #[cfg(feature = "push-gateway")]
+            push_endpoint: self.push.map(|p| p.endpoint),
+        };
+        (PhotonRecorder { store }, exporter)
+    }
+
+    /// Installs the exporter as the global `metrics` recorder and starts its
+    /// listener (if any) and periodic push (if configured) on background
+    /// threads. No other background work exists.
+    ///
+    /// # Errors
+    /// An invalid global label name, a listener that cannot bind (port in
+    /// use, address not local), a second install, or another global
+    /// recorder. Nothing is installed when an error is returned.
+    pub fn install(self) -> Result<PrometheusExporter, ExportError> {
+        self.validate()?;
+        if INSTALLED.swap(true, Ordering::AcqRel) {
+            return Err(ExportError::AlreadyInstalled);
+        }
+        let result = self.install_inner();
+        if result.is_err() {
+            INSTALLED.store(false, Ordering::Release);
+        }
+        result
+    }
+
+    fn install_inner(self) -> Result<PrometheusExporter, ExportError> {
+        let listen = self.listen;
+        let config = self.listener.clone();
+        let socket = listen
+            .map(|addr| {
+                let bind_error = |e: std::io::Error| ExportError::Bind { addr, source: e };
+                let socket = TcpListener::bind(addr).map_err(bind_error)?;
+                let bound = socket.local_addr().map_err(bind_error)?;
+                Ok::<_, ExportError>((socket, bound))
+            })
+            .transpose()?;
+        #[cfg(feature = "push-gateway")]
+        let push = self.push.clone();
+        let (recorder, mut exporter) = self.build_recorder();
+        global::install(recorder).map_err(|()| ExportError::ForeignRecorder)?;
+        if let Some((socket, bound)) = socket {
+            listener::spawn(socket, exporter.store.clone(), config).map_err(ExportError::Thread)?;
+            exporter.local_addr = Some(bound);
+        }
+        #[cfg(feature = "push-gateway")]
+        if let Some(push) = push {
+            crate::export::push::spawn_periodic(exporter.store.clone(), push)?;
+        }
+        Ok(exporter)
+    }
+}
+
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.starts_with("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_global_label_is_an_error() {
+        let err = PrometheusExporterBuilder::new()
+            .global_label("bad-name", "x")
+            .install()
+            .unwrap_err();
+        assert!(
+            matches!(err, ExportError::InvalidLabelName(ref n) if n == "bad-name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unparsable_address_is_an_error() {
+        let err = PrometheusExporterBuilder::new()
+            .listen_on("not an address")
+            .unwrap_err();
+        assert!(err.to_string().contains("not an address"), "{err}");
+    }
+
+    #[test]
+    fn bad_settings_are_errors_that_name_the_input() {
+        let b = PrometheusExporterBuilder::new;
+        for err in [
+            b().default_buckets(&[]).unwrap_err(),
+            b().default_buckets(&[1.0, 0.5]).unwrap_err(),
+            b().default_buckets(&[1.0, f64::INFINITY]).unwrap_err(),
+            b().metrics_path("metrics").unwrap_err(),
+            b().allow("10.0.0.0/33").unwrap_err(),
+            b().allow("localhost").unwrap_err(),
+        ] {
+            let text = err.to_string();
+            assert!(
+                ["[]", "0.5", "inf", "`metrics`", "10.0.0.0/33", "localhost"]
+                    .iter()
+                    .any(|culprit| text.contains(culprit)),
+                "{text}"
+            );
+        }
+        assert!(b().allow("127.0.0.1").is_ok());
+        assert!(b().allow("::1/128").is_ok());
+    }
+}

@@ -1,0 +1,140 @@
+//! photon's own Prometheus store: every catalog family as a table of
+//! atomic cells, plus the series other code records through the `metrics`
+//! facade.
+//!
+//! * [`cell`] — counter, gauge and fixed-bucket histogram cells (atomics only).
+//! * [`table`] — one catalog family: series addressed by label slots.
+//! * [`foreign`] — facade series outside the catalog.
+//! * [`exemplar`] — the latest trace of a counter or bucket.
+//! * [`recorder`] — the store as a `metrics::Recorder`.
+//! * [`global`] — which store, if any, is the process-wide recorder.
+//!
+//! The encoders in [`crate::export::encode`] read it; nothing here knows about
+//! formats beyond the escaping of label text, which happens once per series.
+
+pub(crate) mod cell;
+pub(crate) mod escape;
+pub(crate) mod exemplar;
+pub(crate) mod foreign;
+pub(crate) mod global;
+pub(crate) mod recorder;
+pub(crate) mod table;
+
+use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
+use cell::{CounterCell, GaugeCell, HistogramCell};
+use std::sync::OnceLock;
+use table::Table;
+
+/// The buckets of histograms outside the catalog unless configured: the
+/// Prometheus client libraries' defaults.
+pub(crate) const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// How a store is set up.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreConfig {
+    pub(crate) global_labels: Vec<(String, String)>,
+    pub(crate) default_buckets: Vec<f64>,
+}
+
+/// One catalog family's table, created on first record (which freezes its
+/// open labels' caps) or at once for families without open labels.
+pub(crate) enum AnyTable {
+    Counter(OnceLock<Table<CounterCell>>),
+    Gauge(OnceLock<Table<GaugeCell>>),
+    Histogram(OnceLock<Table<HistogramCell>>),
+}
+
+/// A cell type that catalog families of one kind use.
+pub(crate) trait TableCell: cell::Cell {
+    /// The kind of family that holds this cell.
+    const KIND: Kind;
+    /// This kind's table, if `table` is of this kind.
+    fn select(table: &AnyTable) -> Option<&OnceLock<Table<Self>>>;
+}
+
+macro_rules! table_cell {
+    ($cell:ty, $kind:ident) => {
+        impl TableCell for $cell {
+            const KIND: Kind = Kind::$kind;
+            #[inline(always)]
+            fn select(table: &AnyTable) -> Option<&OnceLock<Table<Self>>> {
+                match table {
+                    AnyTable::$kind(t) => Some(t),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+table_cell!(CounterCell, Counter);
+table_cell!(GaugeCell, Gauge);
+table_cell!(HistogramCell, Histogram);
+
+/// The store: one table per catalog family, and the foreign series.
+pub(crate) struct Store {
+    tables: Box<[AnyTable]>,
+    pub(crate) foreign: foreign::Foreign,
+    global_labels: Vec<(String, String)>,
+}
+
+impl Store {
+    pub(crate) fn new(config: StoreConfig) -> Self {
+        let tables = CATALOG
+            .iter()
+            .map(|spec| match spec.kind {
+                Kind::Counter => AnyTable::Counter(OnceLock::new()),
+                Kind::Gauge => AnyTable::Gauge(OnceLock::new()),
+                Kind::Histogram => AnyTable::Histogram(OnceLock::new()),
+            })
+            .collect();
+        let store = Store {
+            tables,
+            foreign: foreign::Foreign::new(config.global_labels.clone(), config.default_buckets),
+            global_labels: config.global_labels,
+        };
+        for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
+            if spec.labels.iter().all(|l| l.open().is_none()) {
+                match spec.kind {
+                    Kind::Counter => drop(store.table::<CounterCell>(*id)),
+                    Kind::Gauge => drop(store.table::<GaugeCell>(*id)),
+                    Kind::Histogram => drop(store.table::<HistogramCell>(*id)),
+                }
+            }
+        }
+        store
+    }
+
+    /// The table of family `id`, created on first use.
+    ///
+    /// # Panics
+    /// When `C` is not the family's kind: typed families check that at
+    /// compile time, the recorder before calling.
+    pub(crate) fn table<C: TableCell>(&self, id: FamilyId) -> &Table<C> {
+        C::select(&self.tables[id as usize])
+            .expect("the family's kind matches its cell type")
+            .get_or_init(|| Table::new(id.spec(), &self.global_labels))
+    }
+
+    /// Calls `f` for every catalog family in catalog order, with its
+    /// table if any series can exist yet.
+    pub(crate) fn for_each_family(&self, mut f: impl FnMut(&'static FamilySpec, Tables<'_>)) {
+        for (spec, table) in CATALOG.iter().zip(self.tables.iter()) {
+            let tables = match table {
+                AnyTable::Counter(t) => Tables::Counter(t.get()),
+                AnyTable::Gauge(t) => Tables::Gauge(t.get()),
+                AnyTable::Histogram(t) => Tables::Histogram(t.get()),
+            };
+            f(spec, tables);
+        }
+    }
+}
+
+/// A catalog family's table as the encoders see it (`None`: no series yet).
+pub(crate) enum Tables<'a> {
+    Counter(Option<&'a Table<CounterCell>>),
+    Gauge(Option<&'a Table<GaugeCell>>),
+    Histogram(Option<&'a Table<HistogramCell>>),
+}

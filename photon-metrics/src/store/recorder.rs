@@ -1,0 +1,227 @@
+//! The store as a `metrics::Recorder`: the facade stays the front door.
+//!
+//! Keys named after a catalog family are routed to that family's table (so
+//! `with_local_recorder` and third-party `metrics::counter!` calls reach the
+//! same cells as the typed helpers); every other key is a foreign series.
+
+use super::cell::{CounterCell, GaugeCell, HistogramCell};
+use super::foreign::{Handle, Series};
+use super::{Store, TableCell};
+use crate::catalog::{FamilyId, Kind, CATALOG};
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// photon's store as a `metrics` recorder.
+///
+/// Built by [`PrometheusExporterBuilder::build_recorder`]; install it
+/// yourself, compose it with other recorders, or use it with
+/// `metrics::with_local_recorder`. Everything it receives is served by the
+/// [`PrometheusExporter`] built with it.
+///
+/// [`PrometheusExporterBuilder::build_recorder`]: crate::export::prometheus::PrometheusExporterBuilder::build_recorder
+/// [`PrometheusExporter`]: crate::export::prometheus::PrometheusExporter
+#[derive(Clone)]
+pub struct PhotonRecorder {
+    pub(crate) store: Arc<Store>,
+}
+
+impl std::fmt::Debug for PhotonRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhotonRecorder").finish_non_exhaustive()
+    }
+}
+
+/// A catalog series handed out through the facade.
+struct Typed {
+    store: Arc<Store>,
+    id: FamilyId,
+    index: usize,
+}
+
+impl Typed {
+    fn cell<C: TableCell>(&self) -> &C {
+        &self.store.table::<C>(self.id).slot(self.index).cell
+    }
+}
+
+impl CounterFn for Typed {
+    fn increment(&self, value: u64) {
+        self.cell::<CounterCell>().add(value);
+    }
+    fn absolute(&self, value: u64) {
+        self.cell::<CounterCell>().absolute(value);
+    }
+}
+
+impl GaugeFn for Typed {
+    fn increment(&self, value: f64) {
+        self.cell::<GaugeCell>().add(value);
+    }
+    fn decrement(&self, value: f64) {
+        self.cell::<GaugeCell>().add(-value);
+    }
+    fn set(&self, value: f64) {
+        self.cell::<GaugeCell>().set(value);
+    }
+}
+
+impl HistogramFn for Typed {
+    fn record(&self, value: f64) {
+        self.cell::<HistogramCell>().observe(value);
+    }
+    fn record_many(&self, value: f64, count: usize) {
+        self.cell::<HistogramCell>()
+            .observe_many(value, count as u64);
+    }
+}
+
+impl CounterFn for Series<CounterCell> {
+    fn increment(&self, value: u64) {
+        self.cell.add(value);
+    }
+    fn absolute(&self, value: u64) {
+        self.cell.absolute(value);
+    }
+}
+
+impl GaugeFn for Series<GaugeCell> {
+    fn increment(&self, value: f64) {
+        self.cell.add(value);
+    }
+    fn decrement(&self, value: f64) {
+        self.cell.add(-value);
+    }
+    fn set(&self, value: f64) {
+        self.cell.set(value);
+    }
+}
+
+impl HistogramFn for Series<HistogramCell> {
+    fn record(&self, value: f64) {
+        self.cell.observe(value);
+    }
+    fn record_many(&self, value: f64, count: usize) {
+        self.cell.observe_many(value, count as u64);
+    }
+}
+
+/// One warning per catalog family whose name arrived with the wrong kind
+/// or labels, so a `counter!` in a loop does not flood the log.
+static WARNED: [AtomicBool; CATALOG.len()] = [const { AtomicBool::new(false) }; CATALOG.len()];
+
+fn catalog_id(name: &str) -> Option<FamilyId> {
+    CATALOG
+        .iter()
+        .position(|f| f.name == name)
+        .map(|i| FamilyId::ALL[i])
+}
+
+impl PhotonRecorder {
+    /// The flat index of a catalog key, creating its series; `None` (logged
+    /// once per family) when the kind, label names or a value do not fit.
+    fn typed<C: TableCell>(&self, id: FamilyId, key: &Key) -> Option<usize> {
+        let spec = id.spec();
+        let refuse = |why: String| {
+            if !WARNED[id as usize].swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    metric = spec.name,
+                    "photon-metrics: `{}` is a catalog family; records that do not fit it are dropped: {why}",
+                    spec.name
+                );
+            }
+            None
+        };
+        if C::KIND != spec.kind {
+            return refuse(format!(
+                "it is a {}, not a {}",
+                spec.kind.as_str(),
+                C::KIND.as_str()
+            ));
+        }
+        if key.labels().count() != spec.labels.len() {
+            return refuse(format!(
+                "it takes the labels {:?}",
+                spec.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>()
+            ));
+        }
+        let table = self.store.table::<C>(id);
+        let mut index = 0;
+        for (i, label) in spec.labels.iter().enumerate() {
+            let Some(value) = key.labels().find(|l| l.key() == label.as_str()) else {
+                return refuse(format!("the label `{}` is missing", label.as_str()));
+            };
+            match crate::labels::slot_of(*label, value.value()) {
+                Ok(slot) => index += slot * table.layout.strides[i],
+                Err(e) => return refuse(e.to_string()),
+            }
+        }
+        table.slot(index);
+        Some(index)
+    }
+
+    fn typed_handle<C: TableCell>(&self, key: &Key) -> Option<Option<Arc<Typed>>> {
+        let id = catalog_id(key.name())?;
+        Some(self.typed::<C>(id, key).map(|index| {
+            Arc::new(Typed {
+                store: self.store.clone(),
+                id,
+                index,
+            })
+        }))
+    }
+
+    fn describe(&self, name: KeyName, unit: Option<Unit>, help: SharedString) {
+        // Catalog families keep the catalog's help text.
+        if catalog_id(name.as_str()).is_none() {
+            self.store.foreign.describe(name.as_str(), unit, help);
+        }
+    }
+}
+
+impl Recorder for PhotonRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        if let Some(typed) = self.typed_handle::<CounterCell>(key) {
+            return typed.map_or_else(Counter::noop, Counter::from_arc);
+        }
+        match self.store.foreign.register(key, Kind::Counter) {
+            Some(Handle::Counter(series)) => Counter::from_arc(series),
+            _ => Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        if let Some(typed) = self.typed_handle::<GaugeCell>(key) {
+            return typed.map_or_else(Gauge::noop, Gauge::from_arc);
+        }
+        match self.store.foreign.register(key, Kind::Gauge) {
+            Some(Handle::Gauge(series)) => Gauge::from_arc(series),
+            _ => Gauge::noop(),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        if let Some(typed) = self.typed_handle::<HistogramCell>(key) {
+            return typed.map_or_else(Histogram::noop, Histogram::from_arc);
+        }
+        match self.store.foreign.register(key, Kind::Histogram) {
+            Some(Handle::Histogram(series)) => Histogram::from_arc(series),
+            _ => Histogram::noop(),
+        }
+    }
+}
