@@ -268,17 +268,15 @@ fn drop_spans(
         tracing::info_span!("doomed").in_scope(|| {});
     }
     let _ = telemetry.shutdown();
-    let text = exporter.render();
+    let samples = support::exposition::parse(&exporter.render());
     for reason in ["queue_full", "export_failed"] {
-        let prefix = format!(
-            "photon_otlp_spans_dropped_total{{service=\"photon-test\",reason=\"{reason}\"}} "
+        let v = support::exposition::value(
+            &samples,
+            "photon_otlp_spans_dropped_total",
+            &[("service", "photon-test"), ("reason", reason)],
         );
-        if let Some(v) = text.lines().find_map(|l| l.strip_prefix(&prefix)) {
-            e.add(
-                "photon_otlp_spans_dropped_total",
-                &[("reason", reason)],
-                v.parse().unwrap(),
-            );
+        if let Some(v) = v.filter(|v| *v > 0.0) {
+            e.add("photon_otlp_spans_dropped_total", &[("reason", reason)], v);
         }
     }
 }

@@ -3,7 +3,10 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod exec;
+pub mod exposition;
+pub mod raw_http;
 pub mod recorded;
+pub mod rotel;
 pub mod rss;
 pub mod stack;
 
@@ -92,6 +95,11 @@ impl Process {
         }
     }
 
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -152,6 +160,11 @@ impl Prometheus {
     /// Starts Prometheus with `config` (YAML) written into a fresh directory
     /// together with `extra_files` (name, content) such as rule files.
     pub fn start(config: &str, extra_files: &[(&str, &str)]) -> Self {
+        Self::start_with_flags(config, extra_files, &[])
+    }
+
+    /// Like [`start`](Self::start), with extra command-line flags.
+    pub fn start_with_flags(config: &str, extra_files: &[(&str, &str)], flags: &[&str]) -> Self {
         let binary = require_binary("prometheus", "prometheus");
         let dir = TempDir::new("prometheus");
         let config_path = dir.path().join("prometheus.yml");
@@ -168,6 +181,7 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(flags)
             .current_dir(dir.path());
         let mut process = Process::spawn("prometheus", command, dir.path().join("prometheus.log"));
         let url = format!("http://127.0.0.1:{port}");
