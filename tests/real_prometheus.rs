@@ -34,6 +34,13 @@ impl Expected {
 }
 
 const HOSTILE_TARGET: &str = "quo\"te back\\slash \\\"both\\\\ new\nline — ünïcödé 字";
+/// A global label value that once lost its backslash on the way (`a\"b` → `a"b`).
+const HOSTILE_GLOBAL: &str = "a\\\"b \\n";
+
+/// The longest accepted label value: 128 bytes of two-byte characters.
+fn longest_target() -> String {
+    "é".repeat(photon_metrics::labels::MAX_VALUE_LEN / 2)
+}
 
 fn record_everything() -> Expected {
     let mut e = Expected::default();
@@ -51,6 +58,17 @@ fn record_everything() -> Expected {
     }
     compiler::record_compilation(mzi, Status::Error, bert);
     compiler::record_compilation(hostile, Status::Panic, resnet);
+    let longest = Target::new(&longest_target()).unwrap();
+    compiler::record_compilation(longest, Status::Cancelled, bert);
+    e.add(
+        "photon_compilations_total",
+        &[
+            ("target", &longest_target()),
+            ("status", "cancelled"),
+            ("model_type", "bert-base"),
+        ],
+        1.0,
+    );
     e.add(
         "photon_compilations_total",
         &[
@@ -290,7 +308,8 @@ fn prometheus_scrapes_every_family_with_the_recorded_values() {
         .metrics(
             PrometheusExporterBuilder::new()
                 .listen("127.0.0.1:0".parse().unwrap())
-                .global_label("service", "photon-test"),
+                .global_label("service", "photon-test")
+                .global_label("escaped", HOSTILE_GLOBAL),
         )
         .log_format(LogFormat::Off)
         .otlp(otlp)
@@ -339,6 +358,7 @@ fn prometheus_scrapes_every_family_with_the_recorded_values() {
                 assert_eq!(labels.remove("__name__").as_deref(), Some(series.as_str()));
                 assert_eq!(labels.remove("job").as_deref(), Some("photon"));
                 assert_eq!(labels.remove("service").as_deref(), Some("photon-test"));
+                assert_eq!(labels.remove("escaped").as_deref(), Some(HOSTILE_GLOBAL));
                 labels.remove("instance");
                 (
                     labels,
