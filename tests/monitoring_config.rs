@@ -368,3 +368,52 @@ fn yaml_passes_yamllint() {
         &root(),
     );
 }
+
+#[test]
+fn latency_panels_link_their_exemplars_to_traces() {
+    use photon_metrics::export::exemplars::TRACE_ID_LABEL;
+    // Every panel over a latency histogram's buckets shows exemplars.
+    let mut linked = 0;
+    for file in files_under(&monitoring().join("grafana/dashboards")) {
+        if file.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for panel in json["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                if expr.contains("photon_compilation_duration_seconds_bucket")
+                    || expr.contains("photon_inference_latency_seconds_bucket")
+                {
+                    assert_eq!(
+                        target["exemplar"],
+                        true,
+                        "{}: {}: exemplars off for `{expr}`",
+                        file.display(),
+                        panel["title"]
+                    );
+                    linked += 1;
+                }
+            }
+        }
+    }
+    assert!(linked >= 4, "{linked} latency queries");
+    // The Prometheus datasource sends the exemplar label photon emits to Jaeger.
+    let datasources =
+        std::fs::read_to_string(monitoring().join("grafana/datasources/datasources.yml")).unwrap();
+    let link = format!("- name: {TRACE_ID_LABEL}\n          datasourceUid: jaeger");
+    assert!(datasources.contains(&link), "{datasources}");
+    assert!(datasources.contains("uid: jaeger"));
+    // Prometheus keeps exemplars only with the feature on, wherever it runs.
+    for file in [
+        "docker-compose.monitoring.yml",
+        "k8s/prometheus/deployment.yaml",
+    ] {
+        let text = std::fs::read_to_string(monitoring().join(file)).unwrap();
+        assert!(
+            text.contains("--enable-feature=exemplar-storage"),
+            "{file} starts Prometheus without exemplar storage"
+        );
+    }
+}

@@ -38,6 +38,13 @@
 use crate::store::exemplar;
 pub use crate::store::exemplar::TraceContext;
 
+/// The exemplar label that holds the 32-hex-digit trace id (what Grafana's
+/// `exemplarTraceIdDestinations` names).
+pub const TRACE_ID_LABEL: &str = "trace_id";
+
+/// The exemplar label that holds the 16-hex-digit span id.
+pub const SPAN_ID_LABEL: &str = "span_id";
+
 /// Runs `f` with `context` as the current trace for exemplars on this
 /// thread (innermost wins when nested).
 pub fn with_trace_context<T>(context: TraceContext, f: impl FnOnce() -> T) -> T {

@@ -21,6 +21,7 @@ mod number;
 
 pub(crate) use number::go_float;
 
+use super::exemplars::{SPAN_ID_LABEL, TRACE_ID_LABEL};
 use crate::catalog::{FamilySpec, Kind};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
@@ -167,7 +168,7 @@ impl Encoder<'_> {
         if let (true, Some(x)) = (self.om, exemplar) {
             let _ = write!(
                 self.out,
-                " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ",
+                " # {{{TRACE_ID_LABEL}=\"{:032x}\",{SPAN_ID_LABEL}=\"{:016x}\"}} ",
                 x.context.trace_id, x.context.span_id
             );
             number::f64(self.out, x.value);
