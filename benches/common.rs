@@ -23,6 +23,11 @@ pub fn installed() -> &'static PrometheusExporter {
     })
 }
 
+/// A `prometheus-client` histogram with [`PEER_BUCKETS`], pre-resolved.
+pub fn pc_histogram() -> prometheus_client::metrics::histogram::Histogram {
+    prometheus_client::metrics::histogram::Histogram::new(PEER_BUCKETS.iter().copied())
+}
+
 /// Short, repeatable groups: the whole suite stays well under 10 minutes on
 /// 2 cores.
 pub fn criterion() -> Criterion {

@@ -1,10 +1,11 @@
 //! Group 6: rendering the exposition for 11,000 series (1,000 counters × 10
-//! label values + 100 histograms × 10 label values): photon's exporter path
-//! against `metrics-exporter-prometheus` alone and `prometheus-client`.
+//! label values + 100 histograms × 10 label values): photon's store in both
+//! formats against `metrics-exporter-prometheus` and `prometheus-client`.
 
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use photon_metrics::export::encode::Format;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
 use std::hint::black_box;
@@ -77,6 +78,10 @@ fn render_11k_series(c: &mut Criterion) {
         COUNTERS * VALUES + HISTOGRAMS * VALUES * 2
     );
     assert_eq!(
+        lines(&photon.render_as(Format::OpenMetrics)),
+        COUNTERS * VALUES + HISTOGRAMS * VALUES * 2
+    );
+    assert_eq!(
         lines(&plain_handle.render()),
         COUNTERS * VALUES + HISTOGRAMS * VALUES * 2
     );
@@ -85,7 +90,10 @@ fn render_11k_series(c: &mut Criterion) {
     g.bench_function("metrics_exporter_prometheus", |b| {
         b.iter(|| black_box(plain_handle.render()))
     });
-    g.bench_function("photon_exporter", |b| b.iter(|| black_box(photon.render())));
+    g.bench_function("photon_text", |b| b.iter(|| black_box(photon.render())));
+    g.bench_function("photon_openmetrics", |b| {
+        b.iter(|| black_box(photon.render_as(Format::OpenMetrics)))
+    });
     g.bench_function("prometheus_client_encode", |b| {
         b.iter(|| {
             let mut out = String::with_capacity(1 << 20);

@@ -13,8 +13,9 @@
 //! * [`compiler`], [`hardware`], [`runtime`] — record helpers, one per family,
 //!   plus drop guards that record on every path (panic and cancellation
 //!   included).
-//! * [`export`] — the Prometheus exporter (HTTP listener or render-it-yourself),
-//!   OTLP trace export and JSON logs.
+//! * [`export`] — photon's own Prometheus store and exposition (text 0.0.4 and
+//!   OpenMetrics with exemplars) on a hardened listener, rendered into your
+//!   server or pushed; OTLP trace export and JSON logs.
 //! * [`init()`] — one call that sets up metrics, traces and logs (features
 //!   `logs` and `otlp`, on by default), with the standard environment
 //!   variables; [`propagation`] carries trace context across processes.
@@ -41,14 +42,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Recording before the exporter exists
+//! ## Which recorder receives a record
 //!
-//! Families resolve their handles through the `metrics` facade and remember
-//! which recorder issued them. Records made before any recorder is installed
-//! go to the no-op recorder; the first record after installation rebinds to
-//! the real one. A recorder of your own, installed with
-//! `metrics::set_global_recorder` or used with `metrics::with_local_recorder`,
-//! receives every family just as well.
+//! Every family goes through the [`metrics`] facade's current recorder. When
+//! that is photon's installed exporter, the typed helpers update its cells
+//! directly (no hashing, lock or allocation). Any other recorder — one of
+//! your own installed with `metrics::set_global_recorder`, or one used with
+//! `metrics::with_local_recorder` — receives every family with its help text,
+//! registered through that recorder on each record as `metrics::counter!`
+//! would. Records made before any recorder is installed go to the facade's
+//! no-op recorder and are not kept.
 
 #![warn(missing_docs)]
 

@@ -53,6 +53,13 @@ impl<T> Drop for InSpan<T> {
     }
 }
 
+/// Whether a sampled span is current for exemplars: what every counter and
+/// histogram record pays when none is. For the exemplar benchmark only.
+#[inline]
+pub fn exemplar_probe() -> bool {
+    crate::store::exemplar::current().is_some()
+}
+
 /// The `target = …` argument.
 #[diagnostic::on_unimplemented(
     message = "`target = …` must be a `photon_metrics::labels::Target`, not `{Self}`",

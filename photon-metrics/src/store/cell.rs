@@ -105,6 +105,9 @@ fn add_f64(bits: &AtomicU64, delta: f64, order: Ordering) {
     }
 }
 
+/// The bytes one histogram bucket takes (count and exemplar slot).
+pub(crate) const BUCKET_BYTES: usize = std::mem::size_of::<Bucket>();
+
 /// One non-cumulative bucket and its latest exemplar.
 #[derive(Debug, Default)]
 struct Bucket {

@@ -132,6 +132,31 @@ impl Store {
     }
 }
 
+/// The most bytes a catalog family's series can occupy in the store at the
+/// current caps: every series that can exist (the product of its labels'
+/// slots), each with its cell, its histogram buckets and exemplars, and the
+/// longest label text it could have (every value at the 128-byte limit and
+/// every byte escaped), plus the chunk index.
+pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
+    use std::mem::size_of;
+    let series = spec.max_series();
+    let cell = match spec.kind {
+        Kind::Counter => size_of::<table::Slot<CounterCell>>(),
+        Kind::Gauge => size_of::<table::Slot<GaugeCell>>(),
+        Kind::Histogram => {
+            size_of::<table::Slot<HistogramCell>>()
+                + (spec.buckets.map_or(0, <[f64]>::len) + 1) * cell::BUCKET_BYTES
+        }
+    };
+    let text: usize = spec
+        .labels
+        .iter()
+        .map(|l| l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
+        .sum();
+    let chunks = series.div_ceil(table::CHUNK) * size_of::<OnceLock<Box<[u8]>>>();
+    series * (cell + text) + chunks
+}
+
 /// A catalog family's table as the encoders see it (`None`: no series yet).
 pub(crate) enum Tables<'a> {
     Counter(Option<&'a Table<CounterCell>>),

@@ -38,6 +38,42 @@
 //! - label values are escaped once, exactly, when their series is created;
 //! - series other code records through the `metrics` facade are served too
 //!   (histograms with [`PrometheusExporterBuilder::default_buckets`]).
+//!
+//! # Memory
+//!
+//! Memory is bounded by design. A family can never hold more series than the
+//! product of its labels' value counts (a closed set's size; an open label's
+//! cap plus `__overflow__`), and a series never grows after it is created.
+//! The worst case per family at the default caps ([`max_memory_bytes`]
+//! computes it at the caps in force; a test keeps this table honest):
+//!
+//! | family | series at most | memory at most |
+//! |---|---|---|
+//! | `photon_compilations_total` | 8580 | 7394 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 75 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 1292 KiB |
+//! | `photon_cache_hits_total` | 33 | 12 KiB |
+//! | `photon_cache_misses_total` | 33 | 12 KiB |
+//! | `photon_memory_usage_bytes` | 66 | 37 KiB |
+//! | `photon_memory_limit_bytes` | 1 | 1 KiB |
+//! | `photon_device_status` | 5125 | 2865 KiB |
+//! | `photon_optical_power_mw` | 1025 | 302 KiB |
+//! | `photon_device_temperature_celsius` | 1025 | 302 KiB |
+//! | `photon_calibration_drift` | 1025 | 302 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 8 KiB |
+//! | `photon_active_devices` | 325 | 182 KiB |
+//! | `photon_active_sessions` | 1 | 1 KiB |
+//! | `photon_throughput_ops_per_second` | 1 | 1 KiB |
+//! | `photon_inference_ops_total` | 5 | 2 KiB |
+//! | `photon_queue_depth` | 1 | 1 KiB |
+//! | `photon_runtime_errors_total` | 65 | 23 KiB |
+//! | `photon_metrics_label_overflow_total` | 5 | 2 KiB |
+//! | `photon_otlp_spans_dropped_total` | 2 | 1 KiB |
+//!
+//! Series are allocated in chunks of 64 as they are first recorded, so a
+//! process pays for what it touches: the demo's whole store is well under
+//! 1 MiB. Nothing is buffered per observation, and nothing runs in the
+//! background to drain anything.
 
 mod builder;
 mod exporter;
@@ -47,6 +83,56 @@ pub use builder::PrometheusExporterBuilder;
 pub use exporter::PrometheusExporter;
 
 use super::encode::Format;
+
+/// The most memory the store can ever use for `spec`'s series at the
+/// current cardinality caps, in bytes (see the table above for the default
+/// caps). Raise a cap with [`crate::labels::set_cap`] and this grows with it.
+pub fn max_memory_bytes(spec: &crate::catalog::FamilySpec) -> usize {
+    crate::store::max_memory_bytes(spec)
+}
+
+/// The memory table in this module's docs, one row per family.
+#[cfg(test)]
+fn memory_table() -> String {
+    let mut out = String::new();
+    for spec in crate::catalog::catalog() {
+        out.push_str(&format!(
+            "//! | `{}` | {} | {} |\n",
+            spec.name,
+            spec.max_series(),
+            kib(max_memory_bytes(spec))
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+fn kib(bytes: usize) -> String {
+    format!("{} KiB", bytes.div_ceil(1024))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_memory_bounds_are_the_computed_ones() {
+        let table = super::memory_table();
+        let docs = include_str!("mod.rs");
+        assert!(
+            docs.contains(&table),
+            "update the memory table in export/prometheus/mod.rs:\n{table}"
+        );
+        let total: usize = crate::catalog::catalog()
+            .iter()
+            .map(super::max_memory_bytes)
+            .sum();
+        let readme = include_str!("../../../../README.md");
+        let claim = format!(
+            "at most {:.1} MiB for all families",
+            total as f64 / (1 << 20) as f64
+        );
+        assert!(readme.contains(&claim), "README should say `{claim}`");
+    }
+}
 
 /// The listen address from the design: all interfaces, port 8080.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
