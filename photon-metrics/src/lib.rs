@@ -76,6 +76,11 @@ mod store;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 pub use catalog::{catalog, FamilySpec};
 pub use classify::ErrorClass;
 #[cfg(feature = "logs")]
