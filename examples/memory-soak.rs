@@ -1,4 +1,4 @@
-//! Benchmark group 7: records 1e8 histogram observations through photon's
+//! Memory: records 1e8 histogram observations through photon's
 //! typed family with the exporter installed and nobody scraping, and reports
 //! the process's peak RSS before and after.
 //!
@@ -26,10 +26,13 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000_000);
+    let threads = || std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
+    let threads_before = threads();
     let exporter = PrometheusExporterBuilder::new()
         .without_listener()
         .install()
         .expect("install");
+    let background = threads() - threads_before;
     let target = Target::new("mzi-64x64").expect("valid");
     // Touch both families once so their tables exist before the baseline.
     compiler::observe_compilation_duration(target, 1, 0.2);
@@ -64,4 +67,5 @@ fn main() {
         (after.saturating_sub(before)) as f64 / 1024.0
     );
     println!("exposition says:     {count_line}");
+    println!("background threads:  {background} started by install, {} running now", threads() - threads_before);
 }
