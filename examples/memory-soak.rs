@@ -67,5 +67,8 @@ fn main() {
         (after.saturating_sub(before)) as f64 / 1024.0
     );
     println!("exposition says:     {count_line}");
-    println!("background threads:  {background} started by install, {} running now", threads() - threads_before);
+    println!(
+        "background threads:  {background} started by install, {} running now",
+        threads() - threads_before
+    );
 }

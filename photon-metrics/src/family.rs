@@ -33,9 +33,10 @@ static METADATA: Metadata<'static> =
 /// One catalog family, typed by its cell and its labels.
 pub(crate) struct Family<C: TableCell, L: LabelSet> {
     id: FamilyId,
-    /// The global store's table, once bound. There is at most one global
-    /// store per process, so the binding never changes.
-    table: OnceLock<&'static Table<C>>,
+    /// The global recorder's address and its store's table for this family,
+    /// once bound. There is at most one global photon store per process, so
+    /// the binding never changes; one load serves both checks.
+    bound: OnceLock<(usize, &'static Table<C>)>,
     labels: PhantomData<fn(L)>,
 }
 
@@ -53,7 +54,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         );
         Family {
             id,
-            table: OnceLock::new(),
+            bound: OnceLock::new(),
             labels: PhantomData,
         }
     }
@@ -65,22 +66,27 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         direct: impl FnOnce(&C),
         through: impl FnOnce(&dyn Recorder, &Key),
     ) {
-        metrics::with_recorder(|recorder| match global::store_for(recorder) {
-            Some(store) => {
-                let table = match self.table.get() {
-                    Some(table) => *table,
-                    None => self.bind(store),
-                };
-                direct(&table.slot(labels.flat(&table.layout.strides)).cell)
-            }
-            None => self.through(recorder, labels, through),
+        metrics::with_recorder(|recorder| {
+            let table = match self.bound.get() {
+                Some((global, table)) if *global == global::address(recorder) => *table,
+                _ => match self.bind(recorder) {
+                    Some(table) => table,
+                    None => return self.through(recorder, labels, through),
+                },
+            };
+            direct(table.cell(labels.flat(&table.layout.strides)))
         })
     }
 
+    /// The table to record into directly if `recorder` is photon's global one.
     #[cold]
     #[inline(never)]
-    fn bind(&self, store: &'static crate::store::Store) -> &'static Table<C> {
-        self.table.get_or_init(|| store.table::<C>(self.id))
+    fn bind(&self, recorder: &dyn Recorder) -> Option<&'static Table<C>> {
+        let store = global::store_for(recorder)?;
+        let (_, table) = self
+            .bound
+            .get_or_init(|| (global::address(recorder), store.table::<C>(self.id)));
+        Some(table)
     }
 
     #[cold]

@@ -21,6 +21,11 @@
 //! observations: the sum is added *before* the bucket (release/acquire), so
 //! a scrape's `_sum` includes every counted observation plus at most the
 //! ones in flight on other threads at that instant.
+//!
+//! The sum and bucket counts are also striped per thread (see
+//! [`HistogramCell`]), which keeps two threads on one series from sharing a
+//! cache line; the scrape adds the stripes up, and the argument above holds
+//! stripe by stripe.
 
 use super::exemplar::{Exemplar, ExemplarSlot};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,33 +110,65 @@ fn add_f64(bits: &AtomicU64, delta: f64, order: Ordering) {
     }
 }
 
-/// The bytes one histogram bucket takes (count and exemplar slot).
-pub(crate) const BUCKET_BYTES: usize = std::mem::size_of::<Bucket>();
+/// How many stripes a histogram's counts and sum are spread over.
+const STRIPES: usize = 4;
 
-/// One non-cumulative bucket and its latest exemplar.
+/// Words per cache line.
+const LINE_WORDS: usize = 8;
+
+/// One cache line of counters, so two stripes never share a line.
+#[repr(align(64))]
 #[derive(Debug, Default)]
-struct Bucket {
-    count: AtomicU64,
-    exemplar: ExemplarSlot,
+struct Line([AtomicU64; LINE_WORDS]);
+
+thread_local! {
+    /// This thread's histogram stripe, assigned round-robin on first use.
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+#[inline(always)]
+fn stripe() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    STRIPE
+        .try_with(|s| {
+            let mut stripe = s.get();
+            if stripe == usize::MAX {
+                stripe = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+                s.set(stripe);
+            }
+            stripe
+        })
+        .unwrap_or(0)
 }
 
 /// A fixed-bucket histogram; see the module docs for why it has no count.
+///
+/// The sum and the non-cumulative bucket counts are striped: each thread
+/// adds to one of [`STRIPES`] copies, each on cache lines of its own, so two
+/// threads observing the same series do not fight over one line. A scrape
+/// adds the stripes up; every stripe's counts only grow, so the sums do too.
 #[derive(Debug)]
 pub(crate) struct HistogramCell {
     bounds: &'static [f64],
-    /// `bounds.len() + 1` buckets, the last one `+Inf`.
-    buckets: Box<[Bucket]>,
-    sum: AtomicU64,
+    /// Lines per stripe: word 0 is the sum's `f64` bits, words
+    /// `1..=bounds.len() + 1` the buckets, the last one `+Inf`.
+    stride: usize,
+    lines: Box<[Line]>,
+    exemplars: Box<[ExemplarSlot]>,
 }
 
 impl Cell for HistogramCell {
     fn new(bounds: &'static [f64]) -> Self {
-        let mut buckets = Vec::with_capacity(bounds.len() + 1);
-        buckets.resize_with(bounds.len() + 1, Bucket::default);
+        let stride = Self::lines_per_stripe(bounds.len());
+        let mut lines = Vec::with_capacity(stride * STRIPES);
+        lines.resize_with(stride * STRIPES, Line::default);
+        let mut exemplars = Vec::with_capacity(bounds.len() + 1);
+        exemplars.resize_with(bounds.len() + 1, ExemplarSlot::default);
         HistogramCell {
             bounds,
-            buckets: buckets.into_boxed_slice(),
-            sum: AtomicU64::new(0),
+            stride,
+            lines: lines.into_boxed_slice(),
+            exemplars: exemplars.into_boxed_slice(),
         }
     }
 }
@@ -145,6 +182,21 @@ pub(crate) struct HistogramSnapshot {
 }
 
 impl HistogramCell {
+    fn lines_per_stripe(bounds: usize) -> usize {
+        (bounds + 2).div_ceil(LINE_WORDS)
+    }
+
+    /// Heap bytes of a histogram with `bounds` bounds (for the memory bound).
+    pub(crate) fn heap_bytes(bounds: usize) -> usize {
+        Self::lines_per_stripe(bounds) * STRIPES * std::mem::size_of::<Line>()
+            + (bounds + 1) * std::mem::size_of::<ExemplarSlot>()
+    }
+
+    #[inline(always)]
+    fn word(&self, stripe: usize, word: usize) -> &AtomicU64 {
+        &self.lines[stripe * self.stride + word / LINE_WORDS].0[word % LINE_WORDS]
+    }
+
     /// The bucket of `value`: the first bound at or above it, `+Inf` past the
     /// last. NaN compares with nothing and lands in `+Inf`, as in the Go
     /// client, instead of the first bucket.
@@ -157,21 +209,24 @@ impl HistogramCell {
 
     #[inline(always)]
     pub(crate) fn observe(&self, value: f64) {
-        let i = self.bucket(value);
-        add_f64(&self.sum, value, Ordering::Relaxed);
-        // SAFETY of the invariant, not of memory: the release here pairs with
-        // the scrape's acquire, so a counted observation's sum is visible.
-        let bucket = &self.buckets[i];
-        bucket.count.fetch_add(1, Ordering::Release);
-        bucket.exemplar.offer(value);
+        self.observe_many(value, 1);
     }
 
     /// Adds `count` observations of `value` at once (`record_many`).
+    #[inline(always)]
     pub(crate) fn observe_many(&self, value: f64, count: u64) {
         let i = self.bucket(value);
-        add_f64(&self.sum, value * count as f64, Ordering::Relaxed);
-        self.buckets[i].count.fetch_add(count, Ordering::Release);
-        self.buckets[i].exemplar.offer(value);
+        let stripe = stripe();
+        let delta = if count == 1 {
+            value
+        } else {
+            value * count as f64
+        };
+        add_f64(self.word(stripe, 0), delta, Ordering::Relaxed);
+        // The release pairs with the scrape's acquire: a counted
+        // observation's sum is visible to the scrape that counts it.
+        self.word(stripe, 1 + i).fetch_add(count, Ordering::Release);
+        self.exemplars[i].offer(value);
     }
 
     pub(crate) fn bounds(&self) -> &'static [f64] {
@@ -179,18 +234,22 @@ impl HistogramCell {
     }
 
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+        let buckets = self.bounds.len() + 1;
         let mut total = 0u64;
-        let mut cumulative = Vec::with_capacity(self.buckets.len());
-        let mut exemplars = Vec::with_capacity(self.buckets.len());
-        for bucket in self.buckets.iter() {
-            total += bucket.count.load(Ordering::Acquire);
+        let mut cumulative = Vec::with_capacity(buckets);
+        for i in 0..buckets {
+            for stripe in 0..STRIPES {
+                total += self.word(stripe, 1 + i).load(Ordering::Acquire);
+            }
             cumulative.push(total);
-            exemplars.push(bucket.exemplar.read());
         }
+        let sum = (0..STRIPES)
+            .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Relaxed)))
+            .sum();
         HistogramSnapshot {
             cumulative,
-            exemplars,
-            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+            exemplars: self.exemplars.iter().map(ExemplarSlot::read).collect(),
+            sum,
         }
     }
 }

@@ -19,6 +19,7 @@ struct Global {
 static GLOBAL: OnceLock<Global> = OnceLock::new();
 
 /// The address that identifies a recorder.
+#[inline(always)]
 pub(crate) fn address(recorder: &dyn Recorder) -> usize {
     recorder as *const dyn Recorder as *const () as usize
 }

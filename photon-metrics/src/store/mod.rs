@@ -140,20 +140,21 @@ impl Store {
 pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
     use std::mem::size_of;
     let series = spec.max_series();
-    let cell = match spec.kind {
-        Kind::Counter => size_of::<table::Slot<CounterCell>>(),
-        Kind::Gauge => size_of::<table::Slot<GaugeCell>>(),
-        Kind::Histogram => {
-            size_of::<table::Slot<HistogramCell>>()
-                + (spec.buckets.map_or(0, <[f64]>::len) + 1) * cell::BUCKET_BYTES
-        }
-    };
+    let cell = size_of::<OnceLock<Box<str>>>()
+        + match spec.kind {
+            Kind::Counter => size_of::<CounterCell>(),
+            Kind::Gauge => size_of::<GaugeCell>(),
+            Kind::Histogram => {
+                size_of::<HistogramCell>()
+                    + HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
+            }
+        };
     let text: usize = spec
         .labels
         .iter()
         .map(|l| l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
         .sum();
-    let chunks = series.div_ceil(table::CHUNK) * size_of::<OnceLock<Box<[u8]>>>();
+    let chunks = series.div_ceil(table::CHUNK) * size_of::<OnceLock<Box<()>>>();
     series * (cell + text) + chunks
 }
 

@@ -44,7 +44,7 @@ struct Typed {
 
 impl Typed {
     fn cell<C: TableCell>(&self) -> &C {
-        &self.store.table::<C>(self.id).slot(self.index).cell
+        &self.store.table::<C>(self.id).cell(self.index)
     }
 }
 
@@ -159,7 +159,7 @@ impl PhotonRecorder {
                 Err(e) => return refuse(e.to_string()),
             }
         }
-        table.slot(index);
+        table.cell(index);
         Some(index)
     }
 

@@ -73,13 +73,13 @@ fn slots(label: LabelName) -> usize {
     }
 }
 
-/// One series: its encoded labels (set once it exists) and its cell.
-pub(crate) struct Slot<C> {
-    text: OnceLock<Box<str>>,
-    pub(crate) cell: C,
+/// [`CHUNK`] series: their encoded labels (each set once its series
+/// exists) apart from their cells, so the line a record reads to check that
+/// its series exists is never the line another thread is writing to.
+pub(crate) struct Chunk<C> {
+    texts: [OnceLock<Box<str>>; CHUNK],
+    cells: [C; CHUNK],
 }
-
-type Chunk<C> = Box<[Slot<C>]>;
 
 /// One family's series.
 pub(crate) struct Table<C> {
@@ -88,7 +88,7 @@ pub(crate) struct Table<C> {
     /// The global labels that apply to this family, encoded
     /// (`name="value",…`); a family label of the same name wins.
     globals: Box<str>,
-    chunks: Box<[OnceLock<Chunk<C>>]>,
+    chunks: Box<[OnceLock<Box<Chunk<C>>>]>,
 }
 
 impl<C: Cell> Table<C> {
@@ -113,19 +113,20 @@ impl<C: Cell> Table<C> {
             // Every series of a family with only closed labels (or none)
             // exists from the start, at 0.
             for index in 0..table.layout.total {
-                table.slot(index);
+                table.cell(index);
             }
         }
         table
     }
 
-    /// The series at `index` (< `layout.total()`), created on first use.
+    /// The cell of the series at `index` (a flat index from the layout),
+    /// created on first use.
     #[inline(always)]
-    pub(crate) fn slot(&self, index: usize) -> &Slot<C> {
+    pub(crate) fn cell(&self, index: usize) -> &C {
         if let Some(chunk) = self.chunks.get(index / CHUNK).and_then(OnceLock::get) {
-            let slot = &chunk[index % CHUNK];
-            if slot.text.get().is_some() {
-                return slot;
+            let i = index % CHUNK;
+            if chunk.texts[i].get().is_some() {
+                return &chunk.cells[i];
             }
         }
         self.create(index)
@@ -133,19 +134,17 @@ impl<C: Cell> Table<C> {
 
     #[cold]
     #[inline(never)]
-    fn create(&self, index: usize) -> &Slot<C> {
+    fn create(&self, index: usize) -> &C {
         let bounds = self.spec.buckets.unwrap_or(&[]);
         let chunk = self.chunks[index / CHUNK].get_or_init(|| {
-            (0..CHUNK)
-                .map(|_| Slot {
-                    text: OnceLock::new(),
-                    cell: C::new(bounds),
-                })
-                .collect()
+            Box::new(Chunk {
+                texts: std::array::from_fn(|_| OnceLock::new()),
+                cells: std::array::from_fn(|_| C::new(bounds)),
+            })
         });
-        let slot = &chunk[index % CHUNK];
-        slot.text.get_or_init(|| self.encode(index));
-        slot
+        let i = index % CHUNK;
+        chunk.texts[i].get_or_init(|| self.encode(index));
+        &chunk.cells[i]
     }
 
     fn encode(&self, index: usize) -> Box<str> {
@@ -166,9 +165,9 @@ impl<C: Cell> Table<C> {
     /// Every created series, in index order: its label text and cell.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &C)) {
         for chunk in self.chunks.iter().filter_map(OnceLock::get) {
-            for slot in chunk.iter() {
-                if let Some(text) = slot.text.get() {
-                    f(text, &slot.cell);
+            for (text, cell) in chunk.texts.iter().zip(&chunk.cells) {
+                if let Some(text) = text.get() {
+                    f(text, cell);
                 }
             }
         }

@@ -49,9 +49,9 @@
 //!
 //! | family | series at most | memory at most |
 //! |---|---|---|
-//! | `photon_compilations_total` | 8580 | 7394 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 75 KiB |
-//! | `photon_compilation_errors_total` | 2145 | 1292 KiB |
+//! | `photon_compilations_total` | 8580 | 7393 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 104 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 1291 KiB |
 //! | `photon_cache_hits_total` | 33 | 12 KiB |
 //! | `photon_cache_misses_total` | 33 | 12 KiB |
 //! | `photon_memory_usage_bytes` | 66 | 37 KiB |
@@ -60,7 +60,7 @@
 //! | `photon_optical_power_mw` | 1025 | 302 KiB |
 //! | `photon_device_temperature_celsius` | 1025 | 302 KiB |
 //! | `photon_calibration_drift` | 1025 | 302 KiB |
-//! | `photon_inference_latency_seconds` | 5 | 8 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 11 KiB |
 //! | `photon_active_devices` | 325 | 182 KiB |
 //! | `photon_active_sessions` | 1 | 1 KiB |
 //! | `photon_throughput_ops_per_second` | 1 | 1 KiB |
