@@ -44,7 +44,7 @@ struct Typed {
 
 impl Typed {
     fn cell<C: TableCell>(&self) -> &C {
-        &self.store.table::<C>(self.id).cell(self.index)
+        self.store.table::<C>(self.id).cell(self.index)
     }
 }
 
