@@ -91,6 +91,13 @@ pub fn max_memory_bytes(spec: &crate::catalog::FamilySpec) -> usize {
     crate::store::max_memory_bytes(spec)
 }
 
+/// The listen address from the design: all interfaces, port 8080.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+
+/// The `Content-Type` of the text exposition format (what
+/// [`PrometheusExporter::render`] returns).
+pub const CONTENT_TYPE: &str = Format::Text.content_type();
+
 /// The memory table in this module's docs, one row per family.
 #[cfg(test)]
 fn memory_table() -> String {
@@ -133,10 +140,3 @@ mod tests {
         assert!(readme.contains(&claim), "README should say `{claim}`");
     }
 }
-
-/// The listen address from the design: all interfaces, port 8080.
-pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-
-/// The `Content-Type` of the text exposition format (what
-/// [`PrometheusExporter::render`] returns).
-pub const CONTENT_TYPE: &str = Format::Text.content_type();
