@@ -90,7 +90,7 @@ fn expand(args: InstrumentArgs, func: ItemFn) -> syn::Result<TokenStream> {
         .name
         .clone()
         .unwrap_or_else(|| syn::LitStr::new(&sig.ident.to_string(), sig.ident.span()));
-    let prelude = prelude(&args, &span_name);
+    let (prelude, timer) = prelude(&args, &span_name);
     let classify = classify(args.flavor);
     let declared = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
@@ -99,21 +99,26 @@ fn expand(args: InstrumentArgs, func: ItemFn) -> syn::Result<TokenStream> {
 
     let body = if sig.asyncness.is_some() {
         let inner = fake_return_block(&erase(&declared), &block, true);
-        async_body(&prelude, inner, &classify)
+        async_body(&prelude, &timer, inner, &classify)
     } else if let Some(boxed_async) = async_trait_body(&block, &declared) {
         // `#[async_trait]` already turned `async fn` into a fn returning
         // `Pin<Box<dyn Future<Output = R>>>`: instrument the future inside.
-        let wrapped = async_body(&prelude, boxed_async.to_token_stream(), &classify);
+        let wrapped = async_body(&prelude, &timer, boxed_async.to_token_stream(), &classify);
         let pin_path = pin_call_path(&block);
         quote!({ #pin_path(async move #wrapped) })
     } else {
         let ret = erase(&declared);
+        // The timer starts inside the entered span and is dropped before the
+        // span is left, on return and on unwinding alike (it is declared
+        // after the guard), so what it records carries the span's trace.
         quote!({
             #prelude
             let __photon_entered = __photon_span.enter();
+            #timer
             #[allow(clippy::redundant_closure_call, clippy::let_unit_value)]
             let __photon_result = (move || -> #ret #block)();
             #classify
+            ::core::mem::drop(__photon_timer);
             ::core::mem::drop(__photon_entered);
             __photon_result
         })
@@ -123,18 +128,32 @@ fn expand(args: InstrumentArgs, func: ItemFn) -> syn::Result<TokenStream> {
     Ok(quote!(#(#outer_attrs)* #vis #sig #block))
 }
 
-fn async_body(prelude: &TokenStream, inner: TokenStream, classify: &TokenStream) -> TokenStream {
+/// The timer lives inside the instrumented future, so it is dropped inside
+/// the span on completion and on cancellation (tracing's `Instrumented`
+/// enters the span to drop its future).
+fn async_body(
+    prelude: &TokenStream,
+    timer: &TokenStream,
+    inner: TokenStream,
+    classify: &TokenStream,
+) -> TokenStream {
     quote!({
         #prelude
-        let __photon_inner = #inner;
-        #[allow(clippy::let_unit_value)]
-        let __photon_result = ::photon_metrics::__private::tracing::Instrument::instrument(
-            __photon_inner,
-            ::core::clone::Clone::clone(&__photon_span),
+        let __photon_body = #inner;
+        let __photon_outer_span = ::core::clone::Clone::clone(&__photon_span);
+        let __photon_timed = async move {
+            #timer
+            #[allow(clippy::let_unit_value)]
+            let __photon_result = __photon_body.await;
+            #classify
+            ::core::mem::drop(__photon_timer);
+            __photon_result
+        };
+        ::photon_metrics::__private::tracing::Instrument::instrument(
+            __photon_timed,
+            __photon_outer_span,
         )
-        .await;
-        #classify
-        __photon_result
+        .await
     })
 }
 
@@ -161,15 +180,11 @@ fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
     })
 }
 
-/// The label evaluation, the drop guard and the span.
-fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
+/// The label evaluation and the span (run first), and the drop guard's
+/// start (run inside the span). Everything the guard needs is evaluated in
+/// the first part into `Copy` values, so the second can move into a future.
+fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, TokenStream) {
     let p = quote!(::photon_metrics::__private);
-    // The timer records when it drops, on every path; dropping it inside
-    // the span makes the span's trace the exemplar of what it records.
-    let in_span = quote! {
-        #[allow(unused_mut)]
-        let mut __photon_timer = #p::InSpan::new(__photon_timer, &__photon_span);
-    };
     match args.flavor {
         Flavor::Compile => {
             let target = args.target.as_ref().expect("validated");
@@ -186,22 +201,25 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
             let target = quote_spanned!(target.span()=> #p::target_arg(&(#target)));
             let model_ref = quote_spanned!(model.span()=> &(#model));
             let model = quote_spanned!(model.span()=> #p::model_arg(__photon_model_ref));
-            quote! {
+            let labels = quote! {
                 let __photon_target: ::photon_metrics::labels::Target = #target;
                 // A `let` of its own, so a temporary in the expression
                 // (`model = &model`) lives as long as the borrow.
                 let __photon_model_ref = #model_ref;
                 let __photon_model = #model;
                 let __photon_model_type = #p::ModelInfo::model_type(__photon_model);
+                let __photon_parameters = #p::ModelInfo::parameters(__photon_model);
+                #span
+            };
+            let timer = quote! {
                 #[allow(unused_mut)]
                 let mut __photon_timer = #p::start_compilation(
                     __photon_target,
                     __photon_model_type,
-                    #p::ModelInfo::parameters(__photon_model),
+                    __photon_parameters,
                 );
-                #span
-                #in_span
-            }
+            };
+            (labels, timer)
         }
         Flavor::Inference => {
             let device = args.device.as_ref().expect("validated");
@@ -211,13 +229,16 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> TokenStream {
                 Some(ops) => quote_spanned!(ops.span()=> #p::ops_arg(&(#ops))),
                 None => quote!(1u64),
             };
-            quote! {
+            let labels = quote! {
                 let __photon_device: ::photon_metrics::labels::DeviceType = #device;
-                #[allow(unused_mut)]
-                let mut __photon_timer = #p::start_inference(__photon_device, #ops);
+                let __photon_ops: u64 = #ops;
                 #span
-                #in_span
-            }
+            };
+            let timer = quote! {
+                #[allow(unused_mut)]
+                let mut __photon_timer = #p::start_inference(__photon_device, __photon_ops);
+            };
+            (labels, timer)
         }
     }
 }

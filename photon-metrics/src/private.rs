@@ -12,54 +12,6 @@ use crate::labels::{DeviceType, ErrorKind, Target};
 use std::convert::Infallible;
 use std::fmt;
 
-/// A drop guard that is dropped inside `span`, so what it records on drop
-/// (on return, panic or cancellation) carries the span's trace as exemplar.
-pub struct InSpan<T> {
-    inner: Option<T>,
-    span: tracing::Span,
-}
-
-impl<T> InSpan<T> {
-    /// Wraps `inner`.
-    #[inline]
-    pub fn new(inner: T, span: &tracing::Span) -> Self {
-        InSpan {
-            inner: Some(inner),
-            span: span.clone(),
-        }
-    }
-}
-
-impl<T> std::ops::Deref for InSpan<T> {
-    type Target = T;
-    #[inline]
-    fn deref(&self) -> &T {
-        self.inner.as_ref().expect("present until drop")
-    }
-}
-
-impl<T> std::ops::DerefMut for InSpan<T> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        self.inner.as_mut().expect("present until drop")
-    }
-}
-
-impl<T> Drop for InSpan<T> {
-    #[inline]
-    fn drop(&mut self) {
-        let _entered = self.span.enter();
-        drop(self.inner.take());
-    }
-}
-
-/// Whether a sampled span is current for exemplars: what every counter and
-/// histogram record pays when none is. For the exemplar benchmark only.
-#[inline]
-pub fn exemplar_probe() -> bool {
-    crate::store::exemplar::current().is_some()
-}
-
 /// The `target = …` argument.
 #[diagnostic::on_unimplemented(
     message = "`target = …` must be a `photon_metrics::labels::Target`, not `{Self}`",

@@ -1,0 +1,60 @@
+//! Instructions per record, for `valgrind --tool=callgrind`: runs one
+//! record path N times so two runs (N and 2N) differ by exactly N records.
+//!
+//! ```text
+//! cargo build --release --example hot-path
+//! for v in photon-counter pc-counter atomic photon-histogram pc-histogram; do
+//!   for n in 1000000 2000000; do
+//!     valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/hot-path $v $n 2>&1 | grep refs
+//!   done
+//! done
+//! ```
+
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use photon_metrics::labels::{ModelType, Status, Target};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let variant = args.next().unwrap_or_else(|| "photon-counter".into());
+    let n: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let _exporter = PrometheusExporterBuilder::new()
+        .without_listener()
+        .install()
+        .expect("install");
+    let target = Target::new("mzi-64x64").unwrap();
+    let model = ModelType::new("resnet").unwrap();
+    let pc_counter = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let pc_histogram = prometheus_client::metrics::histogram::Histogram::new(
+        photon_metrics::catalog::COMPILATION_DURATION_BUCKETS
+            .iter()
+            .copied(),
+    );
+    let floor = AtomicU64::new(0);
+    for _ in 0..n {
+        match variant.as_str() {
+            "photon-counter" => photon_metrics::compiler::record_compilation(
+                black_box(target),
+                black_box(Status::Success),
+                black_box(model),
+            ),
+            "pc-counter" => {
+                black_box(&pc_counter).inc();
+            }
+            "atomic" => {
+                black_box(&floor).fetch_add(1, Ordering::Relaxed);
+            }
+            "photon-histogram" => photon_metrics::compiler::observe_compilation_duration(
+                black_box(target),
+                black_box(25_600_000),
+                black_box(1.5),
+            ),
+            "pc-histogram" => black_box(&pc_histogram).observe(black_box(1.5)),
+            other => panic!("unknown variant {other}"),
+        }
+    }
+}
