@@ -75,6 +75,13 @@ fn instrumented_call(c: &mut Criterion) {
     g.bench_function("photon_instrument_compile", |b| {
         b.iter(|| photon(black_box(target), black_box(&model), black_box(7)))
     });
+    // What timing alone costs: the two clock reads every instrumented call makes.
+    g.bench_function("clock_pair", |b| {
+        b.iter(|| {
+            let start = quanta::Instant::now();
+            black_box(start.elapsed())
+        })
+    });
     g.bench_function("autometrics", |b| {
         b.iter(|| autometrics(black_box(target), black_box(&model), black_box(7)))
     });
