@@ -12,6 +12,13 @@ use crate::labels::{DeviceType, ErrorKind, Target};
 use std::convert::Infallible;
 use std::fmt;
 
+/// Whether a sampled span is current for exemplars: what every counter and
+/// histogram record pays when none is. For the exemplar benchmark only.
+#[inline]
+pub fn exemplar_probe() -> bool {
+    crate::store::exemplar::current().is_some()
+}
+
 /// The `target = …` argument.
 #[diagnostic::on_unimplemented(
     message = "`target = …` must be a `photon_metrics::labels::Target`, not `{Self}`",
