@@ -195,3 +195,62 @@ fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
         "{stdout}"
     );
 }
+
+#[test]
+fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
+    let rotel = support::rotel::Rotel::start();
+    let out = std::process::Command::new(support::stack::demo_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "3",
+            "--log-format",
+            "json",
+            "--otlp",
+            &format!("http://127.0.0.1:{}", rotel.grpc),
+        ])
+        // The demo logs "compiled" at DEBUG inside each compile span.
+        .env("RUST_LOG", "info,photon_demo=debug")
+        .env_remove("PHOTON_LOG_FORMAT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let in_spans: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["message"] == "compiled")
+        .collect();
+    assert!(!in_spans.is_empty(), "no `compiled` lines:\n{stdout}");
+    let mut ids = std::collections::BTreeSet::new();
+    for line in &in_spans {
+        let trace_id = line["trace_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a line inside a compile span has no trace_id: {line}"));
+        let span_id = line["span_id"].as_str().unwrap();
+        assert!(trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()));
+        ids.insert((trace_id.to_string(), span_id.to_string()));
+    }
+    // The demo flushed its spans on exit: every logged span is in the receiver,
+    // with the ids the log line names.
+    support::wait_for(
+        "the logged spans in the receiver",
+        std::time::Duration::from_secs(20),
+        || {
+            let received: std::collections::BTreeSet<(String, String)> = rotel
+                .spans()
+                .into_iter()
+                .filter(|s| s.name == "compile")
+                .map(|s| (s.trace_id, s.id))
+                .collect();
+            ids.iter().all(|id| received.contains(id)).then_some(())
+        },
+    );
+}

@@ -381,33 +381,29 @@ impl TelemetryBuilder {
             None => None,
         };
 
-        // Only the layers that exist: an `Option` layer that is `None`
-        // reports a maximum level of OFF, which silenced the whole stack.
-        let mut outputs: Vec<BoxedLayer> = Vec::new();
+        // Only the layers that exist (an `Option` layer that is `None`
+        // reports a maximum level of OFF, which silenced the whole stack),
+        // chained rather than collected in a `Vec`: a `Vec` of layers does
+        // not pass the dispatch on to its members, and the JSON and
+        // exemplar layers need it to ask tracing-opentelemetry for span ids.
+        let mut layer: BoxedLayer = Box::new(filter);
         match self.log_format {
-            LogFormat::Json => outputs.push(Box::new(JsonLayer::new(std::io::stdout))),
-            LogFormat::Pretty => outputs.push(Box::new(
-                tracing_subscriber::fmt::layer().with_writer(std::io::stderr),
-            )),
+            LogFormat::Json => {
+                layer = Box::new(layer.and_then(JsonLayer::new(std::io::stdout)));
+            }
+            LogFormat::Pretty => {
+                layer = Box::new(
+                    layer.and_then(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+                );
+            }
             LogFormat::Off => {}
         }
         #[cfg(feature = "otlp")]
-        let exemplars = otel_layer.is_some();
-        #[cfg(feature = "otlp")]
-        outputs.extend(otel_layer);
-        let layer: BoxedLayer = if outputs.is_empty() {
-            Box::new(filter)
-        } else {
-            Box::new(filter.and_then(outputs))
-        };
-        // Sampled spans become exemplars of the metrics recorded in them.
-        // Chained, not in the `Vec`, which does not pass the dispatch on.
-        #[cfg(feature = "otlp")]
-        let layer: BoxedLayer = if exemplars {
-            Box::new(layer.and_then(crate::export::exemplars::ExemplarLayer::new()))
-        } else {
-            layer
-        };
+        if let Some(otel_layer) = otel_layer {
+            layer = Box::new(layer.and_then(otel_layer));
+            // Sampled spans become exemplars of the metrics recorded in them.
+            layer = Box::new(layer.and_then(crate::export::exemplars::ExemplarLayer::new()));
+        }
         let guard = TelemetryGuard {
             #[cfg(feature = "otlp")]
             provider,
