@@ -23,7 +23,11 @@ struct Model {
 
 #[instrument_compile(target = target, model = model)]
 fn compile(target: Target, model: &Model) -> Result<u64, std::fmt::Error> {
-    tracing::info!(passes = 12, "lowered to the photonic dialect");
+    tracing::info!(
+        passes = 12,
+        level = "user-supplied",
+        "lowered to the photonic dialect"
+    );
     tracing::warn!("phase shifter budget nearly exhausted");
     Ok(model.params)
 }
@@ -124,7 +128,11 @@ fn json_lines_carry_the_promtail_fields() {
         inside["target"], "microring-16",
         "target is the compile target, from the span"
     );
-    assert_eq!(inside["fields"]["passes"], 12);
+    assert_eq!(inside["passes"], 12, "other fields are top-level keys");
+    assert_eq!(
+        inside["fields"]["level"], "user-supplied",
+        "a field named like a schema key is kept aside, not lost"
+    );
     let trace_id = inside["trace_id"].as_str().unwrap();
     let span_id = inside["span_id"].as_str().unwrap();
     assert!(
@@ -185,7 +193,7 @@ fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
         .collect();
     let down = lines
         .iter()
-        .find(|l| l["message"] == "device down" && l["fields"]["device_id"] == "opu-3")
+        .find(|l| l["message"] == "device down" && l["device_id"] == "opu-3")
         .unwrap_or_else(|| panic!("no `device down` line for opu-3 in:\n{stdout}"));
     assert_eq!(down["level"], "WARN");
     assert_eq!(down["logger"], "photon_demo::devices");

@@ -13,7 +13,15 @@
 //! | `target` | string, when known | the event's or nearest span's `target` field: the **compile target**, not tracing's target |
 //! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a span | the OpenTelemetry ids, for log-to-trace links |
 //!
-//! Other event fields are kept under `fields`.
+//! Other event fields are written at the top level with their own names
+//! (`user_id`, `error`, `duration_ms`, …), as structlog writes them. A field
+//! named like one of the keys above (or `fields`) is kept under a `fields`
+//! object instead, so no event can overwrite `timestamp`, `level`, `logger`
+//! or `message`:
+//!
+//! ```text
+//! {"timestamp":"…","level":"INFO","logger":"app","message":"done","duration_ms":12,"fields":{"level":"user-supplied"}}
+//! ```
 
 use serde_json::{Map, Value};
 use std::fmt;
@@ -27,6 +35,19 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
+
+/// The keys of the schema, which event fields never overwrite.
+const RESERVED: &[&str] = &[
+    "timestamp",
+    "level",
+    "logger",
+    "message",
+    "model_id",
+    "target",
+    "trace_id",
+    "span_id",
+    "fields",
+];
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,8 +232,19 @@ where
             line.insert("trace_id".into(), Value::from(trace_id));
             line.insert("span_id".into(), Value::from(span_id));
         }
-        if !fields.other.is_empty() {
-            line.insert("fields".into(), Value::Object(fields.other));
+        // Other fields at the top level, as structlog writes them and
+        // promtail reads them; one named like a schema key is kept under
+        // `fields` instead, so it can never overwrite that key.
+        let mut collided = Map::new();
+        for (name, value) in fields.other {
+            if RESERVED.contains(&name.as_str()) {
+                collided.insert(name, value);
+            } else {
+                line.insert(name, value);
+            }
+        }
+        if !collided.is_empty() {
+            line.insert("fields".into(), Value::Object(collided));
         }
         let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
         bytes.push(b'\n');
