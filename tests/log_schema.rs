@@ -262,3 +262,33 @@ fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
         },
     );
 }
+
+#[test]
+fn pretty_logs_into_a_pipe_have_no_colour_codes() {
+    let out = std::process::Command::new(support::stack::demo_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "1",
+            "--log-format",
+            "pretty",
+            "--device-down",
+            "opu-3",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("PHOTON_LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("device down"),
+        "pretty lines go to stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ANSI escape codes written into a pipe:\n{stderr:?}"
+    );
+    assert!(out.stdout.is_empty(), "pretty logs keep stdout free");
+}

@@ -392,8 +392,16 @@ impl TelemetryBuilder {
                 layer = Box::new(layer.and_then(JsonLayer::new(std::io::stdout)));
             }
             LogFormat::Pretty => {
+                // Colour codes only for a person at a terminal, never into a
+                // file or a pipe.
+                use std::io::IsTerminal;
+                let ansi = std::io::stderr().is_terminal();
                 layer = Box::new(
-                    layer.and_then(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+                    layer.and_then(
+                        tracing_subscriber::fmt::layer()
+                            .with_ansi(ansi)
+                            .with_writer(std::io::stderr),
+                    ),
                 );
             }
             LogFormat::Off => {}

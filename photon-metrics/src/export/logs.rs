@@ -49,12 +49,15 @@ const RESERVED: &[&str] = &[
     "fields",
 ];
 
-/// How logs are written.
+/// How logs are written, and where: JSON lines go to **stdout** (what a
+/// container runtime and promtail collect), human-readable lines to
+/// **stderr**, coloured only when stderr is a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// One JSON object per line (for promtail/Loki).
+    /// One JSON object per line on stdout (for promtail/Loki).
     Json,
-    /// Human-readable lines with colours when writing to a terminal.
+    /// Human-readable lines on stderr, with colours only when stderr is a
+    /// terminal (never in files or pipes).
     Pretty,
     /// No log output.
     Off,
