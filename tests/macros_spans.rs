@@ -194,3 +194,45 @@ fn a_disabled_level_opens_no_span_but_still_records_metrics() {
 fn model_type_text_is_interned() {
     assert_eq!(model().model_type(), ModelType::new("transformer").unwrap());
 }
+
+#[instrument_compile(target = target, model = model)]
+fn crashes(target: Target, model: &Model) -> Result<u32, LowerError> {
+    panic!("lowering pass crashed")
+}
+
+#[instrument_inference(device = DeviceType::Mzi)]
+async fn waits_forever() -> Result<(), std::io::Error> {
+    support::exec::yield_once().await;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[test]
+fn a_panic_ends_the_span_as_an_error_with_error_kind_panic() {
+    let (result, spans) = traced(LevelFilter::INFO, || {
+        std::panic::catch_unwind(|| crashes(target(), &model()))
+    });
+    assert!(result.is_err(), "the panic keeps unwinding");
+    let (name, fields) = &spans[0];
+    assert_eq!(name, "crashes");
+    assert_eq!(fields["error_kind"], "panic", "{fields:?}");
+    assert_eq!(fields["otel.status_code"], "ERROR", "{fields:?}");
+    assert_eq!(fields["otel.status_description"], "panicked");
+}
+
+#[test]
+fn a_cancelled_future_ends_the_span_as_an_error_with_error_kind_cancelled() {
+    let (_, spans) = traced(LevelFilter::INFO, || {
+        let mut fut = Box::pin(waits_forever());
+        assert!(!support::exec::poll_once(fut.as_mut()));
+        drop(fut); // cancelled mid-await
+    });
+    let (name, fields) = &spans[0];
+    assert_eq!(name, "waits_forever");
+    assert_eq!(fields["error_kind"], "cancelled", "{fields:?}");
+    assert_eq!(fields["otel.status_code"], "ERROR");
+    assert_eq!(
+        fields["otel.status_description"],
+        "cancelled: dropped before it completed"
+    );
+}

@@ -218,6 +218,7 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
                     __photon_model_type,
                     __photon_parameters,
                 );
+                __photon_timer.attach_span(&__photon_span);
             };
             (labels, timer)
         }
@@ -237,6 +238,7 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
             let timer = quote! {
                 #[allow(unused_mut)]
                 let mut __photon_timer = #p::start_inference(__photon_device, __photon_ops);
+                __photon_timer.attach_span(&__photon_span);
             };
             (labels, timer)
         }

@@ -32,7 +32,7 @@
 
 use crate::catalog::FamilyId;
 use crate::family::Family;
-use crate::guard::Outcome;
+use crate::guard::{GuardSpan, Outcome};
 use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
@@ -108,6 +108,7 @@ pub fn start_compilation(
         parameters,
         start: Instant::now(),
         outcome: Outcome::new(),
+        span: GuardSpan::default(),
     }
 }
 
@@ -126,9 +127,19 @@ pub struct CompilationTimer {
     parameters: u64,
     start: Instant,
     outcome: Outcome,
+    span: GuardSpan,
 }
 
 impl CompilationTimer {
+    /// Marks `span` as an error span (`error_kind` = `panic` or `cancelled`,
+    /// `otel.status_code` = `ERROR`) if the compilation ends by a panic or
+    /// by being dropped unfinished. `#[instrument_compile]` does this with
+    /// its own span; the span should declare those three fields (as
+    /// `tracing::field::Empty`) for them to be recorded.
+    pub fn attach_span(&mut self, span: &tracing::Span) {
+        self.span.attach(span);
+    }
+
     /// Sets the status without ending the timer.
     pub fn set_status(&mut self, status: Status) {
         self.outcome.set(status);
@@ -150,6 +161,7 @@ impl CompilationTimer {
 impl Drop for CompilationTimer {
     fn drop(&mut self) {
         let status = self.outcome.resolve();
+        self.span.unfinished(status);
         observe_compilation_duration(
             self.target,
             self.parameters,

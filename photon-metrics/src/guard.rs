@@ -34,3 +34,31 @@ impl Outcome {
         }
     }
 }
+
+/// The span a guard marks as failed when it ends without an outcome: a
+/// panic unwinding through it, or a future dropped before it completed.
+#[derive(Debug, Default)]
+pub(crate) struct GuardSpan(Option<tracing::Span>);
+
+impl GuardSpan {
+    pub(crate) fn attach(&mut self, span: &tracing::Span) {
+        if !span.is_disabled() {
+            self.0 = Some(span.clone());
+        }
+    }
+
+    /// Marks the span an error with `error_kind` = `panic` or `cancelled`,
+    /// the way OpenTelemetry backends read it; nothing for other outcomes
+    /// (`Ok` and `Err` are marked where the result is classified).
+    pub(crate) fn unfinished(&self, status: Status) {
+        let Some(span) = &self.0 else { return };
+        let (kind, message) = match status {
+            Status::Panic => ("panic", "panicked"),
+            Status::Cancelled => ("cancelled", "cancelled: dropped before it completed"),
+            Status::Success | Status::Error => return,
+        };
+        span.record("error_kind", kind);
+        span.record("otel.status_code", "ERROR");
+        span.record("otel.status_description", message);
+    }
+}

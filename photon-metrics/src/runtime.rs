@@ -127,6 +127,7 @@ pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
         start: quanta::Instant::now(),
         outcome: crate::guard::Outcome::new(),
         error: None,
+        span: crate::guard::GuardSpan::default(),
     }
 }
 
@@ -150,9 +151,17 @@ pub struct InferenceTimer {
     start: quanta::Instant,
     outcome: crate::guard::Outcome,
     error: Option<ErrorKind>,
+    span: crate::guard::GuardSpan,
 }
 
 impl InferenceTimer {
+    /// Marks `span` as an error span (`error_kind` = `panic` or `cancelled`,
+    /// `otel.status_code` = `ERROR`) if the call ends by a panic or by being
+    /// dropped unfinished; see [`CompilationTimer::attach_span`](crate::compiler::CompilationTimer::attach_span).
+    pub fn attach_span(&mut self, span: &tracing::Span) {
+        self.span.attach(span);
+    }
+
     /// Marks the call as successful.
     pub fn succeed(&mut self) {
         self.outcome.set(crate::labels::Status::Success);
@@ -175,7 +184,9 @@ impl Drop for InferenceTimer {
         use crate::labels::Status;
         SESSIONS.add((), -1.0);
         let seconds = self.start.elapsed().as_secs_f64();
-        match self.outcome.resolve() {
+        let status = self.outcome.resolve();
+        self.span.unfinished(status);
+        match status {
             Status::Success => {
                 crate::hardware::observe_inference_latency(self.device_type, seconds);
                 record_ops(self.device_type, self.ops, seconds);
