@@ -85,6 +85,8 @@ fn dashboards_and_alerts_work_against_the_running_demo() {
         "opu-1",
         "--duration",
         "600",
+        // The overflow panel needs values folded into __overflow__.
+        "--show-overflow",
     ]);
     let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
     wait_for("the demo's /metrics", Duration::from_secs(20), || {

@@ -3,13 +3,15 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080, or $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
   --device-down ID      keep device ID (opu-0 … opu-3) down, e.g. to see DeviceFailure fire
   --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (or set OTEL_EXPORTER_OTLP_ENDPOINT)
-  --log-format FORMAT   json (the promtail schema) or pretty (default; or set PHOTON_LOG_FORMAT)";
+  --log-format FORMAT   json (the promtail schema) or pretty (default; or set PHOTON_LOG_FORMAT)
+  --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
+                        __overflow__ within seconds (the cardinality guard at work)";
 
 pub struct Args {
     pub listen: String,
@@ -17,6 +19,7 @@ pub struct Args {
     pub device_down: Option<String>,
     pub otlp: Option<String>,
     pub log_format: LogFormat,
+    pub show_overflow: bool,
 }
 
 impl Args {
@@ -28,6 +31,7 @@ impl Args {
             device_down: None,
             otlp: None,
             log_format: LogFormat::Pretty,
+            show_overflow: false,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -49,6 +53,7 @@ impl Args {
                     parsed.log_format = LogFormat::parse(&raw)
                         .ok_or(format!("--log-format takes json or pretty, got `{raw}`"))?;
                 }
+                "--show-overflow" => parsed.show_overflow = true,
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

@@ -7,9 +7,10 @@ use photon_metrics::labels::{MemoryStat, ModelType, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
 use std::time::Duration;
 
-/// The demo's `model_type` cap: three real architectures plus a few ad-hoc
-/// experiments; later experiments are folded into `__overflow__` and counted
-/// in `photon_metrics_label_overflow_total{label="model_type"}`.
+/// The `model_type` cap under `--show-overflow`: three real architectures
+/// plus a few ad-hoc experiments; later experiments are folded into
+/// `__overflow__` and counted in
+/// `photon_metrics_label_overflow_total{label="model_type"}`.
 pub const MODEL_TYPE_CAP: usize = 6;
 
 /// Simulated compile times are this fraction of the real ones, so the demo

@@ -41,13 +41,16 @@ fn main() {
         }
     };
 
-    // A small model_type cap, so the simulated stream of ad-hoc experiment
-    // models shows the cardinality guard at work (see compiler.rs).
-    photon_metrics::labels::set_cap(
-        photon_metrics::labels::OpenLabel::ModelType,
-        compiler::MODEL_TYPE_CAP,
-    )
-    .expect("set before any model type exists");
+    // Only when asked: a small model_type cap, so the simulated stream of
+    // ad-hoc experiment models shows the cardinality guard at work within
+    // seconds (see compiler.rs). By default the library's cap (64) holds.
+    if args.show_overflow {
+        photon_metrics::labels::set_cap(
+            photon_metrics::labels::OpenLabel::ModelType,
+            compiler::MODEL_TYPE_CAP,
+        )
+        .expect("set before any model type exists");
+    }
 
     // Validate every flag before anything is installed or bound.
     let mut devices = match devices::Fleet::new(args.device_down.as_deref()) {
@@ -102,15 +105,18 @@ fn main() {
     spawn("photon-demo-compiler", move || compiler::run(0xc0de));
     spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed));
 
-    // Ctrl-C ends the loop instead of the process, so pending spans are
-    // flushed below; a second Ctrl-C while flushing exits at once.
+    // Ctrl-C and SIGTERM (how Kubernetes stops a pod) end the loop instead
+    // of the process, so pending spans are flushed below and the demo exits
+    // 0; a second signal while flushing exits at once.
     static STOP: AtomicBool = AtomicBool::new(false);
     if let Err(e) = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
     }) {
-        eprintln!("photon-demo: cannot handle Ctrl-C ({e}); it will stop without flushing spans");
+        eprintln!(
+            "photon-demo: cannot handle Ctrl-C/SIGTERM ({e}); it will stop without flushing spans"
+        );
     }
 
     let start = Instant::now();
