@@ -261,6 +261,25 @@ fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
             ids.iter().all(|id| received.contains(id)).then_some(())
         },
     );
+    // In the receiver, `target` is only ever the compile target: the span's
+    // attribute; its log events name their module as `logger`.
+    let compile = rotel
+        .spans()
+        .into_iter()
+        .find(|s| s.name == "compile" && !s.events.is_empty())
+        .expect("a compile span with events");
+    assert!(
+        !compile.attributes["target"][0].contains("::"),
+        "{:?}",
+        compile.attributes
+    );
+    for event in &compile.events {
+        assert!(
+            !event.contains_key("target"),
+            "event with a `target`: {event:?}"
+        );
+        assert_eq!(event["logger"], "photon_demo::compiler", "{event:?}");
+    }
 }
 
 #[test]

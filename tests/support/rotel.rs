@@ -69,6 +69,8 @@ pub struct SpanRecord {
     pub status: String,
     pub status_message: String,
     pub attributes: BTreeMap<String, Vec<String>>,
+    /// Each span event's name and attributes.
+    pub events: Vec<BTreeMap<String, String>>,
 }
 
 pub fn strip_ansi(s: &str) -> String {
@@ -132,8 +134,21 @@ pub fn parse_spans(log: &str) -> Vec<SpanRecord> {
                 span.status_message = v;
             } else if t == "Attributes:" {
                 in_attributes = true;
-            } else if t == "Events:" || t.starts_with("SpanEvent") {
+            } else if t == "Events:" {
                 in_attributes = false;
+            } else if t.starts_with("SpanEvent") {
+                in_attributes = false;
+                span.events.push(BTreeMap::new());
+            } else if let (false, Some(event), Some((k, v))) = (
+                in_attributes,
+                span.events.last_mut(),
+                t.strip_prefix("-> ").and_then(|kv| kv.split_once(": ")),
+            ) {
+                let v = v
+                    .strip_prefix("Str(")
+                    .and_then(|v| v.strip_suffix(')'))
+                    .unwrap_or(v);
+                event.insert(k.to_string(), v.to_string());
             } else if in_attributes {
                 if let Some((k, v)) = t.strip_prefix("-> ").and_then(|kv| kv.split_once(": ")) {
                     let v = v
