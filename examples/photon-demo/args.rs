@@ -5,38 +5,38 @@ use std::time::Duration;
 
 pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow]
 
-  --listen ADDR         where to serve /metrics (default 0.0.0.0:8080, or $PHOTON_METRICS_LISTEN)
+  --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
   --device-down ID      keep device ID (opu-0 … opu-3) down, e.g. to see DeviceFailure fire
-  --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (or set OTEL_EXPORTER_OTLP_ENDPOINT)
-  --log-format FORMAT   json (the promtail schema) or pretty (default; or set PHOTON_LOG_FORMAT)
+  --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (beats OTEL_EXPORTER_OTLP_ENDPOINT)
+  --log-format FORMAT   json (the promtail schema), pretty (default) or off (beats PHOTON_LOG_FORMAT)
   --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
                         __overflow__ within seconds (the cardinality guard at work)";
 
 pub struct Args {
-    pub listen: String,
+    /// `None`: the environment or the library's default decides.
+    pub listen: Option<String>,
     pub duration: Option<Duration>,
     pub device_down: Option<String>,
     pub otlp: Option<String>,
-    pub log_format: LogFormat,
+    pub log_format: Option<LogFormat>,
     pub show_overflow: bool,
 }
 
 impl Args {
     pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut parsed = Args {
-            listen: std::env::var("PHOTON_METRICS_LISTEN")
-                .unwrap_or_else(|_| "0.0.0.0:8080".to_string()),
+            listen: None,
             duration: None,
             device_down: None,
             otlp: None,
-            log_format: LogFormat::Pretty,
+            log_format: None,
             show_overflow: false,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match flag.as_str() {
-                "--listen" => parsed.listen = value("--listen")?,
+                "--listen" => parsed.listen = Some(value("--listen")?),
                 "--duration" => {
                     let raw = value("--duration")?;
                     let secs: f64 = raw
@@ -50,8 +50,9 @@ impl Args {
                 "--otlp" => parsed.otlp = Some(value("--otlp")?),
                 "--log-format" => {
                     let raw = value("--log-format")?;
-                    parsed.log_format = LogFormat::parse(&raw)
-                        .ok_or(format!("--log-format takes json or pretty, got `{raw}`"))?;
+                    parsed.log_format = Some(LogFormat::parse(&raw).ok_or(format!(
+                        "--log-format takes json, pretty or off, got `{raw}`"
+                    ))?);
                 }
                 "--show-overflow" => parsed.show_overflow = true,
                 "-h" | "--help" => {

@@ -17,6 +17,7 @@ mod devices;
 mod rng;
 mod runtime;
 
+use photon_metrics::export::logs::LogFormat;
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,18 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
 
 /// One simulation step of the device fleet.
 const TICK: Duration = Duration::from_millis(200);
+
+/// Prints `context: error: cause: …` (the whole source chain) and exits.
+fn fail(code: i32, context: &str, error: &dyn std::error::Error) -> ! {
+    let mut message = format!("photon-demo: {context}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{message}");
+    std::process::exit(code);
+}
 
 fn main() {
     let args = match args::Args::parse(std::env::args().skip(1)) {
@@ -61,26 +74,32 @@ fn main() {
         }
     };
 
-    let metrics = match PrometheusExporterBuilder::new().listen_on(&args.listen) {
-        Ok(builder) => builder.global_label("service", "photon-demo"),
-        Err(e) => {
-            eprintln!("photon-demo: {e}");
-            std::process::exit(2);
-        }
-    };
-    let mut telemetry = photon_metrics::init()
-        .service_name("photon-demo")
-        .metrics(metrics)
-        .log_format(args.log_format);
+    // A flag the operator passed beats the environment variable for the
+    // same setting; without the flag, init() reads the variable.
+    let mut metrics = PrometheusExporterBuilder::new().global_label("service", "photon-demo");
+    let mut telemetry = photon_metrics::init().service_name("photon-demo");
+    if let Some(listen) = &args.listen {
+        metrics = match metrics.listen_on(listen) {
+            Ok(builder) => builder,
+            Err(e) => fail(2, &format!("--listen {listen}"), &e),
+        };
+        telemetry = telemetry.ignore_variable("PHOTON_METRICS_LISTEN");
+    }
+    telemetry = telemetry.metrics(metrics).log_format(LogFormat::Pretty);
+    if let Some(format) = args.log_format {
+        telemetry = telemetry
+            .log_format(format)
+            .ignore_variable("PHOTON_LOG_FORMAT");
+    }
     if let Some(endpoint) = &args.otlp {
-        telemetry = telemetry.otlp(OtlpConfig::grpc(endpoint.clone()));
+        telemetry = telemetry
+            .otlp(OtlpConfig::grpc(endpoint.clone()))
+            .ignore_variable("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ignore_variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     }
     let telemetry = match telemetry.install() {
         Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("photon-demo: {e}");
-            std::process::exit(1);
-        }
+        Err(e) => fail(1, "cannot start", &e),
     };
     let addr = telemetry
         .metrics()

@@ -14,23 +14,7 @@
 //! # Ok::<(), photon_metrics::InitError>(())
 //! ```
 //!
-//! # Environment
-//!
-//! Standard variables override what the code sets (so operators can
-//! redirect a binary without rebuilding it); an invalid value is an error
-//! from [`TelemetryBuilder::install`], never a silent default.
-//!
-//! | variable | effect |
-//! |---|---|
-//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | full traces endpoint; enables trace export |
-//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | base endpoint (`/v1/traces` is appended for HTTP); enables trace export |
-//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
-//! | `OTEL_SERVICE_NAME` | `service.name` on every span |
-//! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` (default) |
-//! | `OTEL_TRACES_SAMPLER_ARG` | the ratio for the `*traceidratio` samplers, 0 to 1 |
-//! | `RUST_LOG` | which logs and spans are recorded (`tracing-subscriber` directives; default `info`) |
-//! | `PHOTON_METRICS_LISTEN` | the `/metrics` listen address, or `off` for no listener |
-//! | `PHOTON_LOG_FORMAT` | `json`, `pretty` or `off` |
+//! The environment variables it reads are documented on [`init()`].
 
 use crate::export::logs::{JsonLayer, LogFormat};
 use crate::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
@@ -59,6 +43,39 @@ const EXPORTER_INTERNALS: &[&str] = &[
 ];
 
 /// Starts configuring metrics, traces and logs.
+///
+/// ```no_run
+/// let telemetry = photon_metrics::init().service_name("photon-compiler").install()?;
+/// # Ok::<(), photon_metrics::InitError>(())
+/// ```
+///
+/// # Environment variables
+///
+/// Standard variables override what the code sets, as the OpenTelemetry
+/// SDK configuration documentation states: "Values set with environment
+/// variables override equivalent configuration in code using SDK APIs."
+/// So operators can redirect a binary without rebuilding it. Between the
+/// two, an application's command-line flag is the operator's most specific
+/// word and should win: an application that has one calls
+/// [`TelemetryBuilder::ignore_variable`] for the variable it replaces (the
+/// demo does for `--listen`, `--otlp` and `--log-format`). The order is
+/// flag > environment > code > default.
+///
+/// An invalid value is an error from [`TelemetryBuilder::install`] that
+/// names the variable and the value ([`InitError::Environment`], with the
+/// reason as its source), never a silent default.
+///
+/// | variable | effect |
+/// |---|---|
+/// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | full traces endpoint; enables trace export |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base endpoint (`/v1/traces` is appended for HTTP); enables trace export |
+/// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
+/// | `OTEL_SERVICE_NAME` | `service.name` on every span (any text) |
+/// | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` (default) |
+/// | `OTEL_TRACES_SAMPLER_ARG` | the ratio for the `*traceidratio` samplers, 0 to 1 (applies to the default sampler when no sampler is named) |
+/// | `RUST_LOG` | which logs and spans are recorded (`tracing-subscriber` directives; default `info`) |
+/// | `PHOTON_METRICS_LISTEN` | the `/metrics` listen address, or `off` for no listener |
+/// | `PHOTON_LOG_FORMAT` | `json`, `pretty` or `off` |
 pub fn init() -> TelemetryBuilder {
     TelemetryBuilder::default()
 }
@@ -71,23 +88,27 @@ pub enum InitError {
     /// An exporter could not be built (bad endpoint, port in use, …).
     #[error(transparent)]
     Export(#[from] ExportError),
-    /// An environment variable holds a value that cannot be used.
-    #[error("environment variable {var}={value:?}: {reason}")]
+    /// An environment variable holds a value that cannot be used; the
+    /// source says why.
+    #[error("environment variable {var}={value:?} cannot be used")]
     Environment {
         /// The variable.
         var: &'static str,
         /// Its value.
         value: String,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
-    /// `RUST_LOG` or the configured filter does not parse.
-    #[error("invalid log filter `{filter}`: {reason}")]
+    /// The log filter set in code ([`TelemetryBuilder::log_filter`]) does
+    /// not parse (a bad `RUST_LOG` is an [`InitError::Environment`]).
+    #[error("invalid log filter `{filter}`")]
     Filter {
         /// The filter.
         filter: String,
         /// The parser's reason.
-        reason: String,
+        #[source]
+        source: tracing_subscriber::filter::ParseError,
     },
     /// Another global `tracing` subscriber is installed. The metrics exporter
     /// (if any) is installed; use [`TelemetryBuilder::layers`] to compose
@@ -117,6 +138,7 @@ pub struct TelemetryBuilder {
     log_filter: String,
     shutdown_timeout: Duration,
     from_env: bool,
+    ignored: Vec<&'static str>,
 }
 
 /// A parsed sampler choice.
@@ -143,6 +165,7 @@ impl Default for TelemetryBuilder {
             log_filter: "info".into(),
             shutdown_timeout: Duration::from_secs(5),
             from_env: true,
+            ignored: Vec::new(),
         }
     }
 }
@@ -215,19 +238,51 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Ignore one environment variable of the table in the module docs,
+    /// because the application has a more specific source for the same
+    /// setting: typically a command-line flag the operator passed, which
+    /// should beat the environment. Names outside the table are ignored.
+    ///
+    /// ```no_run
+    /// # let listen_flag: Option<String> = None;
+    /// let mut telemetry = photon_metrics::init();
+    /// if let Some(addr) = listen_flag {
+    ///     let metrics = photon_metrics::export::prometheus::PrometheusExporterBuilder::new()
+    ///         .listen_on(&addr)?;
+    ///     telemetry = telemetry.metrics(metrics).ignore_variable("PHOTON_METRICS_LISTEN");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ignore_variable(mut self, name: &'static str) -> Self {
+        self.ignored.push(name);
+        self
+    }
+
     fn apply_environment(&mut self) -> Result<(), InitError> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let bad = |var: &'static str, value: &str, reason: &str| InitError::Environment {
-            var,
-            value: value.to_string(),
-            reason: reason.to_string(),
+        let ignored = self.ignored.clone();
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty() && !ignored.contains(&name))
+        };
+        let bad = |var: &'static str, value: &str, reason: &dyn std::fmt::Display| {
+            InitError::Environment {
+                var,
+                value: value.to_string(),
+                source: reason.to_string().into(),
+            }
         };
         if let Some(name) = var("OTEL_SERVICE_NAME") {
             self.service_name = name;
         }
         if let Some(format) = var("PHOTON_LOG_FORMAT") {
-            self.log_format = LogFormat::parse(&format)
-                .ok_or_else(|| bad("PHOTON_LOG_FORMAT", &format, "expected json, pretty or off"))?;
+            self.log_format = LogFormat::parse(&format).ok_or_else(|| {
+                bad(
+                    "PHOTON_LOG_FORMAT",
+                    &format,
+                    &"expected json, pretty or off",
+                )
+            })?;
         }
         if let Some(listen) = var("PHOTON_METRICS_LISTEN") {
             self.metrics = if listen == "off" {
@@ -238,22 +293,39 @@ impl TelemetryBuilder {
                 let base = self.metrics.take().unwrap_or_default();
                 Some(
                     base.listen_on(&listen)
-                        .map_err(|e| bad("PHOTON_METRICS_LISTEN", &listen, &e.to_string()))?,
+                        .map_err(|e| InitError::Environment {
+                            var: "PHOTON_METRICS_LISTEN",
+                            value: listen.clone(),
+                            source: Box::new(e),
+                        })?,
                 )
             };
         }
-        if let Some(sampler) = var("OTEL_TRACES_SAMPLER") {
-            let arg = var("OTEL_TRACES_SAMPLER_ARG");
-            let ratio = match &arg {
-                None => 1.0,
-                Some(a) => a
-                    .parse::<f64>()
+        // The argument is checked whenever it is set, and applies to the
+        // default sampler (parentbased_traceidratio) when no sampler is named.
+        let ratio = match var("OTEL_TRACES_SAMPLER_ARG") {
+            None => None,
+            Some(a) => Some(
+                a.parse::<f64>()
                     .ok()
                     .filter(|r| (0.0..=1.0).contains(r))
                     .ok_or_else(|| {
-                        bad("OTEL_TRACES_SAMPLER_ARG", a, "expected a ratio from 0 to 1")
+                        bad(
+                            "OTEL_TRACES_SAMPLER_ARG",
+                            &a,
+                            &"expected a ratio from 0 to 1",
+                        )
                     })?,
+            ),
+        };
+        if let (Some(ratio), Sampling::Ratio { parent_based, .. }) = (ratio, self.sampler) {
+            self.sampler = Sampling::Ratio {
+                parent_based,
+                ratio,
             };
+        }
+        if let Some(sampler) = var("OTEL_TRACES_SAMPLER") {
+            let ratio = ratio.unwrap_or(1.0);
             self.sampler = match sampler.as_str() {
                 "always_on" => Sampling::AlwaysOn {
                     parent_based: false,
@@ -271,16 +343,23 @@ impl TelemetryBuilder {
                     parent_based: true,
                     ratio,
                 },
-                other => return Err(bad("OTEL_TRACES_SAMPLER", other, "unsupported sampler")),
+                other => {
+                    return Err(bad(
+                        "OTEL_TRACES_SAMPLER",
+                        other,
+                        &"unsupported sampler; expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
+                    ))
+                }
             };
         }
         #[cfg(feature = "otlp")]
         {
             let protocol = match var("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                Some(p) => Some(
-                    Protocol::parse(&p)
-                        .map_err(|e| bad("OTEL_EXPORTER_OTLP_PROTOCOL", &p, &e.to_string()))?,
-                ),
+                Some(p) => Some(Protocol::parse(&p).map_err(|e| InitError::Environment {
+                    var: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    value: p.clone(),
+                    source: Box::new(e),
+                })?),
                 None => None,
             };
             let traces = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
@@ -300,15 +379,26 @@ impl TelemetryBuilder {
                     }
                     config.protocol = protocol;
                 }
+                // The endpoint is checked here, where the variable it came
+                // from is known, so the error can name it.
+                let from = |var: &'static str, value: &str, config: &OtlpConfig| {
+                    config.validate().map_err(|e| InitError::Environment {
+                        var,
+                        value: value.to_string(),
+                        source: Box::new(e),
+                    })
+                };
                 if let Some(endpoint) = traces {
-                    config.endpoint = endpoint;
+                    config.endpoint = endpoint.clone();
+                    from("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint, &config)?;
                 } else if let Some(endpoint) = base {
                     config.endpoint = match config.protocol {
-                        Protocol::Grpc => endpoint,
+                        Protocol::Grpc => endpoint.clone(),
                         Protocol::HttpProtobuf => {
                             format!("{}/v1/traces", endpoint.trim_end_matches('/'))
                         }
                     };
+                    from("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint, &config)?;
                 }
                 self.otlp = Some(config);
             }
@@ -317,21 +407,25 @@ impl TelemetryBuilder {
     }
 
     fn filter(&self) -> Result<EnvFilter, InitError> {
-        let user = match std::env::var("RUST_LOG")
-            .ok()
-            .filter(|v| self.from_env && !v.trim().is_empty())
-        {
-            Some(directives) => directives,
-            None => self.log_filter.clone(),
-        };
+        let from_env = std::env::var("RUST_LOG").ok().filter(|v| {
+            self.from_env && !v.trim().is_empty() && !self.ignored.contains(&"RUST_LOG")
+        });
+        let user = from_env.clone().unwrap_or_else(|| self.log_filter.clone());
         let internals: Vec<String> = EXPORTER_INTERNALS
             .iter()
             .map(|t| format!("{t}=off"))
             .collect();
         let full = format!("{user},{}", internals.join(","));
-        EnvFilter::try_new(&full).map_err(|e| InitError::Filter {
-            filter: user,
-            reason: e.to_string(),
+        EnvFilter::try_new(&full).map_err(|e| match from_env {
+            Some(value) => InitError::Environment {
+                var: "RUST_LOG",
+                value,
+                source: Box::new(e),
+            },
+            None => InitError::Filter {
+                filter: user,
+                source: e,
+            },
         })
     }
 

@@ -1,7 +1,7 @@
 //! Exporters: where recorded metrics go.
 //!
 //! - [`prometheus`]: photon's store served on a `/metrics` listener,
-//!   rendered into your own server, or pushed ([`push`]).
+//!   rendered into your own server, or pushed (`push`, feature `push-gateway`).
 //! - [`encode`]: the exposition formats (text 0.0.4, OpenMetrics).
 //! - [`exemplars`]: trace ids on counters and histogram buckets.
 //! - `otlp` and `logs`: spans to an OpenTelemetry collector, JSON logs.
@@ -74,11 +74,40 @@ pub enum ExportError {
     },
     /// The Pushgateway URL is not an `http://` URL with a job path.
     #[error("invalid Pushgateway endpoint `{endpoint}`: {reason}")]
-    InvalidEndpoint {
+    InvalidPushgatewayEndpoint {
         /// What was given.
         endpoint: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// `push_now` was called on an exporter built without a Pushgateway.
+    #[error("no Pushgateway configured; call PrometheusExporterBuilder::push_gateway")]
+    NoPushgateway,
+    /// The OTLP endpoint is not a usable `http://host:port` URL.
+    #[error("invalid OTLP endpoint `{endpoint}`: {reason}")]
+    InvalidOtlpEndpoint {
+        /// What was given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The OTLP protocol is not one this build speaks.
+    #[error("unsupported OTLP protocol `{protocol}`; expected `grpc` or `http/protobuf`")]
+    UnsupportedOtlpProtocol {
+        /// What was given.
+        protocol: String,
+    },
+    /// Another OTLP setting cannot be used.
+    #[error("invalid OTLP setting: {0}")]
+    InvalidOtlpConfig(String),
+    /// The OTLP exporter could not be built.
+    #[error("cannot build the OTLP exporter for `{endpoint}`")]
+    OtlpExporter {
+        /// The endpoint it was built for.
+        endpoint: String,
+        /// Why the OTLP client refused.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// A push to the Pushgateway failed (unreachable, or refused).
     #[error("push to {endpoint} failed: {reason}")]

@@ -51,9 +51,8 @@ impl Protocol {
         match value {
             "grpc" => Ok(Protocol::Grpc),
             "http/protobuf" => Ok(Protocol::HttpProtobuf),
-            other => Err(ExportError::InvalidEndpoint {
-                endpoint: other.to_string(),
-                reason: "unsupported OTLP protocol; expected `grpc` or `http/protobuf`".into(),
+            other => Err(ExportError::UnsupportedOtlpProtocol {
+                protocol: other.to_string(),
             }),
         }
     }
@@ -97,7 +96,7 @@ impl OtlpConfig {
     /// Checks the endpoint before anything is built. The 0.33 gRPC client
     /// would treat a scheme-less endpoint as https; here it is an error.
     pub(crate) fn validate(&self) -> Result<(), ExportError> {
-        let invalid = |reason: &str| ExportError::InvalidEndpoint {
+        let invalid = |reason: &str| ExportError::InvalidOtlpEndpoint {
             endpoint: self.endpoint.clone(),
             reason: reason.to_string(),
         };
@@ -120,12 +119,14 @@ impl OtlpConfig {
             return Err(invalid("missing host"));
         }
         if self.max_queue_size == 0 {
-            return Err(invalid("max_queue_size must be at least 1"));
+            return Err(ExportError::InvalidOtlpConfig(
+                "max_queue_size must be at least 1".into(),
+            ));
         }
         #[cfg(not(feature = "otlp-http"))]
         if self.protocol == Protocol::HttpProtobuf {
-            return Err(invalid(
-                "OTLP over HTTP needs the `otlp-http` feature of photon-metrics",
+            return Err(ExportError::InvalidOtlpConfig(
+                "OTLP over HTTP needs the `otlp-http` feature of photon-metrics".into(),
             ));
         }
         Ok(())
@@ -293,9 +294,9 @@ pub(crate) fn pipeline(config: &OtlpConfig) -> Result<Pipeline, ExportError> {
         .with_max_queue_size(config.max_queue_size)
         .with_scheduled_delay(config.scheduled_delay)
         .build();
-    let build_error = |e: &dyn std::fmt::Display| ExportError::InvalidEndpoint {
+    let build_error = |e: &dyn std::fmt::Display| ExportError::OtlpExporter {
         endpoint: config.endpoint.clone(),
-        reason: e.to_string(),
+        source: e.to_string().into(),
     };
     let (processor, runtime) = match config.protocol {
         Protocol::Grpc => {
@@ -397,9 +398,9 @@ fn http_exporter(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter
             .join()
             .map_err(|_| "the exporter build thread panicked".to_string())?
     })
-    .map_err(|reason| ExportError::InvalidEndpoint {
+    .map_err(|reason| ExportError::OtlpExporter {
         endpoint: config.endpoint.clone(),
-        reason,
+        source: reason.into(),
     })
 }
 

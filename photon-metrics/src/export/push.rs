@@ -38,7 +38,7 @@ pub(crate) struct PushConfig {
 
 /// Checks that `endpoint` is `http://host[:port]/metrics/job/<job>[/label/value…]`.
 pub(crate) fn parse_endpoint(endpoint: &str) -> Result<String, ExportError> {
-    let invalid = |reason: &str| ExportError::InvalidEndpoint {
+    let invalid = |reason: &str| ExportError::InvalidPushgatewayEndpoint {
         endpoint: endpoint.to_string(),
         reason: reason.to_string(),
     };

@@ -89,7 +89,7 @@ impl PrometheusExporterBuilder {
     /// each push replaces that group. See [`crate::export::push`].
     ///
     /// # Errors
-    /// [`ExportError::InvalidEndpoint`] for a malformed or non-`http` URL.
+    /// [`ExportError::InvalidPushgatewayEndpoint`] for a malformed or non-`http` URL.
     #[cfg(feature = "push-gateway")]
     pub fn push_gateway(
         mut self,

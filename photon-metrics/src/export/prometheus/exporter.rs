@@ -53,19 +53,15 @@ impl PrometheusExporter {
     ///
     /// # Errors
     /// [`ExportError::Push`] when the gateway is unreachable or refuses the
-    /// push, [`ExportError::InvalidEndpoint`] when no gateway is configured.
+    /// push, [`ExportError::NoPushgateway`] when no gateway is configured.
     ///
     /// [`ExportError::Push`]: crate::export::ExportError::Push
-    /// [`ExportError::InvalidEndpoint`]: crate::export::ExportError::InvalidEndpoint
+    /// [`ExportError::NoPushgateway`]: crate::export::ExportError::NoPushgateway
     #[cfg(feature = "push-gateway")]
     pub fn push_now(&self) -> Result<(), crate::export::ExportError> {
         match &self.push_endpoint {
             Some(endpoint) => crate::export::push::push(&self.store, endpoint),
-            None => Err(crate::export::ExportError::InvalidEndpoint {
-                endpoint: String::new(),
-                reason: "no Pushgateway configured; call PrometheusExporterBuilder::push_gateway"
-                    .into(),
-            }),
+            None => Err(crate::export::ExportError::NoPushgateway),
         }
     }
 }
