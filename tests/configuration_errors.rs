@@ -21,6 +21,7 @@ const TABLE: &[&str] = &[
     "RUST_LOG",
     "PHOTON_METRICS_LISTEN",
     "PHOTON_LOG_FORMAT",
+    "PHOTON_LOG_FILE",
 ];
 
 fn demo(env: &[(&str, &str)], args: &[&str]) -> Command {
@@ -61,6 +62,11 @@ fn a_bad_value_in_any_variable_is_a_clear_error() {
         ("RUST_LOG", "[[[", "[[["),
         ("PHOTON_METRICS_LISTEN", "garbage", "invalid listen address"),
         ("PHOTON_LOG_FORMAT", "xml", "expected json, pretty or off"),
+        (
+            "PHOTON_LOG_FILE",
+            "/proc/photon/demo.log",
+            "cannot write logs to /proc/photon/demo.log",
+        ),
     ];
     for (var, value, reason) in cases {
         let out = demo(&[(var, value)], &["--duration", "1"])

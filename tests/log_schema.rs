@@ -311,3 +311,54 @@ fn pretty_logs_into_a_pipe_have_no_colour_codes() {
     );
     assert!(out.stdout.is_empty(), "pretty logs keep stdout free");
 }
+
+#[test]
+fn photon_log_file_gets_json_lines_in_a_daily_file_promtail_matches() {
+    let dir = support::TempDir::new("log-file");
+    let path = dir.path().join("photon-mlir").join("photon.log");
+    let out = std::process::Command::new(support::stack::demo_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "1",
+            "--log-format",
+            "off",
+            "--device-down",
+            "opu-3",
+        ])
+        .env("PHOTON_LOG_FILE", &path)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // photon.log becomes photon.<date>.log: what `/var/log/photon-mlir/*.log` matches.
+    let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("photon.")
+            && name.ends_with(".log")
+            && name.len() == "photon.2026-11-28.log".len(),
+        "{name}"
+    );
+    // Flushed on exit, JSON lines in the promtail schema.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let down = lines
+        .iter()
+        .find(|l| l["message"] == "device down" && l["device_id"] == "opu-3")
+        .unwrap_or_else(|| panic!("no `device down` line in {text}"));
+    assert_eq!(down["level"], "WARN");
+    assert!(out.stdout.is_empty(), "--log-format off keeps stdout empty");
+}

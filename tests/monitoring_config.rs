@@ -417,3 +417,31 @@ fn latency_panels_link_their_exemplars_to_traces() {
         );
     }
 }
+
+#[test]
+fn promtail_tails_the_log_files_the_demo_writes_and_container_stdout() {
+    let promtail = std::fs::read_to_string(monitoring().join("promtail/promtail.yml")).unwrap();
+    let compose = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let file = compose
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("PHOTON_LOG_FILE: "))
+        .expect("the demo writes a log file in compose");
+    let dir = std::path::Path::new(file).parent().unwrap();
+    // photon.log is written as photon.<date>.log (tests/log_schema.rs), so
+    // `<dir>/*.log` matches every rotated file.
+    assert!(file.ends_with(".log"), "{file}");
+    assert!(
+        promtail.contains(&format!("__path__: {}/*.log", dir.display())),
+        "promtail does not tail {}:\n{promtail}",
+        dir.display()
+    );
+    assert!(
+        promtail.contains("docker_sd_configs"),
+        "container stdout too"
+    );
+    assert_eq!(
+        promtail.matches("- json:").count(),
+        2,
+        "both jobs parse the JSON schema"
+    );
+}

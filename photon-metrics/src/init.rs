@@ -76,6 +76,7 @@ const EXPORTER_INTERNALS: &[&str] = &[
 /// | `RUST_LOG` | which logs and spans are recorded (`tracing-subscriber` directives; default `info`) |
 /// | `PHOTON_METRICS_LISTEN` | the `/metrics` listen address, or `off` for no listener |
 /// | `PHOTON_LOG_FORMAT` | `json`, `pretty` or `off` |
+/// | `PHOTON_LOG_FILE` | also write JSON lines to this file, rotated daily (see [`TelemetryBuilder::log_file`]) |
 pub fn init() -> TelemetryBuilder {
     TelemetryBuilder::default()
 }
@@ -115,6 +116,15 @@ pub enum InitError {
     /// with your subscriber instead.
     #[error("a global tracing subscriber is already installed; use TelemetryBuilder::layers() to add photon's layers to it")]
     SubscriberAlreadySet,
+    /// The log file (or its directory) cannot be created.
+    #[error("cannot write logs to {}", path.display())]
+    LogFile {
+        /// The file asked for.
+        path: std::path::PathBuf,
+        /// Why it cannot be written.
+        #[source]
+        source: tracing_appender::rolling::InitError,
+    },
     /// Exporting the spans ended so far failed or timed out.
     #[cfg(feature = "otlp")]
     #[error("flushing pending spans to the OTLP collector failed")]
@@ -135,6 +145,9 @@ pub struct TelemetryBuilder {
     otlp: Option<OtlpConfig>,
     sampler: Sampling,
     log_format: LogFormat,
+    log_file: Option<std::path::PathBuf>,
+    /// Whether `log_file` came from `PHOTON_LOG_FILE`, so an error names it.
+    log_file_from_env: bool,
     log_filter: String,
     shutdown_timeout: Duration,
     from_env: bool,
@@ -162,6 +175,8 @@ impl Default for TelemetryBuilder {
                 ratio: 1.0,
             },
             log_format: LogFormat::Pretty,
+            log_file: None,
+            log_file_from_env: false,
             log_filter: "info".into(),
             shutdown_timeout: Duration::from_secs(5),
             from_env: true,
@@ -216,6 +231,19 @@ impl TelemetryBuilder {
     /// How logs are written. Default [`LogFormat::Pretty`].
     pub fn log_format(mut self, format: LogFormat) -> Self {
         self.log_format = format;
+        self
+    }
+
+    /// Also writes JSON lines (the promtail schema) to a file, rotated
+    /// daily and kept for 7 days: `/var/log/photon-mlir/photon.log` writes
+    /// `/var/log/photon-mlir/photon.2026-11-28.log` and so on, which
+    /// promtail's `/var/log/photon-mlir/*.log` picks up. Lines are written
+    /// by a background thread, never blocking the caller (past 128k pending
+    /// lines new ones are dropped), and flushed when the guard is dropped or
+    /// shut down. The directory is created if missing. `PHOTON_LOG_FILE`
+    /// sets it from the environment.
+    pub fn log_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.log_file = Some(path.into());
         self
     }
 
@@ -274,6 +302,10 @@ impl TelemetryBuilder {
         };
         if let Some(name) = var("OTEL_SERVICE_NAME") {
             self.service_name = name;
+        }
+        if let Some(file) = var("PHOTON_LOG_FILE") {
+            self.log_file = Some(file.into());
+            self.log_file_from_env = true;
         }
         if let Some(format) = var("PHOTON_LOG_FORMAT") {
             self.log_format = LogFormat::parse(&format).ok_or_else(|| {
@@ -500,6 +532,20 @@ impl TelemetryBuilder {
             }
             LogFormat::Off => {}
         }
+        let mut log_file = None;
+        if let Some(path) = &self.log_file {
+            let file = rolling_file(path).map_err(|e| match self.log_file_from_env {
+                true => InitError::Environment {
+                    var: "PHOTON_LOG_FILE",
+                    value: path.display().to_string(),
+                    source: Box::new(e),
+                },
+                false => e,
+            })?;
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            layer = Box::new(layer.and_then(JsonLayer::new(writer)));
+            log_file = Some(guard);
+        }
         #[cfg(feature = "otlp")]
         if let Some(otel_layer) = otel_layer {
             layer = Box::new(layer.and_then(otel_layer));
@@ -512,6 +558,7 @@ impl TelemetryBuilder {
             #[cfg(feature = "otlp")]
             _runtime: runtime,
             metrics,
+            log_file,
             timeout: self.shutdown_timeout,
             shut_down: false,
         };
@@ -574,6 +621,33 @@ impl TelemetryBuilder {
     }
 }
 
+/// A daily-rotated file `<dir>/<stem>.<date>.<ext>` for `<dir>/<stem>.<ext>`.
+fn rolling_file(
+    path: &std::path::Path,
+) -> Result<tracing_appender::rolling::RollingFileAppender, InitError> {
+    use tracing_appender::rolling::{RollingFileAppender, Rotation};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let stem = path
+        .file_stem()
+        .map_or("photon".into(), |s| s.to_string_lossy());
+    let ext = path
+        .extension()
+        .map_or("log".into(), |s| s.to_string_lossy());
+    RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix(stem.as_ref())
+        .filename_suffix(ext.as_ref())
+        .max_log_files(7)
+        .build(dir)
+        .map_err(|e| InitError::LogFile {
+            path: path.to_path_buf(),
+            source: e,
+        })
+}
+
 /// photon's `tracing` layers, boxed for any `Registry`-based subscriber.
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
@@ -587,6 +661,8 @@ pub struct TelemetryGuard {
     #[cfg(feature = "otlp")]
     _runtime: Option<crate::export::otlp::RuntimeThread>,
     metrics: Option<PrometheusExporter>,
+    /// Flushes the log file's pending lines when dropped.
+    log_file: Option<tracing_appender::non_blocking::WorkerGuard>,
     timeout: Duration,
     shut_down: bool,
 }
@@ -625,6 +701,8 @@ impl TelemetryGuard {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
+        // Writes out the log file's pending lines.
+        drop(self.log_file.take());
         #[cfg(feature = "otlp")]
         if let Some(provider) = self.provider.take() {
             provider
