@@ -113,6 +113,14 @@ pub fn error_class(input: DeriveInput) -> syn::Result<TokenStream> {
         }
         Data::Struct(s) => {
             reject_attr_on_fields(&s.fields)?;
+            if !input.attrs.iter().any(|a| a.path().is_ident("error_kind")) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "#[derive(ErrorClass)] on a struct needs the kind it stands for: add #[error_kind(rename = \"…\")] to `{name}` (its type name is not used as a label value)"
+                    ),
+                ));
+            }
             kinds.push(kind_name(&input.attrs, name)?);
             arms.push(quote!(_ => 0usize));
         }

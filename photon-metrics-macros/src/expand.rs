@@ -41,13 +41,19 @@ pub fn instrument(
             // signature without a body does not.
             return match syn::parse2::<ItemFn>(item.clone()) {
                 Ok(func) => expand(InstrumentArgs::parse(flavor, attr)?, func),
-                Err(_) => Err(syn::Error::new_spanned(
-                    item,
-                    format!(
-                        "#[{}] can only be applied to a function with a body",
-                        flavor.attr()
-                    ),
-                )),
+                // syn's own error says what it could not parse; ours says
+                // what the attribute needs.
+                Err(parse_error) => {
+                    let mut error = syn::Error::new_spanned(
+                        &item,
+                        format!(
+                            "#[{}] can only be applied to a function with a body",
+                            flavor.attr()
+                        ),
+                    );
+                    error.combine(parse_error);
+                    Err(error)
+                }
             };
         }
     };

@@ -74,9 +74,11 @@ use proc_macro::TokenStream;
 /// kept as written.
 #[proc_macro_attribute]
 pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::instrument(Flavor::Compile, attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let item = proc_macro2::TokenStream::from(item);
+    or_original(
+        expand::instrument(Flavor::Compile, attr.into(), item.clone()),
+        item,
+    )
 }
 
 /// Instruments an inference call: latency by device type, the in-flight
@@ -119,9 +121,27 @@ pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// - when cancelled: nothing but the session release.
 #[proc_macro_attribute]
 pub fn instrument_inference(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::instrument(Flavor::Inference, attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let item = proc_macro2::TokenStream::from(item);
+    or_original(
+        expand::instrument(Flavor::Inference, attr.into(), item.clone()),
+        item,
+    )
+}
+
+/// On an error, the error *and* the user's item unchanged: one mistake in the
+/// attribute gives one error, not a cascade of "cannot find function" at
+/// every call site (as tracing-attributes and thiserror do).
+fn or_original(
+    expanded: syn::Result<proc_macro2::TokenStream>,
+    item: proc_macro2::TokenStream,
+) -> TokenStream {
+    match expanded {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote::quote!(#error #item).into()
+        }
+    }
 }
 
 /// Derives `photon_metrics::ModelInfo` from three marked fields.
@@ -136,7 +156,7 @@ pub fn instrument_inference(attr: TokenStream, item: TokenStream) -> TokenStream
 ///     #[model(model_type)]
 ///     arch: String,            // a ModelType, or text interned on each call
 ///     #[model(parameters)]
-///     params: usize,           // any unsigned integer
+///     params: usize,           // any integer type; negative counts as 0
 /// }
 /// # let m = Model { name: "m".into(), arch: "cnn".into(), params: 1 };
 /// # assert_eq!(m.model_type().as_str(), "cnn");
@@ -162,6 +182,21 @@ pub fn derive_model_info(input: TokenStream) -> TokenStream {
 ///     NoDeviceAvailable,
 /// }
 /// assert_eq!(RuntimeError::NoDeviceAvailable.error_kind().as_str(), "no_device");
+/// ```
+///
+/// A struct is one kind of error, and says which: it needs
+/// `#[error_kind(rename = "…")]` on the struct (its type name is never taken
+/// as a label value silently; without the attribute the derive is an error).
+///
+/// ```
+/// use photon_metrics::ErrorClass;
+///
+/// #[derive(Debug, ErrorClass)]
+/// #[error_kind(rename = "DeviceTimeout")]
+/// struct Timeout {
+///     after_ms: u64,
+/// }
+/// assert_eq!(Timeout { after_ms: 5 }.error_kind().as_str(), "DeviceTimeout");
 /// ```
 #[proc_macro_derive(ErrorClass, attributes(error_kind))]
 pub fn derive_error_class(input: TokenStream) -> TokenStream {

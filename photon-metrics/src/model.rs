@@ -80,7 +80,14 @@ impl<T: ToModelType + ?Sized> ToModelType for &T {
     }
 }
 
-/// Conversions the `#[model(parameters)]` field of the derive accepts.
+/// Conversions the `#[model(parameters)]` field of the derive accepts: any
+/// integer type. A negative count is read as 0 and a count beyond `u64` as
+/// `u64::MAX`.
+#[diagnostic::on_unimplemented(
+    message = "`#[model(parameters)]` must be an integer, not `{Self}`",
+    label = "not an integer type",
+    note = "use any integer type (u64 is typical); a negative count is read as 0"
+)]
 pub trait ToParameters {
     /// The parameter count.
     fn to_parameters(&self) -> u64;
@@ -90,9 +97,28 @@ macro_rules! to_parameters {
     ($($t:ty),*) => {$(
         impl ToParameters for $t {
             fn to_parameters(&self) -> u64 {
-                u64::try_from(*self).unwrap_or(u64::MAX)
+                match u64::try_from(*self) {
+                    Ok(n) => n,
+                    Err(_) if *self > 0 => u64::MAX,
+                    Err(_) => 0,
+                }
             }
         }
     )*};
 }
-to_parameters!(u8, u16, u32, u64, u128, usize, i32, i64);
+to_parameters!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+#[cfg(test)]
+mod parameter_tests {
+    use super::ToParameters;
+
+    #[test]
+    fn any_integer_is_a_parameter_count_and_negatives_are_zero() {
+        assert_eq!(25_600_000u64.to_parameters(), 25_600_000);
+        assert_eq!(7i16.to_parameters(), 7);
+        assert_eq!((-5i32).to_parameters(), 0, "not u64::MAX");
+        assert_eq!(i8::MIN.to_parameters(), 0);
+        assert_eq!(u128::MAX.to_parameters(), u64::MAX);
+        assert_eq!(3isize.to_parameters(), 3);
+    }
+}

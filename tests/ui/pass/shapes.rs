@@ -9,6 +9,7 @@ use photon_metrics::{instrument_compile, instrument_inference, ErrorClass, Model
 pub struct Model(#[model(id)] String, #[model(model_type)] String, #[model(parameters)] usize);
 
 #[derive(Debug, ErrorClass)]
+#[error_kind(rename = "Opaque")]
 pub struct Opaque;
 
 pub struct Compiler {

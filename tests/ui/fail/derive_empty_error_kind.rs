@@ -1,0 +1,9 @@
+use photon_metrics::ErrorClass;
+
+#[derive(Debug, ErrorClass)]
+enum E {
+    #[error_kind(rename = "")]
+    Empty,
+}
+
+fn main() {}
