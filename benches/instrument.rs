@@ -5,18 +5,12 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use photon_metrics::labels::{ModelType, Target};
-use photon_metrics::{instrument_compile, ErrorClass, ModelInfo};
+use photon_metrics::{instrument_compile, ErrorClass};
 use std::hint::black_box;
 
-#[derive(ModelInfo)]
-struct Model {
-    #[model(id)]
-    id: &'static str,
-    #[model(model_type)]
-    arch: ModelType,
-    #[model(parameters)]
-    params: u64,
-}
+#[path = "../tests/support/model.rs"]
+mod model;
+use model::Model;
 
 #[derive(Debug, ErrorClass)]
 enum CompileError {

@@ -8,8 +8,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use photon_metrics::instrument_compile;
 use photon_metrics::labels::{ModelType, Target};
-use photon_metrics::{instrument_compile, ModelInfo};
 use std::hint::black_box;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -24,15 +24,9 @@ impl SpanExporter for NoopExporter {
     }
 }
 
-#[derive(ModelInfo)]
-struct Model {
-    #[model(id)]
-    id: &'static str,
-    #[model(model_type)]
-    arch: ModelType,
-    #[model(parameters)]
-    params: u64,
-}
+#[path = "../tests/support/model.rs"]
+mod model;
+use model::Model;
 
 #[inline(never)]
 #[instrument_compile(target = target, model = model)]

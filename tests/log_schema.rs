@@ -5,21 +5,14 @@
 mod support;
 
 use opentelemetry::trace::TracerProvider as _;
-use photon_metrics::export::logs::{JsonLayer, SharedBuffer};
+use photon_metrics::export::logs::JsonLayer;
+use photon_metrics::instrument_compile;
 use photon_metrics::labels::{ModelType, Target};
-use photon_metrics::{instrument_compile, ModelInfo};
 use serde_json::Value;
+use support::log_buffer::SharedBuffer;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(ModelInfo)]
-struct Model {
-    #[model(id)]
-    id: &'static str,
-    #[model(model_type)]
-    arch: ModelType,
-    #[model(parameters)]
-    params: u64,
-}
+use support::model::Model;
 
 #[instrument_compile(target = target, model = model)]
 fn compile(target: Target, model: &Model) -> Result<u64, std::fmt::Error> {

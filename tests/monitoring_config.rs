@@ -4,7 +4,7 @@
 
 mod support;
 
-use photon_metrics::catalog::{catalog, Kind};
+use photon_metrics::catalog::{families, Kind};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,7 +154,7 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 }
 
 fn family_of(series: &str) -> Option<&'static str> {
-    catalog().iter().map(|f| f.name).find(|name| {
+    families().iter().map(|f| f.name).find(|name| {
         series == *name
             || ["_bucket", "_sum", "_count"]
                 .iter()
@@ -186,7 +186,7 @@ fn every_metric_name_under_monitoring_exists_in_the_catalog() {
     );
     assert!(
         unknown.is_empty(),
-        "names not in photon_metrics::catalog():\n{}",
+        "names not in photon_metrics::catalog::families():\n{}",
         unknown.join("\n")
     );
 }
@@ -229,7 +229,7 @@ fn dashboards_are_grafana_10_dashboards_with_a_datasource_variable() {
 #[test]
 fn every_catalog_family_is_on_a_dashboard_panel() {
     let queries = dashboard_queries();
-    let missing: Vec<_> = catalog()
+    let missing: Vec<_> = families()
         .iter()
         .filter(|family| {
             !queries.iter().any(|(_, _, expr)| {
@@ -245,7 +245,7 @@ fn every_catalog_family_is_on_a_dashboard_panel() {
         "families on no dashboard panel: {missing:?}"
     );
     // Histograms are read through their buckets, as histograms.
-    for family in catalog().iter().filter(|f| f.kind == Kind::Histogram) {
+    for family in families().iter().filter(|f| f.kind == Kind::Histogram) {
         let bucket = format!("{}_bucket", family.name);
         assert!(
             queries.iter().any(|(_, _, e)| e.contains(&bucket)),

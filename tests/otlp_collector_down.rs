@@ -9,19 +9,11 @@ use photon_metrics::export::logs::LogFormat;
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{DeviceType, ModelType, Target};
-use photon_metrics::{instrument_compile, instrument_inference, InitError, ModelInfo};
+use photon_metrics::{instrument_compile, instrument_inference, InitError};
 use std::time::{Duration, Instant};
 use support::rss::peak_rss_kib;
 
-#[derive(ModelInfo)]
-struct Model {
-    #[model(id)]
-    id: &'static str,
-    #[model(model_type)]
-    arch: ModelType,
-    #[model(parameters)]
-    params: u64,
-}
+use support::model::Model;
 
 #[instrument_compile(target = target, model = model)]
 fn compile(target: Target, model: &Model) -> u64 {

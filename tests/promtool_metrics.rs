@@ -3,7 +3,7 @@
 
 mod support;
 
-use photon_metrics::catalog::catalog;
+use photon_metrics::catalog::families;
 use photon_metrics::export::logs::LogFormat;
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
@@ -59,7 +59,7 @@ fn promtool_finds_no_problem_in_the_full_catalog() {
     runtime::record_runtime_error(k);
 
     let text = exporter.render();
-    for family in catalog() {
+    for family in families() {
         assert!(
             text.contains(&format!("# TYPE {} {}", family.name, family.kind.as_str())),
             "{}:\n{text}",

@@ -4,7 +4,7 @@
 
 mod support;
 
-use photon_metrics::catalog::{catalog, Kind};
+use photon_metrics::catalog::{families, Kind};
 use photon_metrics::export::logs::LogFormat;
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
@@ -326,7 +326,7 @@ fn prometheus_scrapes_every_family_with_the_recorded_values() {
     );
 
     // Every catalog family is covered by what was recorded.
-    for family in catalog() {
+    for family in families() {
         let covered = expected.0.keys().any(|series| {
             series == family.name
                 || (family.kind == Kind::Histogram && series.starts_with(family.name))

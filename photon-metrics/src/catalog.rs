@@ -5,10 +5,10 @@
 //! [`compiler`](crate::compiler), [`hardware`](crate::hardware) and
 //! [`runtime`](crate::runtime) are built from these entries, the Prometheus
 //! exporter takes its buckets from them, and the tests under `monitoring/`
-//! check every dashboard and alert query against [`catalog()`].
+//! check every dashboard and alert query against [`families()`].
 //!
 //! ```
-//! let names: Vec<&str> = photon_metrics::catalog().iter().map(|f| f.name).collect();
+//! let names: Vec<&str> = photon_metrics::catalog::families().iter().map(|f| f.name).collect();
 //! assert!(names.contains(&"photon_compilations_total"));
 //! let f = photon_metrics::catalog::family("photon_compilation_duration_seconds").unwrap();
 //! assert_eq!(f.buckets.unwrap()[0], 0.1);
@@ -373,30 +373,18 @@ families! {
 /// Every family photon-metrics exports.
 ///
 /// ```
-/// for family in photon_metrics::catalog() {
+/// for family in photon_metrics::catalog::families() {
 ///     assert!(family.name.starts_with("photon_"));
 ///     assert!(!family.help.is_empty());
 /// }
 /// ```
-pub fn catalog() -> &'static [FamilySpec] {
+pub fn families() -> &'static [FamilySpec] {
     CATALOG
 }
 
 /// Looks a family up by its exported name.
 pub fn family(name: &str) -> Option<&'static FamilySpec> {
     CATALOG.iter().find(|f| f.name == name)
-}
-
-/// The names of the series a family contributes to the exposition: the name
-/// itself for counters and gauges, `_bucket`, `_sum` and `_count` for histograms.
-pub fn series_names(spec: &FamilySpec) -> Vec<String> {
-    match spec.kind {
-        Kind::Histogram => ["_bucket", "_sum", "_count"]
-            .iter()
-            .map(|s| format!("{}{}", spec.name, s))
-            .collect(),
-        Kind::Counter | Kind::Gauge => vec![spec.name.to_string()],
-    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ mod classify;
 pub mod compiler;
 pub mod export;
 mod family;
-pub mod guard;
+mod guard;
 pub mod hardware;
 #[cfg(feature = "logs")]
 mod init;
@@ -81,17 +81,45 @@ pub mod __private;
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
-pub use catalog::{catalog, FamilySpec};
+pub use catalog::FamilySpec;
 pub use classify::ErrorClass;
 #[cfg(feature = "logs")]
 pub use init::{init, BoxedLayer, InitError, TelemetryBuilder, TelemetryGuard};
 pub use model::{ModelInfo, ToModelType, ToParameters};
 pub use photon_metrics_macros::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
 
-/// The types most programs need, in one `use`.
+/// What the README's quickstart uses, in one `use`: the exporter builder,
+/// the label types, the macros and derives, and the record-helper modules.
+///
+/// ```
+/// use photon_metrics::prelude::*;
+///
+/// #[derive(ModelInfo)]
+/// struct Model {
+///     #[model(id)]
+///     id: String,
+///     #[model(model_type)]
+///     arch: ModelType,
+///     #[model(parameters)]
+///     params: u64,
+/// }
+///
+/// #[instrument_compile(target = target, model = model)]
+/// fn compile(target: Target, model: &Model) -> u64 {
+///     model.params
+/// }
+///
+/// let model = Model { id: "resnet50".into(), arch: ModelType::new("resnet")?, params: 25_600_000 };
+/// compile(Target::new("mzi-64x64")?, &model);
+/// compiler::record_cache_hit(Target::new("mzi-64x64")?);
+/// hardware::set_temperature_celsius(DeviceId::new("opu-0")?, 41.5);
+/// # Ok::<(), photon_metrics::labels::LabelError>(())
+/// ```
 pub mod prelude {
     pub use crate::export::prometheus::PrometheusExporterBuilder;
     pub use crate::labels::{
         DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, Status, Target,
     };
+    pub use crate::{compiler, hardware, runtime};
+    pub use crate::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
 }

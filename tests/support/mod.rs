@@ -4,6 +4,8 @@
 
 pub mod exec;
 pub mod exposition;
+pub mod log_buffer;
+pub mod model;
 pub mod raw_http;
 pub mod recorded;
 pub mod rotel;

@@ -1,7 +1,8 @@
 //! Exporters: where recorded metrics go.
 //!
 //! - [`prometheus`]: photon's store served on a `/metrics` listener,
-//!   rendered into your own server, or pushed (`push`, feature `push-gateway`).
+//!   rendered into your own server, or pushed to a Pushgateway (feature
+//!   `push-gateway`, see [`prometheus::PrometheusExporterBuilder`]).
 //! - [`encode`]: the exposition formats (text 0.0.4, OpenMetrics).
 //! - [`exemplars`]: trace ids on counters and histogram buckets.
 //! - `otlp` and `logs`: spans to an OpenTelemetry collector, JSON logs.
@@ -15,7 +16,7 @@ pub mod logs;
 pub mod otlp;
 pub mod prometheus;
 #[cfg(feature = "push-gateway")]
-pub mod push;
+mod push;
 
 use std::net::SocketAddr;
 

@@ -2,26 +2,9 @@
 //! jobs that end before Prometheus would scrape them.
 //!
 //! A job shorter than a push interval would push nothing if pushes only
-//! happened on a timer, so a push happens on a timer *and* on demand ([`PrometheusExporter::push_now`]), which a batch job calls
+//! happened on a timer, so a push happens on a timer *and* on demand (`PrometheusExporter::push_now`), which a batch job calls
 //! last; the body is the same exposition the listener serves.
 //!
-//! ```no_run
-//! use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-//! use std::time::Duration;
-//!
-//! let exporter = PrometheusExporterBuilder::new()
-//!     .without_listener()
-//!     .push_gateway("http://pushgateway:9091/metrics/job/photon-compile", Some(Duration::from_secs(10)))?
-//!     .install()?;
-//! // … compile …
-//! exporter.push_now()?; // before the process exits
-//! # Ok::<(), photon_metrics::export::ExportError>(())
-//! ```
-//!
-//! Only `http://` is supported (the push client is built without TLS);
-//! put a TLS-terminating proxy in front of a remote gateway.
-//!
-//! [`PrometheusExporter::push_now`]: super::prometheus::PrometheusExporter::push_now
 
 use super::encode::{self, Format};
 use super::ExportError;

@@ -86,7 +86,22 @@ impl PrometheusExporterBuilder {
     /// Also pushes the exposition to a Pushgateway: every `interval` (if
     /// given) and whenever [`PrometheusExporter::push_now`] is called. The
     /// endpoint is `http://host:port/metrics/job/<job>[/<label>/<value>…]`;
-    /// each push replaces that group. See [`crate::export::push`].
+    /// each push replaces that group. Only `http://` is supported (the push
+    /// client is built without TLS; put a TLS-terminating proxy in front of a
+    /// remote gateway).
+    ///
+    /// ```no_run
+    /// use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+    /// use std::time::Duration;
+    ///
+    /// let exporter = PrometheusExporterBuilder::new()
+    ///     .without_listener()
+    ///     .push_gateway("http://pushgateway:9091/metrics/job/photon-compile", Some(Duration::from_secs(10)))?
+    ///     .install()?;
+    /// // … compile …
+    /// exporter.push_now()?; // before the process exits
+    /// # Ok::<(), photon_metrics::export::ExportError>(())
+    /// ```
     ///
     /// # Errors
     /// [`ExportError::InvalidPushgatewayEndpoint`] for a malformed or non-`http` URL.

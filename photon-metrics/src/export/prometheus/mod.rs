@@ -102,7 +102,7 @@ pub const CONTENT_TYPE: &str = Format::Text.content_type();
 #[cfg(test)]
 fn memory_table() -> String {
     let mut out = String::new();
-    for spec in crate::catalog::catalog() {
+    for spec in crate::catalog::families() {
         out.push_str(&format!(
             "//! | `{}` | {} | {} |\n",
             spec.name,
@@ -128,7 +128,7 @@ mod tests {
             docs.contains(&table),
             "update the memory table in export/prometheus/mod.rs:\n{table}"
         );
-        let total: usize = crate::catalog::catalog()
+        let total: usize = crate::catalog::families()
             .iter()
             .map(super::max_memory_bytes)
             .sum();
