@@ -274,35 +274,25 @@ impl<W> JsonLayer<W> {
     }
 }
 
-/// Writes into a shared buffer; for tests and for capturing logs in memory.
-#[derive(Clone, Default, Debug)]
-pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    /// Everything written so far, as text.
-    pub fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for SharedBuffer {
-    type Writer = SharedBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+/// A daily-rotated file `<dir>/<stem>.<date>.<ext>` for `<dir>/<stem>.<ext>`.
+pub(crate) fn rolling_file(
+    path: &std::path::Path,
+) -> Result<tracing_appender::rolling::RollingFileAppender, tracing_appender::rolling::InitError> {
+    use tracing_appender::rolling::{RollingFileAppender, Rotation};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let stem = path
+        .file_stem()
+        .map_or("photon".into(), |s| s.to_string_lossy());
+    let ext = path
+        .extension()
+        .map_or("log".into(), |s| s.to_string_lossy());
+    RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix(stem.as_ref())
+        .filename_suffix(ext.as_ref())
+        .max_log_files(7)
+        .build(dir)
 }

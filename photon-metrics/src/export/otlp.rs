@@ -286,6 +286,48 @@ impl Drop for RuntimeThread {
     }
 }
 
+/// The tracing layer and the tracer provider that export spans as `config`
+/// says, sampled by `sampler`, with the service's resource attributes.
+#[allow(clippy::type_complexity)]
+pub(crate) fn tracer(
+    config: &OtlpConfig,
+    sampler: opentelemetry_sdk::trace::Sampler,
+    service_name: &str,
+    service_version: &str,
+) -> Result<
+    (
+        Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static>,
+        opentelemetry_sdk::trace::SdkTracerProvider,
+        Option<RuntimeThread>,
+    ),
+    ExportError,
+> {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry::KeyValue;
+    let pipeline = pipeline(config)?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_string())
+        .with_attribute(KeyValue::new(
+            "service.version",
+            service_version.to_string(),
+        ))
+        .build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_span_processor(pipeline.processor)
+        .with_sampler(sampler)
+        .with_resource(resource)
+        .build();
+    let tracer = provider.tracer("photon-metrics");
+    // `with_target(false)`: tracing's target would be a second `target`
+    // attribute beside the compile target; `code.module.name` keeps it.
+    let layer = Box::new(
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_target(false),
+    );
+    Ok((layer, provider, pipeline.runtime))
+}
+
 /// Builds the exporter and the batch processor for `config`.
 pub(crate) fn pipeline(config: &OtlpConfig) -> Result<Pipeline, ExportError> {
     config.validate()?;
