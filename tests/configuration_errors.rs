@@ -6,9 +6,8 @@
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
 use support::stack::demo_binary;
-use support::{free_port, http_get, wait_for, Process, TempDir};
+use support::{free_port, http_get, Process, TempDir};
 
 /// The variables `init()` reads, so each test starts from a clean slate.
 const TABLE: &[&str] = &[
@@ -95,19 +94,6 @@ fn a_bad_value_in_any_variable_is_a_clear_error() {
     );
 }
 
-fn serves_on(port: u16, process: &mut Process) {
-    wait_for(
-        &format!("/metrics on {port}"),
-        Duration::from_secs(20),
-        || {
-            process.assert_running();
-            http_get(&format!("http://127.0.0.1:{port}/metrics"))
-                .ok()
-                .filter(|(s, _)| *s == 200)
-        },
-    );
-}
-
 #[test]
 fn a_flag_beats_the_environment_which_beats_the_code() {
     let dir = TempDir::new("precedence");
@@ -120,7 +106,7 @@ fn a_flag_beats_the_environment_which_beats_the_code() {
         &["--duration", "20"],
     );
     let mut from_env = Process::spawn("photon-demo", command, dir.path().join("env.log"));
-    serves_on(env_port, &mut from_env);
+    support::wait_for_metrics(&mut from_env, env_port);
     drop(from_env);
 
     // The flag: it wins over the variable.
@@ -134,7 +120,7 @@ fn a_flag_beats_the_environment_which_beats_the_code() {
         ],
     );
     let mut from_flag = Process::spawn("photon-demo", command, dir.path().join("flag.log"));
-    serves_on(flag_port, &mut from_flag);
+    support::wait_for_metrics(&mut from_flag, flag_port);
     assert!(
         http_get(&format!("http://{env_addr}/metrics")).is_err(),
         "the variable's address must not be served when the flag is given"

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 use support::rotel::Rotel;
 use support::stack::demo_binary;
-use support::{free_port, http_get, wait_for, Process, TempDir};
+use support::{free_port, wait_for, Process, TempDir};
 
 #[test]
 fn sigterm_flushes_spans_and_exits_zero() {
@@ -26,12 +26,7 @@ fn sigterm_flushes_spans_and_exits_zero() {
         ])
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
     let mut demo = Process::spawn("photon-demo", command, dir.path().join("demo.log"));
-    wait_for("the demo's /metrics", Duration::from_secs(20), || {
-        demo.assert_running();
-        http_get(&format!("http://127.0.0.1:{port}/metrics"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
+    support::wait_for_metrics(&mut demo, port);
     // Let it compile for a moment; the batch exporter holds recent spans.
     std::thread::sleep(Duration::from_millis(1500));
     let before = rotel.spans().len();

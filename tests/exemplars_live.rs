@@ -56,12 +56,7 @@ fn prometheus_exemplars_point_at_traces_in_the_otlp_receiver() {
         ])
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
     let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
-    wait_for("the demo's /metrics", Duration::from_secs(20), || {
-        demo.assert_running();
-        http_get(&format!("http://127.0.0.1:{demo_port}/metrics"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
+    support::wait_for_metrics(&mut demo, demo_port);
 
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: photon\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"

@@ -41,10 +41,7 @@ fn fd_exhaustion_backs_off_stays_quiet_and_recovers() {
     ]);
     let mut demo = Process::spawn("photon-demo", command, dir.path().join("demo.log"));
     let url = format!("http://127.0.0.1:{port}/metrics");
-    wait_for("the demo's /metrics", Duration::from_secs(20), || {
-        demo.assert_running();
-        http_get(&url).ok().filter(|(s, _)| *s == 200)
-    });
+    support::wait_for_metrics(&mut demo, port);
     let pid = demo.id();
     let window = Duration::from_secs(3);
     let baseline = cpu_over(pid, window);

@@ -25,6 +25,30 @@ fn compile(target: Target, model: &Model) -> Result<u64, std::fmt::Error> {
     Ok(model.params)
 }
 
+/// Runs the demo to its end with `args`, the logging and OTLP variables
+/// cleared but for `env`; fails with its stderr unless it exits 0.
+fn run_demo(args: &[&str], env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> std::process::Output {
+    let mut command = std::process::Command::new(support::stack::demo_binary());
+    for var in [
+        "RUST_LOG",
+        "PHOTON_LOG_FORMAT",
+        "PHOTON_LOG_FILE",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        command.env_remove(var);
+    }
+    for (var, value) in env {
+        command.env(var, value);
+    }
+    let out = command.args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The `json` stage's expressions in monitoring/promtail/promtail.yml.
 fn promtail_json_fields() -> Vec<String> {
     let text = std::fs::read_to_string(support::stack::monitoring().join("promtail/promtail.yml"))
@@ -156,8 +180,8 @@ fn json_lines_carry_the_promtail_fields() {
 
 #[test]
 fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
-    let out = std::process::Command::new(support::stack::demo_binary())
-        .args([
+    let out = run_demo(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--duration",
@@ -166,15 +190,8 @@ fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
             "json",
             "--device-down",
             "opu-3",
-        ])
-        .env_remove("RUST_LOG")
-        .env_remove("PHOTON_LOG_FORMAT")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<Value> = stdout
@@ -200,8 +217,9 @@ fn the_demo_installed_through_init_writes_json_lines_on_stdout() {
 #[test]
 fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
     let rotel = support::rotel::Rotel::start();
-    let out = std::process::Command::new(support::stack::demo_binary())
-        .args([
+    // The demo logs "compiled" at DEBUG inside each compile span.
+    let out = run_demo(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--duration",
@@ -210,17 +228,8 @@ fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
             "json",
             "--otlp",
             &format!("http://127.0.0.1:{}", rotel.grpc),
-        ])
-        // The demo logs "compiled" at DEBUG inside each compile span.
-        .env("RUST_LOG", "info,photon_demo=debug")
-        .env_remove("PHOTON_LOG_FORMAT")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &[("RUST_LOG", &"info,photon_demo=debug")],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let in_spans: Vec<Value> = stdout
@@ -277,8 +286,8 @@ fn with_otlp_on_json_lines_carry_the_ids_of_traces_the_receiver_has() {
 
 #[test]
 fn pretty_logs_into_a_pipe_have_no_colour_codes() {
-    let out = std::process::Command::new(support::stack::demo_binary())
-        .args([
+    let out = run_demo(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--duration",
@@ -287,12 +296,9 @@ fn pretty_logs_into_a_pipe_have_no_colour_codes() {
             "pretty",
             "--device-down",
             "opu-3",
-        ])
-        .env_remove("RUST_LOG")
-        .env_remove("PHOTON_LOG_FORMAT")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        ],
+        &[],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("device down"),
@@ -309,8 +315,8 @@ fn pretty_logs_into_a_pipe_have_no_colour_codes() {
 fn photon_log_file_gets_json_lines_in_a_daily_file_promtail_matches() {
     let dir = support::TempDir::new("log-file");
     let path = dir.path().join("photon-mlir").join("photon.log");
-    let out = std::process::Command::new(support::stack::demo_binary())
-        .args([
+    let out = run_demo(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--duration",
@@ -319,15 +325,8 @@ fn photon_log_file_gets_json_lines_in_a_daily_file_promtail_matches() {
             "off",
             "--device-down",
             "opu-3",
-        ])
-        .env("PHOTON_LOG_FILE", &path)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &[("PHOTON_LOG_FILE", &path)],
     );
     // photon.log becomes photon.<date>.log: what `/var/log/photon-mlir/*.log` matches.
     let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())

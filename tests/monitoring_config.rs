@@ -374,28 +374,16 @@ fn latency_panels_link_their_exemplars_to_traces() {
     use photon_metrics::export::exemplars::TRACE_ID_LABEL;
     // Every panel over a latency histogram's buckets shows exemplars.
     let mut linked = 0;
-    for file in files_under(&monitoring().join("grafana/dashboards")) {
-        if file.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        for panel in json["panels"].as_array().unwrap() {
-            for target in panel["targets"].as_array().unwrap() {
-                let expr = target["expr"].as_str().unwrap();
-                if expr.contains("photon_compilation_duration_seconds_bucket")
-                    || expr.contains("photon_inference_latency_seconds_bucket")
-                {
-                    assert_eq!(
-                        target["exemplar"],
-                        true,
-                        "{}: {}: exemplars off for `{expr}`",
-                        file.display(),
-                        panel["title"]
-                    );
-                    linked += 1;
-                }
-            }
+    for (file, title, target) in support::stack::dashboard_targets() {
+        let expr = target["expr"].as_str().unwrap();
+        if expr.contains("photon_compilation_duration_seconds_bucket")
+            || expr.contains("photon_inference_latency_seconds_bucket")
+        {
+            assert_eq!(
+                target["exemplar"], true,
+                "{file}: {title}: exemplars off for `{expr}`"
+            );
+            linked += 1;
         }
     }
     assert!(linked >= 4, "{linked} latency queries");

@@ -89,12 +89,7 @@ fn dashboards_and_alerts_work_against_the_running_demo() {
         "--show-overflow",
     ]);
     let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
-    wait_for("the demo's /metrics", Duration::from_secs(20), || {
-        demo.assert_running();
-        http_get(&format!("http://127.0.0.1:{demo_port}/metrics"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
+    support::wait_for_metrics(&mut demo, demo_port);
 
     // Prometheus with the repository's rule files, fast intervals.
     let recording =

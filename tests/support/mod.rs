@@ -177,6 +177,20 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
     }
 }
 
+/// Waits until `process` serves `/metrics` on 127.0.0.1:`port` with 200,
+/// failing with its log if it exits first.
+pub fn wait_for_metrics(process: &mut Process, port: u16) {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    wait_for(
+        &format!("{} serving {url}", process.name),
+        Duration::from_secs(20),
+        || {
+            process.assert_running();
+            http_get(&url).ok().filter(|(s, _)| *s == 200)
+        },
+    );
+}
+
 /// A real Prometheus server (the Debian `prometheus` binary) on 127.0.0.1.
 pub struct Prometheus {
     pub process: Process,

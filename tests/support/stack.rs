@@ -26,8 +26,8 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// (dashboard file, panel title, expr) for every query on every dashboard.
-pub fn dashboard_queries() -> Vec<(String, String, String)> {
+/// (dashboard file, panel title, target) for every query target on every dashboard.
+pub fn dashboard_targets() -> Vec<(String, String, serde_json::Value)> {
     let mut out = Vec::new();
     for file in files_under(&monitoring().join("grafana/dashboards")) {
         if file.extension().is_none_or(|e| e != "json") {
@@ -40,12 +40,20 @@ pub fn dashboard_queries() -> Vec<(String, String, String)> {
                 out.push((
                     file.file_name().unwrap().to_string_lossy().into_owned(),
                     panel["title"].as_str().unwrap().to_string(),
-                    target["expr"].as_str().unwrap().to_string(),
+                    target.clone(),
                 ));
             }
         }
     }
     out
+}
+
+/// (dashboard file, panel title, expr) for every query on every dashboard.
+pub fn dashboard_queries() -> Vec<(String, String, String)> {
+    dashboard_targets()
+        .into_iter()
+        .map(|(file, title, target)| (file, title, target["expr"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 /// The demo binary `cargo test` builds next to the test binaries.
