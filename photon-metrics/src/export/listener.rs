@@ -14,6 +14,9 @@
 //! * **Requests**: `GET`/`HEAD` on the metrics path only (404 elsewhere, 405
 //!   for other methods), request heads capped at 16 KiB, an optional IP
 //!   allowlist (403 otherwise), gzip when the client asks for it.
+//! * **TLS and basic auth** (feature `web-config`): see
+//!   [`web_config`](super::web_config); the handshake counts against the
+//!   header-read timeout, and credentials are checked before anything else.
 //! * **Rendering** runs on the runtime's single blocking thread, never on
 //!   the thread that accepts and reads requests, and no thread is started
 //!   per scrape.
@@ -49,6 +52,9 @@ pub(crate) struct ListenerConfig {
     pub header_read_timeout: Duration,
     pub allow: Vec<IpNet>,
     pub gzip: bool,
+    /// TLS and basic auth, from a web-config file.
+    #[cfg(feature = "web-config")]
+    pub web: Option<Arc<super::web_config::WebConfig>>,
 }
 
 struct State {
@@ -145,6 +151,23 @@ fn allowed(allow: &[IpNet], ip: IpAddr) -> bool {
 
 async fn connection(stream: tokio::net::TcpStream, allowed: bool, state: Arc<State>, slot: Slot) {
     let _ = stream.set_nodelay(true);
+    #[cfg(feature = "web-config")]
+    if let Some(tls) = state.config.web.as_ref().and_then(|w| w.tls.clone()) {
+        // The handshake counts against the header-read timeout: a client
+        // that speaks plain HTTP, trusts another CA or stalls is closed.
+        let handshake = tokio::time::timeout(state.config.header_read_timeout, tls.accept(stream));
+        if let Ok(Ok(stream)) = handshake.await {
+            serve(TokioIo::new(stream), allowed, state, slot).await;
+        }
+        return;
+    }
+    serve(TokioIo::new(stream), allowed, state, slot).await;
+}
+
+async fn serve<I>(io: I, allowed: bool, state: Arc<State>, slot: Slot)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service_state = state.clone();
     let service = hyper::service::service_fn(move |req| {
         let state = service_state.clone();
@@ -155,7 +178,7 @@ async fn connection(stream: tokio::net::TcpStream, allowed: bool, state: Arc<Sta
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout)
         .max_buf_size(MAX_HEAD);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = builder.serve_connection(io, service);
     // Errors here are the client's (timeouts, resets, garbage): nothing to log.
     let _ = tokio::time::timeout(MAX_CONNECTION_LIFE, conn).await;
     drop(slot);
@@ -178,6 +201,25 @@ async fn respond(
 ) -> Response<Full<Bytes>> {
     if !allowed {
         return plain(StatusCode::FORBIDDEN, "forbidden\n");
+    }
+    #[cfg(feature = "web-config")]
+    if let Some(auth) = state.config.web.as_ref().and_then(|w| w.auth.clone()) {
+        let header = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        // bcrypt takes milliseconds: never on the thread that accepts.
+        let ok = tokio::task::spawn_blocking(move || auth.check(header.as_deref()))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+            response.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"photon-metrics\""),
+            );
+            return response;
+        }
     }
     if req.uri().path() != state.config.path {
         return plain(

@@ -17,6 +17,8 @@ pub mod otlp;
 pub mod prometheus;
 #[cfg(feature = "push-gateway")]
 mod push;
+#[cfg(feature = "web-config")]
+pub mod web_config;
 
 use std::net::SocketAddr;
 
@@ -65,6 +67,10 @@ pub enum ExportError {
     /// The metrics path does not start with `/`.
     #[error("invalid metrics path `{0}`: it must start with `/` and contain no spaces")]
     InvalidMetricsPath(String),
+    /// The web-config file (TLS, basic auth) cannot be used.
+    #[cfg(feature = "web-config")]
+    #[error("invalid web config")]
+    WebConfig(#[source] web_config::WebConfigError),
     /// An allowlist entry is neither an IP address nor a CIDR network.
     #[error("invalid allowlist entry `{entry}`: {reason} (expected an address or a network such as 10.0.0.0/8)")]
     InvalidAllowlist {

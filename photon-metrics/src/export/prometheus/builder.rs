@@ -52,6 +52,8 @@ impl PrometheusExporterBuilder {
                 header_read_timeout: Duration::from_secs(10),
                 allow: Vec::new(),
                 gzip: true,
+                #[cfg(feature = "web-config")]
+                web: None,
             },
             #[cfg(feature = "push-gateway")]
             push: None,
@@ -197,6 +199,25 @@ impl PrometheusExporterBuilder {
                 reason: e.to_string(),
             })?;
         self.listener.allow.push(net);
+        Ok(self)
+    }
+
+    /// Serves `/metrics` over TLS and/or with basic auth as the web-config
+    /// file at `path` says, in the format of Prometheus' exporter toolkit
+    /// (what node_exporter's `--web.config.file` takes); see
+    /// [`web_config`](crate::export::web_config). The file is read and
+    /// checked now: certificates, keys and bcrypt hashes.
+    ///
+    /// # Errors
+    /// [`ExportError::WebConfig`] naming the file, key or user at fault.
+    #[cfg(feature = "web-config")]
+    pub fn web_config_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, ExportError> {
+        let config = crate::export::web_config::WebConfig::load(path.as_ref())
+            .map_err(ExportError::WebConfig)?;
+        self.listener.web = Some(Arc::new(config));
         Ok(self)
     }
 
