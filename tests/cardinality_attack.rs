@@ -1,0 +1,107 @@
+//! A cardinality attack through the public API: a million distinct values
+//! for each open label. Every family stays within its label's cap plus
+//! `__overflow__`, memory stays bounded, the overflow counter equals the
+//! number of values folded, and nothing panics.
+
+mod support;
+
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use photon_metrics::labels::*;
+use photon_metrics::{compiler, hardware, runtime};
+use std::collections::BTreeSet;
+use support::exposition::parse;
+use support::rss::peak_rss_kib;
+
+const ATTACK: usize = 1_000_000;
+/// The stated bound: the whole store at default caps is 12.5 MiB at most.
+const RSS_BOUND_KIB: u64 = 16 * 1024;
+
+#[test]
+fn a_million_values_per_open_label_stay_within_the_caps() {
+    let exporter = PrometheusExporterBuilder::new()
+        .without_listener()
+        .install()
+        .unwrap();
+    let before = peak_rss_kib();
+    let fixed_target = Target::new("mzi-64x64").unwrap();
+    let attacks: [(OpenLabel, &str, &str, &dyn Fn(&str)); 5] = [
+        (
+            OpenLabel::Target,
+            "photon_cache_hits_total",
+            "target",
+            &|v| compiler::record_cache_hit(Target::new(v).unwrap()),
+        ),
+        (
+            OpenLabel::ModelType,
+            "photon_compilations_total",
+            "model_type",
+            &|v| {
+                compiler::record_compilation(
+                    fixed_target,
+                    Status::Success,
+                    ModelType::new(v).unwrap(),
+                )
+            },
+        ),
+        (
+            OpenLabel::ErrorKind,
+            "photon_runtime_errors_total",
+            "error_kind",
+            &|v| runtime::record_runtime_error(ErrorKind::new(v).unwrap()),
+        ),
+        (
+            OpenLabel::DeviceId,
+            "photon_device_temperature_celsius",
+            "device_id",
+            &|v| hardware::set_temperature_celsius(DeviceId::new(v).unwrap(), 40.0),
+        ),
+        (
+            OpenLabel::Location,
+            "photon_active_devices",
+            "location",
+            &|v| hardware::set_active_devices(DeviceType::Mzi, Location::new(v).unwrap(), 1),
+        ),
+    ];
+    for (label, _, _, record) in &attacks {
+        for i in 0..ATTACK {
+            record(&format!("{}-attack-{i}", label.as_str()));
+        }
+    }
+    let grown = peak_rss_kib() - before;
+    assert!(
+        grown < RSS_BOUND_KIB,
+        "peak RSS grew by {grown} KiB under {} values",
+        ATTACK * attacks.len()
+    );
+
+    let samples = parse(&exporter.render());
+    for (label, family, name, _) in &attacks {
+        let values: BTreeSet<&str> = samples
+            .iter()
+            .filter(|s| s.name == *family)
+            .filter_map(|s| s.labels.get(*name).map(String::as_str))
+            .collect();
+        let cap = cap(*label);
+        assert!(
+            values.len() <= cap + 1,
+            "{family}: {} {name} values for cap {cap} + __overflow__",
+            values.len()
+        );
+        assert!(values.contains(OVERFLOW_VALUE));
+        // `mzi-64x64` took one target slot before the attack began.
+        let interned_before = if *label == OpenLabel::Target { 1 } else { 0 };
+        let overflowed = samples
+            .iter()
+            .find(|s| {
+                s.name == "photon_metrics_label_overflow_total"
+                    && s.labels.get("label").map(String::as_str) == Some(label.as_str())
+            })
+            .unwrap()
+            .value;
+        assert_eq!(
+            overflowed,
+            (ATTACK - (cap - interned_before)) as f64,
+            "{name}: one count per folded value"
+        );
+    }
+}
