@@ -13,6 +13,10 @@ use support::exposition::parse;
 use support::rss::peak_rss_kib;
 
 const ATTACK: usize = 1_000_000;
+
+/// An open label, the family attacked through it, the label's name there,
+/// and how one value is recorded.
+type Attack<'a> = (OpenLabel, &'a str, &'a str, &'a dyn Fn(&str));
 /// The stated bound: the whole store at default caps is 12.5 MiB at most.
 const RSS_BOUND_KIB: u64 = 16 * 1024;
 
@@ -24,7 +28,7 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
         .unwrap();
     let before = peak_rss_kib();
     let fixed_target = Target::new("mzi-64x64").unwrap();
-    let attacks: [(OpenLabel, &str, &str, &dyn Fn(&str)); 5] = [
+    let attacks: [Attack; 5] = [
         (
             OpenLabel::Target,
             "photon_cache_hits_total",

@@ -1,6 +1,7 @@
 //! The `/metrics` listener as clients meet it: routes, methods, content
-//! negotiation, gzip, and hostile clients (idle, one byte a second, too
-//! many) that must not keep a normal scrape from answering.
+//! negotiation, gzip, and hostile clients (idle, one byte a second) that
+//! must not keep a normal scrape from answering. The connection cap has its
+//! own test binary (`listener_cap.rs`).
 
 mod support;
 
@@ -139,33 +140,4 @@ fn idle_and_trickling_clients_do_not_delay_a_scrape() {
             "a client that never finished its request head is still connected"
         );
     }
-}
-
-#[test]
-fn connections_past_the_cap_are_closed_not_queued() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    // Wait for earlier tests' connections to be gone.
-    std::thread::sleep(HEADER_TIMEOUT);
-    let held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
-        .map(|_| TcpStream::connect(addr()).unwrap())
-        .collect();
-    // Let the listener accept them all.
-    std::thread::sleep(Duration::from_millis(300));
-    let mut excess = TcpStream::connect(addr()).unwrap();
-    assert!(
-        closed_by_server(&mut excess, Duration::from_secs(1)),
-        "a connection beyond the cap waited instead of being closed"
-    );
-    drop(held);
-    // Slots are given back as the held connections close.
-    let response = support::wait_for(
-        "a scrape after the held connections closed",
-        Duration::from_secs(10),
-        || {
-            scrape(Duration::from_secs(1))
-                .ok()
-                .filter(|r| r.status == 200)
-        },
-    );
-    assert!(response.text().contains("photon_queue_depth"));
 }
