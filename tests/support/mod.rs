@@ -195,7 +195,8 @@ pub fn wait_for_metrics(process: &mut Process, port: u16) {
 pub struct Prometheus {
     pub process: Process,
     pub url: String,
-    _dir: TempDir,
+    dir: TempDir,
+    flags: Vec<String>,
 }
 
 impl Prometheus {
@@ -215,9 +216,26 @@ impl Prometheus {
             std::fs::write(dir.path().join(name), content).unwrap();
         }
         let port = free_port();
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let url = format!("http://127.0.0.1:{port}");
+        let process = Self::spawn(&binary, &dir, port, &flags);
+        let mut prometheus = Prometheus {
+            process,
+            url,
+            dir,
+            flags,
+        };
+        prometheus.wait_ready();
+        prometheus
+    }
+
+    fn spawn(binary: &Path, dir: &TempDir, port: u16, flags: &[String]) -> Process {
         let mut command = Command::new(binary);
         command
-            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.path().join("data").display()
@@ -225,19 +243,28 @@ impl Prometheus {
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(flags)
             .current_dir(dir.path());
-        let mut process = Process::spawn("prometheus", command, dir.path().join("prometheus.log"));
-        let url = format!("http://127.0.0.1:{port}");
+        Process::spawn("prometheus", command, dir.path().join("prometheus.log"))
+    }
+
+    fn wait_ready(&mut self) {
+        let url = format!("{}/-/ready", self.url);
+        let process = &mut self.process;
         wait_for("prometheus to be ready", Duration::from_secs(30), || {
             process.assert_running();
-            http_get(&format!("{url}/-/ready"))
-                .ok()
-                .filter(|(s, _)| *s == 200)
+            http_get(&url).ok().filter(|(s, _)| *s == 200)
         });
-        Prometheus {
-            process,
-            url,
-            _dir: dir,
-        }
+    }
+
+    /// Kills Prometheus (SIGKILL: no clean shutdown) and starts it again on
+    /// the same port, configuration and storage.
+    pub fn kill_and_restart(&mut self, down_for: Duration) {
+        let binary = require_binary("prometheus", "prometheus");
+        self.process.signal("KILL");
+        self.process.wait_exit(Duration::from_secs(10));
+        std::thread::sleep(down_for);
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        self.process = Self::spawn(&binary, &self.dir, port, &self.flags);
+        self.wait_ready();
     }
 
     /// Waits until every scrape target reports `"health":"up"`.

@@ -18,8 +18,13 @@ pub struct Rotel {
 
 impl Rotel {
     pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// rotel with its gRPC port at `grpc` (to start a collector a client is
+    /// already pointed at).
+    pub fn start_on(grpc: u16) -> Self {
         let dir = TempDir::new("rotel");
-        let grpc = free_port();
         let http = free_port();
         let mut command = Command::new(rotel_binary());
         command.args([
