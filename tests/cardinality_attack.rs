@@ -78,6 +78,10 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
         ATTACK * attacks.len()
     );
 
+    eprintln!(
+        "figures: {} values over 5 open labels, peak RSS +{grown} KiB (bound {RSS_BOUND_KIB} KiB)",
+        ATTACK * attacks.len()
+    );
     let samples = parse(&exporter.render());
     for (label, family, name, _) in &attacks {
         let values: BTreeSet<&str> = samples

@@ -80,10 +80,39 @@ proptest! {
             prop_assert_eq!(sample.value, 3.0);
             let family = if format == Format::Text { "prop_total" } else { "prop" };
             let prefix = format!("# HELP {family} ");
-            let line = body.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap();
+            // Lines end at `\n` only: a help text may end in a raw `\r`
+            // (valid in both formats, with no escape), which `str::lines`
+            // would strip as part of a CRLF.
+            let line = body.split('\n').find_map(|l| l.strip_prefix(&prefix)).unwrap();
             prop_assert_eq!(unescape_help(line), help.clone());
             // No raw newline escapes into a sample line.
-            prop_assert!(body.lines().all(|l| l.is_empty() || l.starts_with('#') || l.starts_with("photon_") || l.starts_with("prop_")));
+            prop_assert!(body.split('\n').all(|l| l.is_empty() || l.starts_with('#') || l.starts_with("photon_") || l.starts_with("prop_")));
         }
+    }
+}
+
+/// The case proptest found: a help text that is only a carriage return.
+#[test]
+fn a_help_text_of_a_carriage_return_round_trips() {
+    let (recorder, exporter) = PrometheusExporterBuilder::new()
+        .without_listener()
+        .build_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_counter!("cr_total", "\r");
+        metrics::counter!("cr_total", "v" => "\\").increment(1);
+    });
+    for format in [Format::Text, Format::OpenMetrics] {
+        let body = exporter.render_as(format);
+        let family = if format == Format::Text {
+            "cr_total"
+        } else {
+            "cr"
+        };
+        let prefix = format!("# HELP {family} ");
+        let line = body
+            .split('\n')
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap();
+        assert_eq!(unescape_help(line), "\r");
     }
 }

@@ -59,6 +59,7 @@ fn a_scraper_restart_sees_the_counters_continue() {
             || value(&prometheus, query).filter(|v| *v > before),
         );
         assert!(after > before, "{before} -> {after}");
+        eprintln!("figures: counter {before} before the SIGKILL, {after} after the restart");
         let resets = wait_for("resets() over the restart", Duration::from_secs(10), || {
             value(&prometheus, &format!("resets({query}[5m])"))
         });

@@ -18,7 +18,8 @@ pub struct Sample {
 
 /// Every sample line of an exposition; panics on a line it cannot read.
 pub fn parse(text: &str) -> Vec<Sample> {
-    text.lines()
+    // Lines end at `\n` only (not CRLF): a raw `\r` is valid text.
+    text.split('\n')
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
         .collect()

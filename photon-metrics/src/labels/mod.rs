@@ -27,6 +27,26 @@
 //! assert_eq!(Target::new(""), Err(LabelError::Empty { label: "target" }));
 //! ```
 //!
+//! # What can reach a label
+//!
+//! Every label of every catalog family is one of these types, so nothing
+//! else can reach one: no error message, file path, model id or other user
+//! string becomes a label value except through [`OpenLabel`] values that
+//! were validated (non-empty, at most [`MAX_VALUE_LEN`] bytes, never
+//! truncated) and counted against their cap. In particular:
+//!
+//! - an error's `Display` text goes to the span (`otel.status_description`),
+//!   never to metrics; its *kind* (the enum variant via
+//!   [`ErrorClass`](crate::ErrorClass), or the error's type name) is an
+//!   [`ErrorKind`];
+//! - a model's id goes to the span (`model_id`), never to metrics; its
+//!   architecture is a capped [`ModelType`];
+//! - global labels are set by the application's code at install.
+//!
+//! Series recorded through the `metrics` facade under names outside the
+//! catalog carry whatever labels their caller gives; photon escapes them
+//! exactly but cannot bound them.
+//!
 //! [`FamilySpec::max_series`]: crate::catalog::FamilySpec::max_series
 
 mod closed;
