@@ -1,5 +1,5 @@
-//! The demo stops on SIGTERM (how Kubernetes stops a pod) as on Ctrl-C:
-//! pending spans are flushed to the collector and it exits 0.
+//! The demo stops on SIGTERM (how Kubernetes stops a pod) and on Ctrl-C
+//! (SIGINT) alike: pending spans are flushed to the collector and it exits 0.
 
 mod support;
 
@@ -11,7 +11,16 @@ use support::{free_port, wait_for, Process, TempDir};
 
 #[test]
 fn sigterm_flushes_spans_and_exits_zero() {
-    let dir = TempDir::new("sigterm");
+    stops_cleanly_on("TERM");
+}
+
+#[test]
+fn ctrl_c_flushes_spans_and_exits_zero() {
+    stops_cleanly_on("INT");
+}
+
+fn stops_cleanly_on(signal: &str) {
+    let dir = TempDir::new("signal");
     let rotel = Rotel::start();
     let port = free_port();
     let mut command = Command::new(demo_binary());
@@ -30,7 +39,7 @@ fn sigterm_flushes_spans_and_exits_zero() {
     // Let it compile for a moment; the batch exporter holds recent spans.
     std::thread::sleep(Duration::from_millis(1500));
     let before = rotel.spans().len();
-    demo.signal("TERM");
+    demo.signal(signal);
     let status = demo.wait_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{}", demo.log_text());
     assert!(

@@ -49,6 +49,19 @@ fn routes_methods_and_content_negotiation() {
 
     let text = scrape(t).unwrap();
     assert_eq!(text.status, 200);
+    // Rendering runs on one reused thread: scrapes start no threads.
+    let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+    let before = threads();
+    for _ in 0..20 {
+        assert_eq!(scrape(t).unwrap().status, 200);
+    }
+    // Other tests' threads may end meanwhile, so the count may fall; a
+    // thread per scrape (even one kept alive for a while) would raise it.
+    assert!(
+        threads() <= before,
+        "scrapes started threads: {before} -> {}",
+        threads()
+    );
     assert_eq!(
         text.header("content-type"),
         Some("text/plain; version=0.0.4; charset=utf-8")
