@@ -433,3 +433,20 @@ fn promtail_tails_the_log_files_the_demo_writes_and_container_stdout() {
         "both jobs parse the JSON schema"
     );
 }
+
+#[test]
+fn loki_retention_is_applied_by_the_compactor() {
+    let loki = std::fs::read_to_string(monitoring().join("loki/loki.yml")).unwrap();
+    assert!(loki.contains("retention_period:"), "{loki}");
+    // Without this, Loki keeps everything whatever retention_period says.
+    assert!(
+        loki.contains("compactor:") && loki.contains("retention_enabled: true"),
+        "retention_period without the compactor's retention deletes nothing:\n{loki}"
+    );
+}
+
+#[test]
+fn the_demo_image_build_context_leaves_out_target() {
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
+    assert!(ignore.lines().any(|l| l.trim() == "target/"), "{ignore}");
+}
