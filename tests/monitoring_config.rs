@@ -471,3 +471,15 @@ fn the_seed_details_are_kept() {
     let runbook = std::fs::read_to_string(monitoring().join("RUNBOOK.md")).unwrap();
     assert!(runbook.contains("differs from the seed"));
 }
+
+#[test]
+fn the_kubernetes_compiler_job_keeps_only_photons_pods() {
+    let config =
+        std::fs::read_to_string(monitoring().join("k8s/prometheus/prometheus.yml")).unwrap();
+    let job = &config[config.find("- job_name: photon-compiler").unwrap()..];
+    let job = &job[..job[1..].find("- job_name:").map_or(job.len(), |i| i + 1)];
+    assert!(
+        job.contains("source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_part_of]\n        action: keep\n        regex: photon-mlir"),
+        "another team's annotated pod would land in job photon-compiler:\n{job}"
+    );
+}
