@@ -30,7 +30,7 @@ configmap() {
 }
 
 configmap prometheus-config "$out/prometheus/configmap-config.yaml" \
-  prometheus.yml="$here/prometheus/prometheus.yml"
+  prometheus.yml="$mon/prometheus/prometheus-k8s.yml"
 configmap prometheus-rules "$out/prometheus/configmap-rules.yaml" \
   recording.yml="$mon/prometheus/rules/recording.yml" alerts.yml="$mon/prometheus/rules/alerts.yml"
 configmap alertmanager-config "$out/alertmanager/configmap-config.yaml" \
