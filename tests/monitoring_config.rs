@@ -318,9 +318,12 @@ fn compose_files_validate_against_the_compose_spec() {
         compose.contains("--storage.tsdb.retention.time=30d")
             && compose.contains("--storage.tsdb.retention.size=100GB")
     );
+    // Issue 11: the seed's bare command works for local development (Grafana
+    // starts as admin/admin and asks for a new password at first login);
+    // production sets GRAFANA_ADMIN_PASSWORD, which always wins.
     assert!(
-        compose.contains("${GRAFANA_ADMIN_PASSWORD:?"),
-        "Grafana's password comes from the environment"
+        compose.contains("GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD:-admin}"),
+        "Grafana's password comes from the environment when it is set"
     );
     assert!(!compose.contains("GF_SECURITY_ADMIN_PASSWORD: admin"));
 }
@@ -483,4 +486,32 @@ fn the_kubernetes_compiler_job_keeps_only_photons_pods() {
         job.contains("source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_part_of]\n        action: keep\n        regex: photon-mlir"),
         "another team's annotated pod would land in job photon-compiler:\n{job}"
     );
+}
+
+/// The seed's bare `docker-compose -f docker-compose.yml -f
+/// monitoring/docker-compose.monitoring.yml up -d` must work with no
+/// variable set, and a local stack must not listen beyond the machine.
+#[test]
+fn the_seeds_compose_command_needs_no_variable_and_binds_loopback() {
+    for file in [
+        "docker-compose.yml",
+        "monitoring/docker-compose.monitoring.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(
+            !text.contains(":?"),
+            "{file} requires a variable, so the seed's bare command aborts"
+        );
+        for line in text.lines().map(str::trim) {
+            if let Some(port) = line
+                .strip_prefix("- \"")
+                .filter(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()) && p.contains(':'))
+            {
+                assert!(
+                    port.starts_with("127.0.0.1:"),
+                    "{file}: `{line}` publishes a port on every interface"
+                );
+            }
+        }
+    }
 }
