@@ -141,6 +141,12 @@ impl FamilySpec {
     pub fn max_series(&self) -> usize {
         self.labels.iter().map(|l| l.value_slots()).product()
     }
+
+    /// Whether every label is a closed set (or there are none): such a
+    /// family's series are all known up front, and exist at 0 from install.
+    pub fn all_labels_closed(&self) -> bool {
+        self.labels.iter().all(|l| l.open().is_none())
+    }
 }
 
 /// Bucket bounds of `photon_compilation_duration_seconds`, from the design.

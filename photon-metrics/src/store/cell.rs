@@ -233,7 +233,9 @@ impl HistogramCell {
         self.bounds
     }
 
-    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+    /// The counts and sum; the exemplars too when `exemplars` (only
+    /// OpenMetrics prints them, so text renders skip the reads).
+    pub(crate) fn snapshot(&self, exemplars: bool) -> HistogramSnapshot {
         let buckets = self.bounds.len() + 1;
         let mut total = 0u64;
         let mut cumulative = Vec::with_capacity(buckets);
@@ -248,7 +250,11 @@ impl HistogramCell {
             .sum();
         HistogramSnapshot {
             cumulative,
-            exemplars: self.exemplars.iter().map(ExemplarSlot::read).collect(),
+            exemplars: if exemplars {
+                self.exemplars.iter().map(ExemplarSlot::read).collect()
+            } else {
+                vec![None; self.exemplars.len()]
+            },
             sum,
         }
     }
@@ -264,7 +270,7 @@ mod tests {
         for v in [0.5, 1.0, 1.5, 2.0, 3.0, f64::NAN] {
             h.observe(v);
         }
-        let s = h.snapshot();
+        let s = h.snapshot(true);
         assert_eq!(s.cumulative, [2, 4, 6]);
         assert!(s.sum.is_nan());
     }
@@ -273,7 +279,7 @@ mod tests {
     fn many_observations_count_each() {
         let h = HistogramCell::new(&[1.0]);
         h.observe_many(0.25, 4);
-        let s = h.snapshot();
+        let s = h.snapshot(true);
         assert_eq!(s.cumulative, [4, 4]);
         assert_eq!(s.sum, 1.0);
     }

@@ -96,7 +96,7 @@ impl Store {
             global_labels: config.global_labels,
         };
         for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
-            if spec.labels.iter().all(|l| l.open().is_none()) {
+            if spec.all_labels_closed() {
                 match spec.kind {
                     Kind::Counter => drop(store.table::<CounterCell>(*id)),
                     Kind::Gauge => drop(store.table::<GaugeCell>(*id)),

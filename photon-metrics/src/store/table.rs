@@ -109,7 +109,7 @@ impl<C: Cell> Table<C> {
             globals: encoded.into_boxed_str(),
             chunks: chunks.into_boxed_slice(),
         };
-        if spec.labels.iter().all(|l| l.open().is_none()) {
+        if spec.all_labels_closed() {
             // Every series of a family with only closed labels (or none)
             // exists from the start, at 0.
             for index in 0..table.layout.total {

@@ -196,7 +196,7 @@ impl Encoder<'_> {
     }
 
     fn histogram(&mut self, name: &str, labels: &str, le: &[String], cell: &HistogramCell) {
-        let s = cell.snapshot();
+        let s = cell.snapshot(self.om);
         for (i, count) in s.cumulative.iter().enumerate() {
             self.series(name, "_bucket", labels, &le[i]);
             number::u64(self.out, *count);
