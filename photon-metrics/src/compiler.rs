@@ -90,8 +90,19 @@ pub fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
 /// Sets `photon_memory_limit_bytes`, the memory the application allows the
 /// compiler (its cgroup or configured limit); the HighMemoryUsage alert
 /// fires when current usage exceeds 80 % of it.
+///
+/// The exporter fills it from the process's cgroup by itself (see
+/// [`process`](crate::process)); once the application calls this, its value
+/// wins over the sampled one.
 #[inline]
 pub fn set_memory_limit(bytes: u64) {
+    crate::process::LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
+    MEMORY_LIMIT.set((), bytes as f64);
+}
+
+/// The cgroup limit the exporter samples (does not mark it as the
+/// application's).
+pub(crate) fn record_sampled_memory_limit(bytes: u64) {
     MEMORY_LIMIT.set((), bytes as f64);
 }
 

@@ -66,6 +66,7 @@ pub mod hardware;
 mod init;
 pub mod labels;
 mod model;
+pub mod process;
 #[cfg(feature = "otlp")]
 pub mod propagation;
 pub mod runtime;

@@ -78,9 +78,23 @@ pub(crate) struct Store {
     tables: Box<[AnyTable]>,
     pub(crate) foreign: foreign::Foreign,
     global_labels: Vec<(String, String)>,
+    /// Runs before every render: the exporter's process sampler.
+    refresh: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Store {
+    /// Sets what runs before every render (once; later calls are ignored).
+    pub(crate) fn on_render(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.refresh.set(hook);
+    }
+
+    /// Runs the render hook, if any.
+    pub(crate) fn refresh(&self) {
+        if let Some(hook) = self.refresh.get() {
+            hook();
+        }
+    }
+
     pub(crate) fn new(config: StoreConfig) -> Self {
         let tables = CATALOG
             .iter()
@@ -94,6 +108,7 @@ impl Store {
             tables,
             foreign: foreign::Foreign::new(config.global_labels.clone(), config.default_buckets),
             global_labels: config.global_labels,
+            refresh: OnceLock::new(),
         };
         for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
             if spec.all_labels_closed() {

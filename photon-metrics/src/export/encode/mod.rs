@@ -91,6 +91,7 @@ impl Format {
 
 /// Renders the whole store in `format` into `out`.
 pub(crate) fn render(store: &Store, format: Format, out: &mut Vec<u8>) {
+    store.refresh();
     let mut e = Encoder {
         out,
         om: format == Format::OpenMetrics,

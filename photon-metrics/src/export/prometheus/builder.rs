@@ -23,11 +23,13 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`allow`](Self::allow) | every address |
 /// | [`gzip`](Self::gzip) | on, when the client sends `Accept-Encoding: gzip` |
 /// | [`default_buckets`](Self::default_buckets) | 0.005 … 10 (the client libraries' defaults) |
+/// | [`process_metrics`](Self::process_metrics) | on: `process_*`, process memory and cgroup limit sampled at each render |
 #[derive(Debug, Clone)]
 pub struct PrometheusExporterBuilder {
     listen: Option<SocketAddr>,
     global_labels: Vec<(String, String)>,
     default_buckets: Vec<f64>,
+    process_metrics: bool,
     listener: ListenerConfig,
     #[cfg(feature = "push-gateway")]
     push: Option<crate::export::push::PushConfig>,
@@ -46,6 +48,7 @@ impl PrometheusExporterBuilder {
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
             global_labels: Vec::new(),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
+            process_metrics: true,
             listener: ListenerConfig {
                 path: "/metrics".into(),
                 max_connections: 512,
@@ -58,6 +61,17 @@ impl PrometheusExporterBuilder {
             #[cfg(feature = "push-gateway")]
             push: None,
         }
+    }
+
+    /// Whether each render (scrape, [`render`](PrometheusExporter::render),
+    /// push) first samples the process: the standard `process_*` families,
+    /// `photon_memory_usage_bytes{target="process"}` (resident now and peak)
+    /// and `photon_memory_limit_bytes` from the cgroup, so memory alerts work
+    /// without application code. See [`process`](crate::process). On by
+    /// default; a sample costs a few reads under `/proc`.
+    pub fn process_metrics(mut self, enabled: bool) -> Self {
+        self.process_metrics = enabled;
+        self
     }
 
     /// Buckets for histograms outside the catalog (your own
@@ -252,6 +266,15 @@ impl PrometheusExporterBuilder {
                 .collect(),
             default_buckets: self.default_buckets,
         }));
+        if self.process_metrics {
+            let sampler = crate::process::ProcessSampler::new();
+            let weak = Arc::downgrade(&store);
+            store.on_render(Box::new(move || {
+                if let Some(store) = weak.upgrade() {
+                    sampler.sample(&PhotonRecorder { store });
+                }
+            }));
+        }
         let exporter = PrometheusExporter {
             store: store.clone(),
             local_addr: None,
