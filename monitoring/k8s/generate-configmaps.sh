@@ -2,11 +2,12 @@
 # Generates the ConfigMaps under k8s/ from the same files the compose stack
 # mounts, so Kubernetes and compose never drift. CI runs it into a temporary
 # directory and fails if the committed ConfigMaps differ.
-#   monitoring/k8s/generate-configmaps.sh [OUT_DIR]   (default: monitoring/k8s)
+#   monitoring/k8s/generate-configmaps.sh [OUT_DIR]   (default: monitoring/, the
+#   files land in OUT_DIR/k8s/... and OUT_DIR/grafana/datasources/)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mon=$(dirname "$here")
-out=${1:-$here}
+out=${1:-$mon}
 
 # configmap NAME OUTFILE KEY=FILE...
 configmap() {
@@ -29,19 +30,39 @@ configmap() {
   } > "$file"
 }
 
-configmap prometheus-config "$out/prometheus/configmap-config.yaml" \
+configmap prometheus-config "$out/k8s/prometheus/configmap-config.yaml" \
   prometheus.yml="$mon/prometheus/prometheus-k8s.yml"
-configmap prometheus-rules "$out/prometheus/configmap-rules.yaml" \
+configmap prometheus-rules "$out/k8s/prometheus/configmap-rules.yaml" \
   recording.yml="$mon/prometheus/rules/recording.yml" alerts.yml="$mon/prometheus/rules/alerts.yml"
-configmap alertmanager-config "$out/alertmanager/configmap-config.yaml" \
-  alertmanager.yml="$mon/alertmanager/alertmanager.yml"
-configmap alertmanager-templates "$out/alertmanager/configmap-templates.yaml" \
+configmap alertmanager-config "$out/k8s/alertmanager/configmap-config.yaml" \
+  alertmanager.yml="$mon/alertmanager/alertmanager.yml" \
+  select-receivers.sh="$mon/alertmanager/select-receivers.sh"
+configmap alertmanager-templates "$out/k8s/alertmanager/configmap-templates.yaml" \
   photon.tmpl="$mon/alertmanager/templates/photon.tmpl"
-configmap grafana-datasources "$out/grafana/configmap-datasources.yaml" \
-  datasources.yml="$mon/grafana/datasources/datasources.yml"
-configmap grafana-dashboard-provider "$out/grafana/configmap-dashboard-provider.yaml" \
+# Twice: in k8s/grafana/ for `kubectl apply -k monitoring/k8s`, and in
+# grafana/datasources/ for the seed's `kubectl apply -f monitoring/grafana/datasources/`
+# (compose mounts grafana/provisioning/datasources/ instead).
+for dir in "$out/k8s/grafana" "$out/grafana/datasources"; do
+  configmap grafana-datasources "$dir/configmap-datasources.yaml" \
+    datasources.yml="$mon/grafana/provisioning/datasources/datasources.yml"
+done
+configmap grafana-dashboard-provider "$out/k8s/grafana/configmap-dashboard-provider.yaml" \
   dashboards.yml="$mon/grafana/dashboards/dashboards.yml"
-configmap grafana-dashboards "$out/grafana/configmap-dashboards.yaml" \
+configmap grafana-dashboards "$out/k8s/grafana/configmap-dashboards.yaml" \
   photon-mlir-overview.json="$mon/grafana/dashboards/photon-mlir-overview.json" \
   hardware-metrics.json="$mon/grafana/dashboards/hardware-metrics.json" \
   performance-metrics.json="$mon/grafana/dashboards/performance-metrics.json"
+configmap loki-config "$out/k8s/loki/configmap-config.yaml" \
+  loki.yml="$mon/loki/loki.yml"
+configmap promtail-config "$out/k8s/promtail/configmap-config.yaml" \
+  promtail.yml="$mon/promtail/promtail-k8s.yml"
+# The HA overlay replaces two ConfigMaps' contents (strategic-merge patches).
+configmap prometheus-config "$out/k8s/overlays/ha/configmap-prometheus-config.yaml" \
+  prometheus.yml="$mon/prometheus/prometheus-k8s-ha.yml"
+ha_datasources=$(mktemp)
+trap 'rm -f "$ha_datasources"' EXIT
+sed -e 's#url: http://prometheus:9090#url: http://victoriametrics:8428#' \
+  -e '1i # HA overlay: the Prometheus datasource reads the long-term store, VictoriaMetrics.' \
+  "$mon/grafana/provisioning/datasources/datasources.yml" > "$ha_datasources"
+configmap grafana-datasources "$out/k8s/overlays/ha/configmap-grafana-datasources.yaml" \
+  datasources.yml="$ha_datasources"
