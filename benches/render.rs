@@ -33,6 +33,9 @@ fn populate() {
 fn render_11k_series(c: &mut Criterion) {
     let (photon_recorder, photon) = PrometheusExporterBuilder::new()
         .without_listener()
+        // The peers do not sample the process; its cost is measured apart
+        // (render_process_sample below).
+        .process_metrics(false)
         .default_buckets(common::PEER_BUCKETS)
         .unwrap()
         .build_recorder();
@@ -104,9 +107,31 @@ fn render_11k_series(c: &mut Criterion) {
     g.finish();
 }
 
+/// What the default process sampling adds to a render: the catalog alone,
+/// sampled (`process_*` from metrics-process, VmRSS/VmHWM, the cgroup limit)
+/// and not.
+fn render_process_sample(c: &mut Criterion) {
+    let build = |on: bool| {
+        PrometheusExporterBuilder::new()
+            .without_listener()
+            .process_metrics(on)
+            .build_recorder()
+            .1
+    };
+    let (sampled, plain) = (build(true), build(false));
+    assert!(sampled.render().contains("process_resident_memory_bytes"));
+    assert!(!plain.render().contains("process_resident_memory_bytes"));
+    let mut g = c.benchmark_group("render_process_sample");
+    g.bench_function("catalog_only", |b| b.iter(|| black_box(plain.render())));
+    g.bench_function("catalog_and_process_sample", |b| {
+        b.iter(|| black_box(sampled.render()))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = render_11k_series
+    targets = render_11k_series, render_process_sample
 }
 criterion_main!(benches);

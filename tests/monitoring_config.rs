@@ -528,3 +528,37 @@ fn the_seeds_compose_command_needs_no_variable_and_binds_loopback() {
         }
     }
 }
+
+/// The "Scaling out" budget table in RUNBOOK.md: one row per catalog family
+/// with the most series it can have at the default caps and the exposition
+/// lines they make (histograms: a line per bucket, `+Inf`, `_sum`, `_count`).
+#[test]
+fn the_runbook_cardinality_budget_is_the_catalogs() {
+    let runbook = std::fs::read_to_string(monitoring().join("RUNBOOK.md")).unwrap();
+    let mut expected = String::new();
+    let (mut total_series, mut total_lines) = (0, 0);
+    for spec in families() {
+        let series = spec.max_series();
+        let lines = match spec.kind {
+            Kind::Histogram => series * (spec.buckets.map_or(0, <[f64]>::len) + 3),
+            _ => series,
+        };
+        total_series += series;
+        total_lines += lines;
+        let labels: Vec<&str> = spec.labels.iter().map(|l| l.as_str()).collect();
+        expected += &format!(
+            "| `{}` | {} | {series} | {lines} |\n",
+            spec.name,
+            if labels.is_empty() {
+                "—".to_string()
+            } else {
+                labels.join(", ")
+            },
+        );
+    }
+    expected += &format!("| **all families** | | **{total_series}** | **{total_lines}** |\n");
+    assert!(
+        runbook.contains(&expected),
+        "RUNBOOK.md's budget table is not the catalog's; it should read:\n{expected}"
+    );
+}

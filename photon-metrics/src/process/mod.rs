@@ -139,6 +139,8 @@ mod tests {
             "process_open_fds",
             "process_max_fds",
             "process_start_time_seconds",
+            "process_virtual_memory_bytes",
+            "process_threads",
         ] {
             assert!(value(&text, family).is_some(), "{family} missing:\n{text}");
             assert!(
