@@ -147,6 +147,15 @@ pub(crate) fn value_text(label: OpenLabel, slot: usize) -> &'static str {
         .unwrap_or(OVERFLOW_VALUE)
 }
 
+/// Whether `slot` holds an interned value of `label` (0, the overflow, always does).
+fn is_interned(label: OpenLabel, slot: u32) -> bool {
+    let state = interner(label).state(label);
+    state
+        .texts
+        .get(slot as usize)
+        .is_some_and(|t| t.get().is_some())
+}
+
 fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
     if value.is_empty() {
         return Err(LabelError::Empty {
@@ -242,6 +251,20 @@ macro_rules! open_label {
             /// Whether this is the overflow value.
             pub const fn is_overflow(&self) -> bool {
                 self.slot == 0
+            }
+
+            /// The value's interned slot, a small integer stable for the
+            /// life of this process (0 is [`OVERFLOW`](Self::OVERFLOW)): a
+            /// handle for code across an FFI boundary (photon-metrics-ffi).
+            /// It means nothing in another process.
+            pub const fn to_raw(self) -> u32 {
+                self.slot
+            }
+
+            /// The value whose [`to_raw`](Self::to_raw) is `raw`, or `None`
+            /// when no value of this label was interned at that slot.
+            pub fn from_raw(raw: u32) -> Option<Self> {
+                is_interned(OpenLabel::$label, raw).then_some($name { slot: raw })
             }
 
             #[inline]
@@ -357,5 +380,20 @@ mod tests {
             set_cap(OpenLabel::Target, MAX_CAP + 1),
             Err(LabelError::CapOutOfRange { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+
+    #[test]
+    fn raw_handles_round_trip_and_unknown_slots_are_refused() {
+        let loc = Location::new("raw-rack").unwrap();
+        assert_eq!(Location::from_raw(loc.to_raw()), Some(loc));
+        assert_eq!(Location::from_raw(0), Some(Location::OVERFLOW));
+        assert_eq!(Location::from_raw(u32::MAX), None);
+        // A slot past every interned value is not a value.
+        assert_eq!(Location::from_raw(MAX_CAP as u32), None);
     }
 }

@@ -1,0 +1,194 @@
+//! Return codes, the thread's last error message, and the guard that keeps
+//! panics on the Rust side of the boundary.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What every `photon_*` call returns: [`PHOTON_OK`] or an error code. On an
+/// error, [`photon_last_error_message`] says what went wrong.
+pub type PhotonCode = i32;
+
+/// Success.
+pub const PHOTON_OK: PhotonCode = 0;
+/// A required pointer argument was NULL.
+pub const PHOTON_ERR_NULL_ARGUMENT: PhotonCode = 1;
+/// A string argument was not UTF-8.
+pub const PHOTON_ERR_INVALID_UTF8: PhotonCode = 2;
+/// A label value was empty or longer than the limit (128 bytes).
+pub const PHOTON_ERR_INVALID_LABEL: PhotonCode = 3;
+/// A label handle that no `photon_*_new` call returned in this process.
+pub const PHOTON_ERR_INVALID_HANDLE: PhotonCode = 4;
+/// An enum argument (status, device type, memory statistic) out of range.
+pub const PHOTON_ERR_INVALID_ENUM: PhotonCode = 5;
+/// The exporter configuration is invalid (address, label name).
+pub const PHOTON_ERR_INVALID_CONFIG: PhotonCode = 6;
+/// The listen address is in use or not local.
+pub const PHOTON_ERR_BIND: PhotonCode = 7;
+/// An exporter (or another `metrics` recorder) is already installed.
+pub const PHOTON_ERR_ALREADY_INSTALLED: PhotonCode = 8;
+/// Trace export could not be set up or flushed.
+pub const PHOTON_ERR_TRACES: PhotonCode = 9;
+/// A bug: photon-metrics panicked. The panic stayed on the Rust side; the
+/// message says where.
+pub const PHOTON_ERR_PANIC: PhotonCode = 10;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// An error to hand across the boundary: a code and its message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) code: PhotonCode,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: PhotonCode, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn set_last_error(message: &str) {
+    // Interior NULs cannot cross as a C string; they never come from our
+    // messages, but a label value quoted in one could carry one.
+    let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+}
+
+/// Runs `body`, turning its error or panic into a code and the thread's
+/// last error message. Every exported function goes through here.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> PhotonCode {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => PHOTON_OK,
+        Ok(Err(failure)) => {
+            set_last_error(&failure.message);
+            failure.code
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("photon-metrics panicked: {what}"));
+            PHOTON_ERR_PANIC
+        }
+    }
+}
+
+/// The message of the last failed `photon_*` call on this thread (empty if
+/// none failed). The pointer stays valid until the next failing call on the
+/// same thread; copy it to keep it.
+#[no_mangle]
+pub extern "C" fn photon_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
+}
+
+/// A static, human-readable name for a code (`"PHOTON_ERR_BIND"`).
+#[no_mangle]
+pub extern "C" fn photon_code_name(code: PhotonCode) -> *const c_char {
+    let name: &'static [u8] = match code {
+        PHOTON_OK => b"PHOTON_OK\0",
+        PHOTON_ERR_NULL_ARGUMENT => b"PHOTON_ERR_NULL_ARGUMENT\0",
+        PHOTON_ERR_INVALID_UTF8 => b"PHOTON_ERR_INVALID_UTF8\0",
+        PHOTON_ERR_INVALID_LABEL => b"PHOTON_ERR_INVALID_LABEL\0",
+        PHOTON_ERR_INVALID_HANDLE => b"PHOTON_ERR_INVALID_HANDLE\0",
+        PHOTON_ERR_INVALID_ENUM => b"PHOTON_ERR_INVALID_ENUM\0",
+        PHOTON_ERR_INVALID_CONFIG => b"PHOTON_ERR_INVALID_CONFIG\0",
+        PHOTON_ERR_BIND => b"PHOTON_ERR_BIND\0",
+        PHOTON_ERR_ALREADY_INSTALLED => b"PHOTON_ERR_ALREADY_INSTALLED\0",
+        PHOTON_ERR_TRACES => b"PHOTON_ERR_TRACES\0",
+        PHOTON_ERR_PANIC => b"PHOTON_ERR_PANIC\0",
+        _ => b"PHOTON_ERR_UNKNOWN\0",
+    };
+    name.as_ptr().cast()
+}
+
+/// Reads a `(pointer, length)` string argument.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes (or be NULL).
+pub(crate) unsafe fn text<'a>(
+    ptr: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::new(
+            PHOTON_ERR_NULL_ARGUMENT,
+            format!("{what} is NULL"),
+        ));
+    }
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::new(PHOTON_ERR_INVALID_UTF8, format!("{what} is not UTF-8: {e}")))
+}
+
+/// Reads a NUL-terminated string argument; NULL gives `None`.
+///
+/// # Safety
+/// `ptr` must be NULL or a NUL-terminated string.
+pub(crate) unsafe fn c_text<'a>(
+    ptr: *const c_char,
+    what: &str,
+) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_str()
+        .map(Some)
+        .map_err(|e| Failure::new(PHOTON_ERR_INVALID_UTF8, format!("{what} is not UTF-8: {e}")))
+}
+
+/// Writes `value` through an out pointer.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::new(
+            PHOTON_ERR_NULL_ARGUMENT,
+            format!("{what} is NULL"),
+        ));
+    }
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last() -> String {
+        unsafe { CStr::from_ptr(photon_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_stays_on_the_rust_side_as_a_code_and_a_message() {
+        let code = guard(|| panic!("boom at the boundary"));
+        assert_eq!(code, PHOTON_ERR_PANIC);
+        assert_eq!(last(), "photon-metrics panicked: boom at the boundary");
+        let name = unsafe { CStr::from_ptr(photon_code_name(code)) };
+        assert_eq!(name.to_str().unwrap(), "PHOTON_ERR_PANIC");
+    }
+
+    #[test]
+    fn the_last_error_is_per_thread() {
+        assert_eq!(
+            guard(|| Err(Failure::new(PHOTON_ERR_BIND, "here"))),
+            PHOTON_ERR_BIND
+        );
+        let other = std::thread::spawn(last).join().unwrap();
+        assert_eq!(other, "");
+        assert_eq!(last(), "here");
+    }
+}

@@ -1,0 +1,144 @@
+//! The Prometheus exporter: installed once per process, by C or by Rust.
+
+use crate::error::{
+    c_text, guard, put, Failure, PhotonCode, PHOTON_ERR_ALREADY_INSTALLED, PHOTON_ERR_BIND,
+    PHOTON_ERR_INVALID_CONFIG, PHOTON_ERR_NULL_ARGUMENT,
+};
+use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::export::ExportError;
+use std::ffi::c_char;
+use std::sync::OnceLock;
+
+static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
+
+/// A constant label added to every series (`service`, `pod`, …).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PhotonLabelPair {
+    /// The label name, NUL-terminated (`[a-zA-Z_][a-zA-Z0-9_]*`).
+    pub name: *const c_char,
+    /// The value, NUL-terminated.
+    pub value: *const c_char,
+}
+
+fn export_failure(e: ExportError) -> Failure {
+    let code = match e {
+        ExportError::Bind { .. } => PHOTON_ERR_BIND,
+        ExportError::AlreadyInstalled | ExportError::ForeignRecorder => {
+            PHOTON_ERR_ALREADY_INSTALLED
+        }
+        _ => PHOTON_ERR_INVALID_CONFIG,
+    };
+    Failure::new(code, e.to_string())
+}
+
+/// Installs photon's Prometheus exporter as the process's `metrics`
+/// recorder and serves `/metrics` on `listen` (`host:port`, NUL-terminated;
+/// NULL for `0.0.0.0:8080`; `""` for no listener, render with
+/// [`photon_exporter_render`]; port 0 picks a free port, see
+/// [`photon_exporter_port`]). `labels` (`label_count` pairs, may be NULL when
+/// 0) are added to every series. Call it once, before recording: records
+/// made before are not kept.
+///
+/// Errors: `PHOTON_ERR_BIND` (port in use), `PHOTON_ERR_INVALID_CONFIG`
+/// (address, label name), `PHOTON_ERR_ALREADY_INSTALLED`. Nothing is
+/// installed on error.
+///
+/// # Safety
+/// `listen` is NULL or NUL-terminated; `labels` points to `label_count` pairs
+/// of NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn photon_exporter_install(
+    listen: *const c_char,
+    labels: *const PhotonLabelPair,
+    label_count: usize,
+) -> PhotonCode {
+    guard(|| {
+        let mut builder = PrometheusExporterBuilder::new();
+        match unsafe { c_text(listen, "listen") }? {
+            None => {}
+            Some("") => builder = builder.without_listener(),
+            Some(addr) => builder = builder.listen_on(addr).map_err(export_failure)?,
+        }
+        if label_count > 0 {
+            if labels.is_null() {
+                return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "labels is NULL"));
+            }
+            for pair in unsafe { std::slice::from_raw_parts(labels, label_count) } {
+                let name = unsafe { c_text(pair.name, "a label name") }?.ok_or_else(|| {
+                    Failure::new(PHOTON_ERR_NULL_ARGUMENT, "a label name is NULL")
+                })?;
+                let value = unsafe { c_text(pair.value, "a label value") }?.ok_or_else(|| {
+                    Failure::new(PHOTON_ERR_NULL_ARGUMENT, "a label value is NULL")
+                })?;
+                builder = builder.global_label(name, value);
+            }
+        }
+        if EXPORTER.get().is_some() {
+            return Err(export_failure(ExportError::AlreadyInstalled));
+        }
+        let exporter = builder.install().map_err(export_failure)?;
+        let _ = EXPORTER.set(exporter);
+        Ok(())
+    })
+}
+
+/// The exporter installed through this library, for Rust code in the same
+/// library (a mixed C++/Rust process): clone it to render or push.
+pub fn installed() -> Option<&'static PrometheusExporter> {
+    EXPORTER.get()
+}
+
+/// Writes the port `/metrics` is served on to `*out`.
+///
+/// Errors: `PHOTON_ERR_INVALID_CONFIG` when no exporter with a listener is
+/// installed.
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn photon_exporter_port(out: *mut u16) -> PhotonCode {
+    guard(|| {
+        let port = EXPORTER
+            .get()
+            .and_then(|e| e.local_addr())
+            .map(|a| a.port())
+            .ok_or_else(|| {
+                Failure::new(
+                    PHOTON_ERR_INVALID_CONFIG,
+                    "no exporter with a listener is installed",
+                )
+            })?;
+        unsafe { put(out, port, "out") }
+    })
+}
+
+/// Renders the exposition (text format 0.0.4) into `buffer` (`capacity`
+/// bytes), NUL-terminated, for serving from your own HTTP server. `*needed`
+/// gets the size it takes, NUL included; when that exceeds `capacity`
+/// nothing is written (call again with a larger buffer; `buffer` may be
+/// NULL with `capacity` 0 to ask).
+///
+/// # Safety
+/// `buffer` is NULL or writable for `capacity` bytes; `needed` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn photon_exporter_render(
+    buffer: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> PhotonCode {
+    guard(|| {
+        let exporter = EXPORTER
+            .get()
+            .ok_or_else(|| Failure::new(PHOTON_ERR_INVALID_CONFIG, "no exporter is installed"))?;
+        let text = exporter.render();
+        unsafe { put(needed, text.len() + 1, "needed") }?;
+        if text.len() < capacity && !buffer.is_null() {
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), text.len());
+                buffer.add(text.len()).write(0);
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,230 @@
+//! Compile and inference timers: start returns an owned timer, finish
+//! records and frees it. Each timer carries a tracing span (`photon.compile`
+//! / `photon.inference`, named by the caller through `otel.name`), exported
+//! to Jaeger when traces are on (`photon_traces_init`).
+
+use crate::error::{c_text, guard, put, Failure, PhotonCode, PHOTON_ERR_NULL_ARGUMENT};
+use crate::labels::{
+    self, PhotonDeviceType, PhotonErrorKind, PhotonModelType, PhotonStatus, PhotonTarget,
+};
+use photon_metrics::compiler::{self, CompilationTimer};
+use photon_metrics::labels::{ErrorKind, Status};
+use photon_metrics::runtime::{self, InferenceTimer};
+use std::ffi::c_char;
+use tracing::field::Empty;
+
+/// One compilation being timed (opaque). Create with
+/// [`photon_compile_start`], end with [`photon_compile_finish`].
+pub struct PhotonCompileTimer {
+    timer: CompilationTimer,
+    span: tracing::Span,
+}
+
+/// One inference call being timed (opaque). Create with
+/// [`photon_inference_start`], end with [`photon_inference_finish`].
+pub struct PhotonInferenceTimer {
+    timer: InferenceTimer,
+    span: tracing::Span,
+    failed: bool,
+}
+
+fn timer_ref<'a, T>(timer: *mut T) -> Result<&'a mut T, Failure> {
+    // SAFETY: the caller passes a timer from a start call, not yet finished.
+    unsafe { timer.as_mut() }
+        .ok_or_else(|| Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the timer is NULL"))
+}
+
+fn mark_failed(span: &tracing::Span, kind: ErrorKind, description: &str) {
+    photon_metrics::__private::mark_span_error(span, kind, description);
+}
+
+/// Starts timing a compilation of a `model_type` model with `parameters`
+/// parameters for `target`, and opens its span (`name`, NUL-terminated, as
+/// the span's name; NULL for `compile`). The timer goes to `*out`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn photon_compile_start(
+    name: *const c_char,
+    target: PhotonTarget,
+    model_type: PhotonModelType,
+    parameters: u64,
+    out: *mut *mut PhotonCompileTimer,
+) -> PhotonCode {
+    guard(|| {
+        let name = unsafe { c_text(name, "the span name") }?.unwrap_or("compile");
+        let (target, model_type) = (target.get()?, model_type.get()?);
+        if out.is_null() {
+            return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "out is NULL"));
+        }
+        let span = tracing::info_span!(
+            target: "photon_metrics_ffi",
+            "photon.compile",
+            otel.name = name,
+            target = %target,
+            model_type = %model_type,
+            parameters,
+            error_kind = Empty,
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+        );
+        let mut timer = compiler::start_compilation(target, model_type, parameters);
+        timer.attach_span(&span);
+        let boxed = Box::new(PhotonCompileTimer { timer, span });
+        unsafe { put(out, Box::into_raw(boxed), "out") }
+    })
+}
+
+/// Marks the compilation failed with `kind` (status `error`, one
+/// `photon_compilation_errors_total{error_kind}`, the span an error span).
+/// The timer stays open: finish it as usual.
+///
+/// # Safety
+/// `timer` comes from [`photon_compile_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_compile_fail(
+    timer: *mut PhotonCompileTimer,
+    kind: PhotonErrorKind,
+) -> PhotonCode {
+    guard(|| {
+        let timer = timer_ref(timer)?;
+        let kind = kind.get()?;
+        timer.timer.fail(kind);
+        mark_failed(&timer.span, kind, kind.as_str());
+        Ok(())
+    })
+}
+
+/// Ends the compilation with `status` (a `PHOTON_STATUS_*`; after
+/// [`photon_compile_fail`] pass `PHOTON_STATUS_ERROR`), records its count
+/// and duration, closes its span and frees the timer. On
+/// `PHOTON_ERR_INVALID_ENUM` nothing is recorded and the timer stays
+/// alive; on every other return it is gone.
+///
+/// # Safety
+/// `timer` comes from [`photon_compile_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_compile_finish(
+    timer: *mut PhotonCompileTimer,
+    status: PhotonStatus,
+) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?;
+        let status = labels::status(status)?;
+        // SAFETY: from Box::into_raw in photon_compile_start, finished once.
+        let PhotonCompileTimer { timer, span } = *unsafe { Box::from_raw(timer) };
+        if matches!(status, Status::Error | Status::Panic) {
+            span.record("otel.status_code", "ERROR");
+        }
+        timer.finish(status);
+        drop(span);
+        Ok(())
+    })
+}
+
+/// Starts timing an inference call on `device_type` executing `ops`
+/// operations (`photon_active_sessions` counts it while it runs) and opens
+/// its span (`name` as in [`photon_compile_start`]; NULL for `inference`).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_start(
+    name: *const c_char,
+    device_type: PhotonDeviceType,
+    ops: u64,
+    out: *mut *mut PhotonInferenceTimer,
+) -> PhotonCode {
+    guard(|| {
+        let name = unsafe { c_text(name, "the span name") }?.unwrap_or("inference");
+        let device_type = labels::device_type(device_type)?;
+        if out.is_null() {
+            return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "out is NULL"));
+        }
+        let span = tracing::info_span!(
+            target: "photon_metrics_ffi",
+            "photon.inference",
+            otel.name = name,
+            device_type = %device_type,
+            ops,
+            error_kind = Empty,
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+        );
+        let mut timer = runtime::start_inference(device_type, ops);
+        timer.attach_span(&span);
+        let boxed = Box::new(PhotonInferenceTimer {
+            timer,
+            span,
+            failed: false,
+        });
+        unsafe { put(out, Box::into_raw(boxed), "out") }
+    })
+}
+
+/// Sets how many operations the call executed, when known only at the end.
+///
+/// # Safety
+/// `timer` comes from [`photon_inference_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_set_ops(
+    timer: *mut PhotonInferenceTimer,
+    ops: u64,
+) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?.timer.set_ops(ops);
+        Ok(())
+    })
+}
+
+/// Marks the call failed with `kind`; finish it as usual.
+///
+/// # Safety
+/// `timer` comes from [`photon_inference_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_fail(
+    timer: *mut PhotonInferenceTimer,
+    kind: PhotonErrorKind,
+) -> PhotonCode {
+    guard(|| {
+        let timer = timer_ref(timer)?;
+        let kind = kind.get()?;
+        timer.timer.fail(kind);
+        timer.failed = true;
+        mark_failed(&timer.span, kind, kind.as_str());
+        Ok(())
+    })
+}
+
+/// Ends the call: `succeeded` non-zero records latency, ops and throughput;
+/// zero without [`photon_inference_fail`] records a runtime error of kind
+/// `unknown`. Closes the span and frees the timer.
+///
+/// # Safety
+/// `timer` comes from [`photon_inference_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_finish(
+    timer: *mut PhotonInferenceTimer,
+    succeeded: bool,
+) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?;
+        // SAFETY: from Box::into_raw in photon_inference_start, finished once.
+        let PhotonInferenceTimer {
+            mut timer,
+            span,
+            failed,
+        } = *unsafe { Box::from_raw(timer) };
+        if succeeded {
+            timer.succeed();
+        } else if !failed {
+            let kind = ErrorKind::new("unknown").unwrap_or(ErrorKind::OVERFLOW);
+            timer.fail(kind);
+            mark_failed(&span, kind, "failed without a reported kind");
+        }
+        drop(timer);
+        drop(span);
+        Ok(())
+    })
+}

@@ -1,0 +1,337 @@
+//! photon from C++: the CMake example in `examples/cpp/` is configured and
+//! built with the system cmake and g++ against the static library, run, and
+//! its `/metrics` scraped (promtool clean, the counts it recorded). Then a
+//! mixed process: a C++ `main` and a Rust runtime in one static library
+//! record into the same families through one exporter, counts exact.
+//!
+//! The static libraries come from `cargo build -p photon-metrics-ffi -p
+//! photon-mixed-runtime` (`.ci/run` runs it before the tests).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::SystemTime;
+use support::exposition::{parse, value, Sample};
+use support::rotel::Rotel;
+use support::stack::root;
+use support::{http_get, require_binary, TempDir};
+
+/// `target/<profile>`, where cargo leaves the static libraries.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+fn newest_source(dir: &Path) -> SystemTime {
+    support::stack::files_under(dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| p.metadata().unwrap().modified().unwrap())
+        .max()
+        .unwrap()
+}
+
+/// The static library `name`, checked to be newer than the Rust it is built from.
+fn static_library(name: &str, sources: &[&str]) -> PathBuf {
+    let lib = profile_dir().join(format!("lib{name}.a"));
+    let build = "cargo build -p photon-metrics-ffi -p photon-mixed-runtime";
+    let built = lib
+        .metadata()
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: run `{build}` first", lib.display()));
+    for dir in sources {
+        assert!(
+            newest_source(&root().join(dir)) <= built,
+            "{} is older than {dir}: run `{build}` first",
+            lib.display()
+        );
+    }
+    lib
+}
+
+/// Configures and builds examples/cpp with CMake into a fresh directory.
+fn build_examples() -> (TempDir, PathBuf) {
+    static_library(
+        "photon_metrics_ffi",
+        &["photon-metrics/src", "photon-metrics-ffi/src"],
+    );
+    static_library(
+        "photon_mixed_runtime",
+        &[
+            "photon-metrics/src",
+            "photon-metrics-ffi/src",
+            "examples/cpp/mixed-runtime/src",
+        ],
+    );
+    let cmake = require_binary("cmake", "cmake");
+    require_binary("g++", "g++");
+    let dir = TempDir::new("cpp-build");
+    let build = dir.path().join("build");
+    let run = |args: &[&str]| {
+        let out = Command::new(&cmake).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "cmake {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "-S",
+        root().join("examples/cpp").to_str().unwrap(),
+        "-B",
+        build.to_str().unwrap(),
+        &format!("-DPHOTON_METRICS_LIB_DIR={}", profile_dir().display()),
+    ]);
+    run(&["--build", build.to_str().unwrap()]);
+    (dir, build)
+}
+
+/// A running example: its /metrics port; serves until dropped (stdin closed).
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Running {
+    fn start(program: &Path, args: &[&str]) -> Self {
+        Self::start_with(program, args, &[])
+    }
+
+    fn start_with(program: &Path, args: &[&str], env: &[(&str, String)]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut port = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(p) = line.strip_prefix("listening on ") {
+                port = Some(p.parse().unwrap());
+            }
+            if line == "done" {
+                break;
+            }
+        }
+        let port =
+            port.unwrap_or_else(|| panic!("{} never said where it listens", program.display()));
+        Running { child, port }
+    }
+
+    fn scrape(&self) -> (String, Vec<Sample>) {
+        let (status, body) = http_get(&format!("http://127.0.0.1:{}/metrics", self.port)).unwrap();
+        assert_eq!(status, 200);
+        let samples = parse(&body);
+        (body, samples)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn promtool_check(body: &str) {
+    let promtool = require_binary("promtool", "prometheus");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_cpp_compiler_pass_records_into_the_catalog_and_serves_it() {
+    let (_dir, build) = build_examples();
+    let pass = Running::start(&build.join("photon_pass"), &["127.0.0.1:0", "100"]);
+    let (body, samples) = pass.scrape();
+    promtool_check(&body);
+
+    let compilations = |status: &str| {
+        value(
+            &samples,
+            "photon_compilations_total",
+            &[
+                ("target", "mzi-64x64"),
+                ("status", status),
+                ("model_type", "resnet50"),
+                ("service", "photon-pass"),
+            ],
+        )
+    };
+    // 100 runs, every tenth throws: 90 successes; 10 exceptions + 1 fail().
+    assert_eq!(compilations("success"), Some(90.0), "{body}");
+    assert_eq!(compilations("error"), Some(11.0), "{body}");
+    let errors = |kind: &str| {
+        value(
+            &samples,
+            "photon_compilation_errors_total",
+            &[("target", "mzi-64x64"), ("error_kind", kind)],
+        )
+    };
+    assert_eq!(
+        errors("exception"),
+        Some(10.0),
+        "an exception records error_kind=exception"
+    );
+    assert_eq!(errors("ShapeMismatch"), Some(1.0));
+    assert_eq!(
+        value(
+            &samples,
+            "photon_cache_hits_total",
+            &[("target", "mzi-64x64")]
+        ),
+        Some(50.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_cache_misses_total",
+            &[("target", "mzi-64x64")]
+        ),
+        Some(50.0)
+    );
+    // Every timed pass has a duration, whatever its outcome.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_compilation_duration_seconds_count",
+            &[("target", "mzi-64x64"), ("model_size", "large")],
+        ),
+        Some(100.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_memory_usage_bytes",
+            &[("target", "mzi-64x64"), ("memory", "peak")]
+        ),
+        Some(3.0 * (1u64 << 30) as f64)
+    );
+    // The rejected empty label recorded nothing under an empty target.
+    assert!(!body.contains("target=\"\""), "{body}");
+}
+
+#[test]
+fn cpp_and_rust_in_one_process_record_into_the_same_families() {
+    let (_dir, build) = build_examples();
+    let mixed = Running::start(&build.join("photon_mixed"), &["127.0.0.1:0", "7", "5", "4"]);
+    let (body, samples) = mixed.scrape();
+    promtool_check(&body);
+    // 7 from C++ and 5 from Rust, one series.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_compilations_total",
+            &[
+                ("target", "mzi-64x64"),
+                ("status", "success"),
+                ("model_type", "resnet50")
+            ],
+        ),
+        Some(12.0),
+        "{body}"
+    );
+    // 4 Rust calls of 10 ops, and 100 ops recorded from C++.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_inference_ops_total",
+            &[("device_type", "simulator")]
+        ),
+        Some(140.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_inference_latency_seconds_count",
+            &[("device_type", "simulator")],
+        ),
+        Some(4.0)
+    );
+    assert_eq!(
+        body.matches("# TYPE photon_compilations_total counter")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn cpp_passes_are_spans_in_a_real_otlp_receiver() {
+    let (_dir, build) = build_examples();
+    let rotel = Rotel::start();
+    let pass = Running::start_with(
+        &build.join("photon_pass"),
+        &["127.0.0.1:0", "20"],
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", rotel.grpc),
+        )],
+    );
+    drop(pass); // stdin closed: photon::traces::shutdown() flushes, the process exits
+    let spans = support::wait_for(
+        "21 spans at rotel",
+        std::time::Duration::from_secs(20),
+        || {
+            let spans = rotel.spans();
+            (spans.len() >= 21).then_some(spans)
+        },
+    );
+    let passes: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "lower-to-photonic")
+        .collect();
+    assert_eq!(passes.len(), 20, "{spans:#?}");
+    assert!(
+        spans.iter().all(|s| s.service == "photon-pass"),
+        "{spans:#?}"
+    );
+    // Runs 9 and 19 threw: error spans with error_kind=exception.
+    let failed: Vec<_> = passes
+        .iter()
+        .filter(|s| s.status == "STATUS_CODE_ERROR")
+        .collect();
+    assert_eq!(failed.len(), 2, "{passes:#?}");
+    for span in failed {
+        assert_eq!(
+            span.attributes["error_kind"],
+            vec!["exception".to_string()],
+            "{span:#?}"
+        );
+        assert_eq!(span.attributes["target"], vec!["mzi-64x64".to_string()]);
+    }
+    let verify = spans.iter().find(|s| s.name == "verify-shapes").unwrap();
+    assert_eq!(verify.status, "STATUS_CODE_ERROR", "{verify:#?}");
+    assert_eq!(
+        verify.attributes["error_kind"],
+        vec!["ShapeMismatch".to_string()]
+    );
+}
