@@ -9,7 +9,7 @@ use super::{ClosedLabel, LabelError, OpenLabel};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// The value every new label value maps to once its label is at its cap.
@@ -48,6 +48,9 @@ struct Interner {
     requested_cap: AtomicUsize,
     state: OnceLock<State>,
     warned: AtomicBool,
+    /// The highest slot holding a value: slots are handed out in order, so
+    /// `slot <= interned` is the whole check of a raw handle (one load).
+    interned: AtomicU32,
 }
 
 /// Fixed once the first value is interned: tables sized from the cap stay valid.
@@ -63,6 +66,7 @@ const INTERNER: Interner = Interner {
     requested_cap: AtomicUsize::new(0),
     state: OnceLock::new(),
     warned: AtomicBool::new(false),
+    interned: AtomicU32::new(0),
 };
 
 static INTERNERS: [Interner; 5] = [INTERNER; 5];
@@ -148,12 +152,9 @@ pub(crate) fn value_text(label: OpenLabel, slot: usize) -> &'static str {
 }
 
 /// Whether `slot` holds an interned value of `label` (0, the overflow, always does).
+#[inline]
 fn is_interned(label: OpenLabel, slot: u32) -> bool {
-    let state = interner(label).state(label);
-    state
-        .texts
-        .get(slot as usize)
-        .is_some_and(|t| t.get().is_some())
+    slot <= interner(label).interned.load(Ordering::Acquire)
 }
 
 fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
@@ -194,6 +195,8 @@ pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     let id = ids.len() as u32 + 1;
     let _ = state.texts[id as usize].set(text);
     ids.insert(text, id);
+    // After the text is set, so a handle that passes is_interned has its text.
+    interner.interned.store(id, Ordering::Release);
     Ok(id)
 }
 
@@ -263,6 +266,7 @@ macro_rules! open_label {
 
             /// The value whose [`to_raw`](Self::to_raw) is `raw`, or `None`
             /// when no value of this label was interned at that slot.
+            #[inline]
             pub fn from_raw(raw: u32) -> Option<Self> {
                 is_interned(OpenLabel::$label, raw).then_some($name { slot: raw })
             }
