@@ -25,18 +25,32 @@ fn c_abi_against_rust(c: &mut Criterion) {
     let model = ModelType::new("resnet50").unwrap();
     let (mut c_target, mut c_model) = (PhotonTarget { slot: 0 }, PhotonModelType { slot: 0 });
     unsafe {
-        assert_eq!(photon_target_new("mzi-64x64".as_ptr().cast(), 9, &mut c_target), PHOTON_OK);
-        assert_eq!(photon_model_type_new("resnet50".as_ptr().cast(), 8, &mut c_model), PHOTON_OK);
+        assert_eq!(
+            photon_target_new("mzi-64x64".as_ptr().cast(), 9, &mut c_target),
+            PHOTON_OK
+        );
+        assert_eq!(
+            photon_model_type_new("resnet50".as_ptr().cast(), 8, &mut c_model),
+            PHOTON_OK
+        );
     }
     let record: RecordCompilation = black_box(photon_record_compilation);
     let observe: ObserveLatency = black_box(photon_observe_inference_latency);
 
     let mut g = c.benchmark_group("c_abi_counter_3_labels");
     g.bench_function("rust_typed", |b| {
-        b.iter(|| compiler::record_compilation(black_box(target), Status::Success, black_box(model)))
+        b.iter(|| {
+            compiler::record_compilation(black_box(target), Status::Success, black_box(model))
+        })
     });
     g.bench_function("c_abi", |b| {
-        b.iter(|| record(black_box(c_target), PHOTON_STATUS_SUCCESS, black_box(c_model)))
+        b.iter(|| {
+            record(
+                black_box(c_target),
+                PHOTON_STATUS_SUCCESS,
+                black_box(c_model),
+            )
+        })
     });
     g.finish();
 

@@ -290,8 +290,8 @@ private:
 
 /// Times one inference call for its scope (photon_active_sessions counts it
 /// meanwhile). A normal exit records latency, ops and throughput; fail() or
-/// an exception records a runtime error instead (error_kind="exception"
-/// for an exception).
+/// an exception records the latency and a runtime error, no ops
+/// (error_kind="exception" for an exception).
 class InferenceTimer {
 public:
     InferenceTimer(DeviceType device, std::uint64_t ops, const char* span_name = nullptr)

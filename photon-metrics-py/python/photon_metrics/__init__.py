@@ -1,0 +1,87 @@
+"""photon-metrics from Python: the same metric catalog, typed labels, caps and
+/metrics endpoint as the Rust library (which records for it).
+
+    import photon_metrics as pm
+
+    port = pm.install_exporter("0.0.0.0:8080", {"service": "photon-runtime"})
+    target, model = pm.Target("mzi-64x64"), pm.ModelType("resnet50")
+
+    with pm.compile_timer(target, model, parameters=25_600_000):
+        compile_model()          # an exception records status="error"
+
+    @pm.instrument_compile(target, model, parameters=25_600_000)
+    def lower(graph): ...       # counted, timed, classified on every call
+"""
+
+import asyncio
+import functools
+
+from ._native import (  # noqa: F401  (the public API)
+    CompileTimer,
+    DeviceId,
+    DeviceType,
+    ErrorKind,
+    ExporterError,
+    InferenceTimerContext,
+    LabelError,
+    Location,
+    MemoryStat,
+    ModelType,
+    PhotonError,
+    Status,
+    Target,
+    compile_timer,
+    inference_timer,
+    install_exporter,
+    observe_compilation_duration,
+    observe_inference_latency,
+    record_cache_hit,
+    record_cache_miss,
+    record_compilation,
+    record_compilation_error,
+    record_ops,
+    record_runtime_error,
+    render,
+    set_active_devices,
+    set_active_sessions,
+    set_calibration_drift,
+    set_device_status,
+    set_memory_limit,
+    set_memory_usage,
+    set_optical_power_mw,
+    set_queue_depth,
+    set_temperature_celsius,
+    set_throughput,
+)
+
+
+def instrument_compile(target, model_type, parameters=0):
+    """Decorates a function (or coroutine function) as one compilation per
+    call: a return records status="success", an exception records
+    status="error" with error_kind = the exception's class name, and is
+    re-raised. Labels are checked when the decorator is applied."""
+    if not isinstance(target, Target):
+        raise TypeError(f"target must be a photon_metrics.Target, not {type(target).__name__}")
+    if not isinstance(model_type, ModelType):
+        raise TypeError(
+            f"model_type must be a photon_metrics.ModelType, not {type(model_type).__name__}"
+        )
+
+    def decorate(func):
+        if asyncio.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                with compile_timer(target, model_type, parameters):
+                    return await func(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with compile_timer(target, model_type, parameters):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,523 @@
+//! # photon-metrics-py
+//!
+//! The photon-metrics catalog from Python, as the `photon_metrics` package
+//! (built with maturin; `python/photon_metrics/__init__.py` adds the
+//! `instrument_compile` decorator). The same families, typed labels, caps
+//! and one `/metrics` per process as the Rust library, which records for it.
+//!
+//! Label values are interned once (`Target("mzi-64x64")`) into small
+//! immutable objects; records take them, so a typo is a `LabelError` at the
+//! place the value is made and nothing reaches `/metrics` unvalidated.
+
+use photon_metrics::compiler::{self, CompilationTimer};
+use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::labels;
+use photon_metrics::runtime::{self, InferenceTimer};
+use photon_metrics::{export::ExportError, hardware};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+create_exception!(
+    photon_metrics,
+    PhotonError,
+    PyException,
+    "Base of every photon_metrics error."
+);
+create_exception!(
+    photon_metrics,
+    LabelError,
+    PhotonError,
+    "An invalid label value: empty, or longer than 128 bytes."
+);
+create_exception!(
+    photon_metrics,
+    ExporterError,
+    PhotonError,
+    "The exporter cannot be installed: bad address or label name, port in use, already installed."
+);
+
+fn label_error(e: labels::LabelError) -> PyErr {
+    LabelError::new_err(e.to_string())
+}
+
+macro_rules! open_label {
+    ($py:ident, $rust:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[pyclass(frozen, eq, hash, from_py_object, module = "photon_metrics")]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $py(labels::$rust);
+
+        #[pymethods]
+        impl $py {
+            /// Validates and interns `value`; raises LabelError. Past the
+            /// label's cap the value is `__overflow__` (see is_overflow).
+            #[new]
+            fn new(value: &str) -> PyResult<Self> {
+                labels::$rust::new(value).map($py).map_err(label_error)
+            }
+
+            /// Whether the label's cap folded this value into `__overflow__`.
+            #[getter]
+            fn is_overflow(&self) -> bool {
+                self.0.is_overflow()
+            }
+
+            fn __str__(&self) -> &'static str {
+                self.0.as_str()
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}({:?})", stringify!($py), self.0.as_str())
+            }
+        }
+    };
+}
+
+open_label!(
+    Target,
+    Target,
+    "A `target` value: the hardware backend compiled for."
+);
+open_label!(
+    ModelType,
+    ModelType,
+    "A `model_type` value: the model architecture (never a model id)."
+);
+open_label!(
+    ErrorKind,
+    ErrorKind,
+    "An `error_kind` value: a bounded error classification."
+);
+open_label!(DeviceId, DeviceId, "A `device_id` value.");
+open_label!(Location, Location, "A `location` value.");
+
+/// A compilation's outcome (`status` label).
+#[pyclass(eq, eq_int, frozen, from_py_object, module = "photon_metrics")]
+#[derive(Clone, Copy, PartialEq)]
+pub enum Status {
+    #[pyo3(name = "SUCCESS")]
+    Success,
+    #[pyo3(name = "ERROR")]
+    Error,
+    #[pyo3(name = "PANIC")]
+    Panic,
+    #[pyo3(name = "CANCELLED")]
+    Cancelled,
+}
+
+impl From<Status> for labels::Status {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Success => labels::Status::Success,
+            Status::Error => labels::Status::Error,
+            Status::Panic => labels::Status::Panic,
+            Status::Cancelled => labels::Status::Cancelled,
+        }
+    }
+}
+
+/// The device technology (`device_type` label).
+#[pyclass(eq, eq_int, frozen, from_py_object, module = "photon_metrics")]
+#[derive(Clone, Copy, PartialEq)]
+pub enum DeviceType {
+    #[pyo3(name = "MZI")]
+    Mzi,
+    #[pyo3(name = "MICRORING")]
+    Microring,
+    #[pyo3(name = "PCM")]
+    Pcm,
+    #[pyo3(name = "HYBRID")]
+    Hybrid,
+    #[pyo3(name = "SIMULATOR")]
+    Simulator,
+}
+
+impl From<DeviceType> for labels::DeviceType {
+    fn from(d: DeviceType) -> Self {
+        match d {
+            DeviceType::Mzi => labels::DeviceType::Mzi,
+            DeviceType::Microring => labels::DeviceType::Microring,
+            DeviceType::Pcm => labels::DeviceType::Pcm,
+            DeviceType::Hybrid => labels::DeviceType::Hybrid,
+            DeviceType::Simulator => labels::DeviceType::Simulator,
+        }
+    }
+}
+
+/// Which memory figure (`memory` label).
+#[pyclass(eq, eq_int, frozen, from_py_object, module = "photon_metrics")]
+#[derive(Clone, Copy, PartialEq)]
+pub enum MemoryStat {
+    #[pyo3(name = "CURRENT")]
+    Current,
+    #[pyo3(name = "PEAK")]
+    Peak,
+}
+
+impl From<MemoryStat> for labels::MemoryStat {
+    fn from(m: MemoryStat) -> Self {
+        match m {
+            MemoryStat::Current => labels::MemoryStat::Current,
+            MemoryStat::Peak => labels::MemoryStat::Peak,
+        }
+    }
+}
+
+static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
+
+/// Installs photon's Prometheus exporter for this process and serves
+/// `/metrics` on `listen` (`"host:port"`, port 0 for any free port; None for
+/// no listener, use render()). Returns the bound port, or None. Raises
+/// ExporterError (port in use, bad address or label name, second install).
+#[pyfunction]
+#[pyo3(signature = (listen = Some("0.0.0.0:8080"), global_labels = None, process_metrics = true))]
+fn install_exporter(
+    listen: Option<&str>,
+    global_labels: Option<HashMap<String, String>>,
+    process_metrics: bool,
+) -> PyResult<Option<u16>> {
+    let failed = |e: ExportError| ExporterError::new_err(e.to_string());
+    let mut builder = PrometheusExporterBuilder::new().process_metrics(process_metrics);
+    builder = match listen {
+        Some(addr) => builder.listen_on(addr).map_err(failed)?,
+        None => builder.without_listener(),
+    };
+    let mut pairs: Vec<_> = global_labels.unwrap_or_default().into_iter().collect();
+    pairs.sort();
+    for (name, value) in pairs {
+        builder = builder.global_label(name, value);
+    }
+    if EXPORTER.get().is_some() {
+        return Err(failed(ExportError::AlreadyInstalled));
+    }
+    let exporter = builder.install().map_err(failed)?;
+    let port = exporter.local_addr().map(|a| a.port());
+    let _ = EXPORTER.set(exporter);
+    Ok(port)
+}
+
+/// The exposition in the Prometheus text format (or OpenMetrics with
+/// `openmetrics=True`), for serving from your own server.
+#[pyfunction]
+#[pyo3(signature = (openmetrics = false))]
+fn render(openmetrics: bool) -> PyResult<String> {
+    let exporter = EXPORTER.get().ok_or_else(|| {
+        ExporterError::new_err("no exporter is installed: call install_exporter() first")
+    })?;
+    Ok(exporter.render_as(if openmetrics {
+        photon_metrics::export::encode::Format::OpenMetrics
+    } else {
+        photon_metrics::export::encode::Format::Text
+    }))
+}
+
+// Record helpers: one per family, as in the Rust modules compiler, hardware, runtime.
+
+/// `photon_compilations_total{target, status, model_type}` += 1.
+#[pyfunction]
+fn record_compilation(target: Target, status: Status, model_type: ModelType) {
+    compiler::record_compilation(target.0, status.into(), model_type.0);
+}
+
+/// Observes `seconds` in `photon_compilation_duration_seconds{target, model_size}`.
+#[pyfunction]
+fn observe_compilation_duration(target: Target, parameters: u64, seconds: f64) {
+    compiler::observe_compilation_duration(target.0, parameters, seconds);
+}
+
+/// `photon_compilation_errors_total{target, error_kind}` += 1.
+#[pyfunction]
+fn record_compilation_error(target: Target, kind: ErrorKind) {
+    compiler::record_compilation_error(target.0, kind.0);
+}
+
+/// `photon_cache_hits_total{target}` += 1.
+#[pyfunction]
+fn record_cache_hit(target: Target) {
+    compiler::record_cache_hit(target.0);
+}
+
+/// `photon_cache_misses_total{target}` += 1.
+#[pyfunction]
+fn record_cache_miss(target: Target) {
+    compiler::record_cache_miss(target.0);
+}
+
+/// Sets `photon_memory_usage_bytes{target, memory}`.
+#[pyfunction]
+fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
+    compiler::set_memory_usage(target.0, stat.into(), bytes);
+}
+
+/// Sets `photon_memory_limit_bytes` (wins over the sampled cgroup limit).
+#[pyfunction]
+fn set_memory_limit(bytes: u64) {
+    compiler::set_memory_limit(bytes);
+}
+
+/// Sets `photon_device_status{device_id, device_type}` to 1 (up) or 0.
+#[pyfunction]
+fn set_device_status(device: DeviceId, device_type: DeviceType, up: bool) {
+    hardware::set_device_status(device.0, device_type.into(), up);
+}
+
+/// Sets `photon_optical_power_mw{device_id}`.
+#[pyfunction]
+fn set_optical_power_mw(device: DeviceId, milliwatts: f64) {
+    hardware::set_optical_power_mw(device.0, milliwatts);
+}
+
+/// Sets `photon_device_temperature_celsius{device_id}`.
+#[pyfunction]
+fn set_temperature_celsius(device: DeviceId, celsius: f64) {
+    hardware::set_temperature_celsius(device.0, celsius);
+}
+
+/// Sets `photon_calibration_drift{device_id}`.
+#[pyfunction]
+fn set_calibration_drift(device: DeviceId, drift: f64) {
+    hardware::set_calibration_drift(device.0, drift);
+}
+
+/// Observes `seconds` in `photon_inference_latency_seconds{device_type}`.
+#[pyfunction]
+fn observe_inference_latency(device_type: DeviceType, seconds: f64) {
+    hardware::observe_inference_latency(device_type.into(), seconds);
+}
+
+/// Sets `photon_active_devices{device_type, location}`.
+#[pyfunction]
+fn set_active_devices(device_type: DeviceType, location: Location, count: u64) {
+    hardware::set_active_devices(device_type.into(), location.0, count);
+}
+
+/// Sets `photon_active_sessions`.
+#[pyfunction]
+fn set_active_sessions(count: u64) {
+    runtime::set_active_sessions(count);
+}
+
+/// Sets `photon_queue_depth`.
+#[pyfunction]
+fn set_queue_depth(depth: u64) {
+    runtime::set_queue_depth(depth);
+}
+
+/// `photon_inference_ops_total{device_type}` += ops; throughput = ops / seconds.
+#[pyfunction]
+fn record_ops(device_type: DeviceType, ops: u64, seconds: f64) {
+    runtime::record_ops(device_type.into(), ops, seconds);
+}
+
+/// Sets `photon_throughput_ops_per_second`.
+#[pyfunction]
+fn set_throughput(ops_per_second: f64) {
+    runtime::set_throughput(ops_per_second);
+}
+
+/// `photon_runtime_errors_total{error_kind}` += 1.
+#[pyfunction]
+fn record_runtime_error(kind: ErrorKind) {
+    runtime::record_runtime_error(kind.0);
+}
+
+/// The kind an exception is recorded under: its class's name, as the Rust
+/// macros use an error enum's variant name (bounded by the error_kind cap).
+fn exception_kind(exc_type: &Bound<'_, PyAny>) -> labels::ErrorKind {
+    let name = exc_type
+        .cast::<PyType>()
+        .ok()
+        .and_then(|t| t.name().ok())
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "exception".into());
+    labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW)
+}
+
+/// Times one compilation (use `with compile_timer(...)`): a normal exit
+/// records status `success` (or `error` after fail()), an exception leaving
+/// the block records `error` with error_kind = the exception's class name.
+/// The exception is never swallowed.
+#[pyclass(module = "photon_metrics")]
+pub struct CompileTimer {
+    timer: Mutex<Option<CompilationTimer>>,
+    failed: Mutex<bool>,
+}
+
+#[pymethods]
+impl CompileTimer {
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type = None, _exc = None, _tb = None))]
+    fn __exit__(
+        &self,
+        exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        let Some(mut timer) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return false;
+        };
+        let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        match exc_type {
+            Some(exc_type) if !exc_type.is_none() => {
+                if !failed {
+                    timer.fail(exception_kind(&exc_type));
+                }
+                timer.finish(labels::Status::Error);
+            }
+            _ if failed => timer.finish(labels::Status::Error),
+            _ => timer.finish(labels::Status::Success),
+        }
+        false
+    }
+
+    /// Records a classified failure of `kind`; the block's end records `error`.
+    fn fail(&self, kind: ErrorKind) {
+        if let Some(timer) = self
+            .timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            timer.fail(kind.0);
+            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        }
+    }
+}
+
+/// A timer for one compilation of a `model_type` model with `parameters`
+/// parameters for `target`: `with compile_timer(t, m, 25_600_000): ...`.
+#[pyfunction]
+#[pyo3(signature = (target, model_type, parameters = 0))]
+fn compile_timer(target: Target, model_type: ModelType, parameters: u64) -> CompileTimer {
+    CompileTimer {
+        timer: Mutex::new(Some(compiler::start_compilation(
+            target.0,
+            model_type.0,
+            parameters,
+        ))),
+        failed: Mutex::new(false),
+    }
+}
+
+/// Times one inference call (use `with inference_timer(...)`): a normal
+/// exit records latency, ops and throughput; an exception (error_kind = its
+/// class name) or fail() records the latency and a runtime error, no ops.
+#[pyclass(module = "photon_metrics")]
+pub struct InferenceTimerContext {
+    timer: Mutex<Option<InferenceTimer>>,
+    failed: Mutex<bool>,
+}
+
+#[pymethods]
+impl InferenceTimerContext {
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type = None, _exc = None, _tb = None))]
+    fn __exit__(
+        &self,
+        exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        let Some(mut timer) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return false;
+        };
+        let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        match exc_type {
+            Some(exc_type) if !exc_type.is_none() => {
+                if !failed {
+                    timer.fail(exception_kind(&exc_type));
+                }
+            }
+            _ if failed => {}
+            _ => timer.succeed(),
+        }
+        false
+    }
+
+    /// Sets how many operations the call executed.
+    fn set_ops(&self, ops: u64) {
+        if let Some(timer) = self
+            .timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            timer.set_ops(ops);
+        }
+    }
+
+    /// Records a classified failure of `kind`.
+    fn fail(&self, kind: ErrorKind) {
+        if let Some(timer) = self
+            .timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            timer.fail(kind.0);
+            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        }
+    }
+}
+
+/// A timer for one inference call on `device_type` executing `ops` operations.
+#[pyfunction]
+#[pyo3(signature = (device_type, ops = 0))]
+fn inference_timer(device_type: DeviceType, ops: u64) -> InferenceTimerContext {
+    InferenceTimerContext {
+        timer: Mutex::new(Some(runtime::start_inference(device_type.into(), ops))),
+        failed: Mutex::new(false),
+    }
+}
+
+/// The `photon_metrics._native` module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("PhotonError", py.get_type::<PhotonError>())?;
+    m.add("LabelError", py.get_type::<LabelError>())?;
+    m.add("ExporterError", py.get_type::<ExporterError>())?;
+    m.add_class::<Target>()?;
+    m.add_class::<ModelType>()?;
+    m.add_class::<ErrorKind>()?;
+    m.add_class::<DeviceId>()?;
+    m.add_class::<Location>()?;
+    m.add_class::<Status>()?;
+    m.add_class::<DeviceType>()?;
+    m.add_class::<MemoryStat>()?;
+    m.add_class::<CompileTimer>()?;
+    m.add_class::<InferenceTimerContext>()?;
+    m.add_function(wrap_pyfunction!(install_exporter, m)?)?;
+    m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(compile_timer, m)?)?;
+    m.add_function(wrap_pyfunction!(inference_timer, m)?)?;
+    m.add_function(wrap_pyfunction!(record_compilation, m)?)?;
+    m.add_function(wrap_pyfunction!(observe_compilation_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(record_compilation_error, m)?)?;
+    m.add_function(wrap_pyfunction!(record_cache_hit, m)?)?;
+    m.add_function(wrap_pyfunction!(record_cache_miss, m)?)?;
+    m.add_function(wrap_pyfunction!(set_memory_usage, m)?)?;
+    m.add_function(wrap_pyfunction!(set_memory_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(set_device_status, m)?)?;
+    m.add_function(wrap_pyfunction!(set_optical_power_mw, m)?)?;
+    m.add_function(wrap_pyfunction!(set_temperature_celsius, m)?)?;
+    m.add_function(wrap_pyfunction!(set_calibration_drift, m)?)?;
+    m.add_function(wrap_pyfunction!(observe_inference_latency, m)?)?;
+    m.add_function(wrap_pyfunction!(set_active_devices, m)?)?;
+    m.add_function(wrap_pyfunction!(set_active_sessions, m)?)?;
+    m.add_function(wrap_pyfunction!(set_queue_depth, m)?)?;
+    m.add_function(wrap_pyfunction!(record_ops, m)?)?;
+    m.add_function(wrap_pyfunction!(set_throughput, m)?)?;
+    m.add_function(wrap_pyfunction!(record_runtime_error, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+"""photon_metrics from Python against a real scrape of /metrics, parsed by
+prometheus_client's own parser (not ours)."""
+
+import asyncio
+import socket
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+import photon_metrics as pm
+
+PORT = None
+
+
+def setup_module():
+    global PORT
+    PORT = pm.install_exporter("127.0.0.1:0", {"service": "pytest"})
+
+
+def scrape():
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
+def sample(name, **labels):
+    """The value of the one sample `name` with these labels, or None."""
+    for family in text_string_to_metric_families(scrape()):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return None
+
+
+def test_exporter_serves_the_catalog_with_global_labels():
+    text = scrape()
+    assert "# TYPE photon_compilations_total counter" in text
+    assert "# HELP photon_inference_latency_seconds" in text
+    # Families without open labels are present at once, with the global label.
+    assert sample("photon_queue_depth", service="pytest") == 0
+
+
+def test_a_second_install_and_a_busy_port_are_exporter_errors():
+    with pytest.raises(pm.ExporterError, match="already installed"):
+        pm.install_exporter("127.0.0.1:0")
+    assert issubclass(pm.ExporterError, pm.PhotonError)
+
+
+def test_bad_addresses_are_exporter_errors():
+    with pytest.raises(pm.ExporterError):
+        pm.install_exporter("nowhere")
+
+
+def test_invalid_label_values_raise_label_error():
+    with pytest.raises(pm.LabelError, match="target"):
+        pm.Target("")
+    with pytest.raises(pm.LabelError):
+        pm.ModelType("x" * 129)
+    with pytest.raises(TypeError):
+        pm.record_cache_hit("mzi-64x64")  # a str is not a Target
+
+
+def test_labels_are_interned_values():
+    a, b = pm.Target("py-target"), pm.Target("py-target")
+    assert a == b and hash(a) == hash(b) and str(a) == "py-target"
+    assert repr(a) == 'Target("py-target")'
+    assert not a.is_overflow
+
+
+def test_record_helpers_reach_the_scrape():
+    t, m = pm.Target("py-mzi"), pm.ModelType("bert")
+    d, loc = pm.DeviceId("py-opu-1"), pm.Location("py-rack")
+    for _ in range(3):
+        pm.record_compilation(t, pm.Status.SUCCESS, m)
+    pm.record_cache_hit(t)
+    pm.set_device_status(d, pm.DeviceType.MZI, False)
+    pm.set_temperature_celsius(d, 72.5)
+    pm.set_active_devices(pm.DeviceType.PCM, loc, 4)
+    pm.record_ops(pm.DeviceType.SIMULATOR, 500, 0.5)
+    pm.set_memory_usage(t, pm.MemoryStat.PEAK, 1 << 30)
+    assert sample("photon_compilations_total", target="py-mzi", status="success", model_type="bert", service="pytest") == 3
+    assert sample("photon_cache_hits_total", target="py-mzi") == 1
+    assert sample("photon_device_status", device_id="py-opu-1", device_type="mzi") == 0
+    assert sample("photon_device_temperature_celsius", device_id="py-opu-1") == 72.5
+    assert sample("photon_active_devices", device_type="pcm", location="py-rack") == 4
+    assert sample("photon_inference_ops_total", device_type="simulator") == 500
+    assert sample("photon_memory_usage_bytes", target="py-mzi", memory="peak") == 1 << 30
+
+
+class LoweringError(Exception):
+    pass
+
+
+def test_compile_timer_classifies_return_and_exception():
+    t, m = pm.Target("py-timer"), pm.ModelType("resnet50")
+    with pm.compile_timer(t, m, parameters=25_600_000):
+        pass
+    with pytest.raises(LoweringError):  # never swallowed
+        with pm.compile_timer(t, m, parameters=25_600_000):
+            raise LoweringError("unsupported op")
+    with pm.compile_timer(t, m, parameters=25_600_000) as timer:
+        timer.fail(pm.ErrorKind("ShapeMismatch"))
+    assert sample("photon_compilations_total", target="py-timer", status="success") == 1
+    assert sample("photon_compilations_total", target="py-timer", status="error") == 2
+    assert sample("photon_compilation_errors_total", target="py-timer", error_kind="LoweringError") == 1
+    assert sample("photon_compilation_errors_total", target="py-timer", error_kind="ShapeMismatch") == 1
+    assert sample("photon_compilation_duration_seconds_count", target="py-timer", model_size="large") == 3
+
+
+def test_instrument_compile_decorates_sync_and_async_functions():
+    t, m = pm.Target("py-decorated"), pm.ModelType("mlp")
+
+    @pm.instrument_compile(t, m, parameters=1_000)
+    def lower(fail):
+        if fail:
+            raise ValueError("bad graph")
+        return "lowered"
+
+    @pm.instrument_compile(t, m)
+    async def lower_async(fail):
+        await asyncio.sleep(0)
+        if fail:
+            raise KeyError("op")
+        return "lowered"
+
+    assert lower(False) == "lowered"
+    assert lower.__name__ == "lower"
+    with pytest.raises(ValueError):
+        lower(True)
+    assert asyncio.run(lower_async(False)) == "lowered"
+    with pytest.raises(KeyError):
+        asyncio.run(lower_async(True))
+    assert sample("photon_compilations_total", target="py-decorated", status="success") == 2
+    assert sample("photon_compilations_total", target="py-decorated", status="error") == 2
+    assert sample("photon_compilation_errors_total", target="py-decorated", error_kind="ValueError") == 1
+    assert sample("photon_compilation_errors_total", target="py-decorated", error_kind="KeyError") == 1
+    with pytest.raises(TypeError):
+        pm.instrument_compile("py-decorated", m)
+
+
+def test_inference_timer_records_latency_or_an_error():
+    with pm.inference_timer(pm.DeviceType.HYBRID, ops=64):
+        pass
+    with pytest.raises(RuntimeError):
+        with pm.inference_timer(pm.DeviceType.HYBRID, ops=64):
+            raise RuntimeError("device lost")
+    # A failed call still took time: both are observed; only the success counts ops.
+    assert sample("photon_inference_latency_seconds_count", device_type="hybrid") == 2
+    assert sample("photon_inference_ops_total", device_type="hybrid") == 64
+    assert sample("photon_runtime_errors_total", error_kind="RuntimeError") == 1
+
+
+def test_render_matches_the_format_and_openmetrics_ends_with_eof():
+    assert "photon_compilations_total" in pm.render()
+    assert pm.render(openmetrics=True).endswith("# EOF\n")
+
+
+def test_the_port_is_really_in_use():
+    with socket.socket() as s:
+        with pytest.raises(OSError):
+            s.bind(("127.0.0.1", PORT))
