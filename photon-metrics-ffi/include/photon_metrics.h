@@ -73,6 +73,9 @@ typedef struct {
   uint32_t slot;
 } PhotonLocation;
 
+// An open label (for [`photon_set_label_cap`]): one of the `PHOTON_LABEL_*`.
+typedef uint32_t PhotonOpenLabel;
+
 // A compilation's outcome (`status` label): one of the `PHOTON_STATUS_*`.
 typedef uint32_t PhotonStatus;
 
@@ -148,6 +151,21 @@ typedef uint32_t PhotonDeviceType;
 
 // `memory="peak"`: the high-water mark.
 #define PHOTON_MEMORY_PEAK 1
+
+// The `target` label.
+#define PHOTON_LABEL_TARGET 0
+
+// The `model_type` label.
+#define PHOTON_LABEL_MODEL_TYPE 1
+
+// The `error_kind` label.
+#define PHOTON_LABEL_ERROR_KIND 2
+
+// The `device_id` label.
+#define PHOTON_LABEL_DEVICE_ID 3
+
+// The `location` label.
+#define PHOTON_LABEL_LOCATION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -243,6 +261,13 @@ PhotonCode photon_device_id_new(const char *value, size_t len, PhotonDeviceId *o
 // # Safety
 // `value` points to `len` readable bytes; `out` to a writable handle.
 PhotonCode photon_location_new(const char *value, size_t len, PhotonLocation *out);
+
+// Sets how many distinct values `label` keeps before new ones become
+// `__overflow__` (1..=4096; defaults: target 32, model_type 64,
+// error_kind 64, device_id 1024, location 64), as `labels::set_cap` does
+// in Rust. Call it at start-up, before the first value of that label:
+// afterwards the cap is fixed and this returns `PHOTON_ERR_INVALID_CONFIG`.
+PhotonCode photon_set_label_cap(PhotonOpenLabel label, size_t cap);
 
 // Counts one compilation in `photon_compilations_total{target, status, model_type}`.
 PhotonCode photon_record_compilation(PhotonTarget target,

@@ -139,6 +139,22 @@ enum class MemoryStat : PhotonMemoryStat {
     Peak = PHOTON_MEMORY_PEAK,
 };
 
+/// An open label, for set_label_cap().
+enum class OpenLabel : PhotonOpenLabel {
+    Target = PHOTON_LABEL_TARGET,
+    ModelType = PHOTON_LABEL_MODEL_TYPE,
+    ErrorKind = PHOTON_LABEL_ERROR_KIND,
+    DeviceId = PHOTON_LABEL_DEVICE_ID,
+    Location = PHOTON_LABEL_LOCATION,
+};
+
+/// Sets how many distinct values `label` keeps before new ones become
+/// __overflow__. At start-up, before the label's first value; throws Error
+/// (PHOTON_ERR_INVALID_CONFIG) once the cap is frozen or out of 1..=4096.
+inline void set_label_cap(OpenLabel label, std::size_t cap) {
+    detail::check(photon_set_label_cap(static_cast<PhotonOpenLabel>(label), cap));
+}
+
 namespace exporter {
 /// Installs the exporter and serves /metrics on `listen` (nullptr:
 /// 0.0.0.0:8080, "": no listener, port 0: any free port). Throws Error

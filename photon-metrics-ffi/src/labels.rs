@@ -11,7 +11,7 @@ use crate::error::{
     PHOTON_ERR_INVALID_LABEL,
 };
 use photon_metrics::labels::{
-    DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, Status, Target,
+    DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, OpenLabel, Status, Target,
 };
 use std::ffi::c_char;
 
@@ -258,6 +258,33 @@ pub const PHOTON_MEMORY_CURRENT: PhotonMemoryStat = 0;
 /// `memory="peak"`: the high-water mark.
 pub const PHOTON_MEMORY_PEAK: PhotonMemoryStat = 1;
 
+/// An open label (for [`photon_set_label_cap`]): one of the `PHOTON_LABEL_*`.
+pub type PhotonOpenLabel = u32;
+/// The `target` label.
+pub const PHOTON_LABEL_TARGET: PhotonOpenLabel = 0;
+/// The `model_type` label.
+pub const PHOTON_LABEL_MODEL_TYPE: PhotonOpenLabel = 1;
+/// The `error_kind` label.
+pub const PHOTON_LABEL_ERROR_KIND: PhotonOpenLabel = 2;
+/// The `device_id` label.
+pub const PHOTON_LABEL_DEVICE_ID: PhotonOpenLabel = 3;
+/// The `location` label.
+pub const PHOTON_LABEL_LOCATION: PhotonOpenLabel = 4;
+
+/// Sets how many distinct values `label` keeps before new ones become
+/// `__overflow__` (1..=4096; defaults: target 32, model_type 64,
+/// error_kind 64, device_id 1024, location 64), as `labels::set_cap` does
+/// in Rust. Call it at start-up, before the first value of that label:
+/// afterwards the cap is fixed and this returns `PHOTON_ERR_INVALID_CONFIG`.
+#[no_mangle]
+pub extern "C" fn photon_set_label_cap(label: PhotonOpenLabel, cap: usize) -> PhotonCode {
+    crate::error::guard(|| {
+        let label = closed(OpenLabel::ALL, label, "open label")?;
+        photon_metrics::labels::set_cap(label, cap)
+            .map_err(|e| Failure::new(crate::error::PHOTON_ERR_INVALID_CONFIG, e.to_string()))
+    })
+}
+
 fn closed<T: Copy>(all: &[T], value: u32, label: &str) -> Result<T, Failure> {
     all.get(value as usize).copied().ok_or_else(|| {
         Failure::new(
@@ -308,5 +335,14 @@ mod tests {
         );
         assert_eq!(Status::ALL.len(), 4);
         assert!(status(4).is_err());
+        assert_eq!(
+            OpenLabel::ALL[PHOTON_LABEL_LOCATION as usize],
+            OpenLabel::Location
+        );
+        assert_eq!(
+            OpenLabel::ALL[PHOTON_LABEL_MODEL_TYPE as usize],
+            OpenLabel::ModelType
+        );
+        assert_eq!(OpenLabel::ALL.len(), 5);
     }
 }

@@ -109,6 +109,34 @@ fn the_c_abi_end_to_end() {
         PHOTON_ERR_ALREADY_INSTALLED
     );
 
+    // Caps: set before the first value, then frozen; past the cap a value is __overflow__.
+    assert_eq!(
+        photon_set_label_cap(PHOTON_LABEL_LOCATION, 0),
+        PHOTON_ERR_INVALID_CONFIG
+    );
+    assert_eq!(photon_set_label_cap(9, 2), PHOTON_ERR_INVALID_ENUM);
+    assert_eq!(photon_set_label_cap(PHOTON_LABEL_LOCATION, 2), PHOTON_OK);
+    let location = |v: &str| {
+        let mut out = PhotonLocation { slot: u32::MAX };
+        assert_eq!(
+            unsafe { photon_location_new(v.as_ptr().cast(), v.len(), &mut out) },
+            PHOTON_OK
+        );
+        out
+    };
+    let (a, b, c) = (location("rack-a"), location("rack-b"), location("rack-c"));
+    assert!(a.slot != 0 && b.slot != 0, "within the cap");
+    assert_eq!(c.slot, 0, "the third value is __overflow__");
+    assert_eq!(
+        photon_set_label_cap(PHOTON_LABEL_LOCATION, 8),
+        PHOTON_ERR_INVALID_CONFIG
+    );
+    assert!(last().contains("location"), "{}", last());
+    assert_eq!(
+        photon_set_active_devices(PHOTON_DEVICE_TYPE_MZI, c, 3),
+        PHOTON_OK
+    );
+
     // Labels: invalid values are codes, not crashes.
     assert_eq!(target("").unwrap_err().0, PHOTON_ERR_INVALID_LABEL);
     let long = "x".repeat(129);
@@ -281,4 +309,19 @@ fn the_c_abi_end_to_end() {
         Some(8.0)
     );
     assert!(!text.contains("4000"));
+    assert_eq!(
+        line(
+            &text,
+            &format!(r#"photon_active_devices{{device_type="mzi",location="__overflow__",{s}}}"#)
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        line(
+            &text,
+            &format!(r#"photon_metrics_label_overflow_total{{label="location",{s}}}"#)
+        ),
+        Some(1.0),
+        "{text}"
+    );
 }

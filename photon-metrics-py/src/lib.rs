@@ -167,6 +167,37 @@ impl From<MemoryStat> for labels::MemoryStat {
     }
 }
 
+/// An open label, for set_label_cap().
+#[pyclass(eq, eq_int, frozen, from_py_object, module = "photon_metrics")]
+#[derive(Clone, Copy, PartialEq)]
+pub enum OpenLabel {
+    #[pyo3(name = "TARGET")]
+    Target,
+    #[pyo3(name = "MODEL_TYPE")]
+    ModelType,
+    #[pyo3(name = "ERROR_KIND")]
+    ErrorKind,
+    #[pyo3(name = "DEVICE_ID")]
+    DeviceId,
+    #[pyo3(name = "LOCATION")]
+    Location,
+}
+
+/// Sets how many distinct values `label` keeps before new ones become
+/// `__overflow__` (1..=4096). At start-up, before the label's first value;
+/// raises LabelError once the cap is frozen or out of range.
+#[pyfunction]
+fn set_label_cap(label: OpenLabel, cap: usize) -> PyResult<()> {
+    let label = match label {
+        OpenLabel::Target => labels::OpenLabel::Target,
+        OpenLabel::ModelType => labels::OpenLabel::ModelType,
+        OpenLabel::ErrorKind => labels::OpenLabel::ErrorKind,
+        OpenLabel::DeviceId => labels::OpenLabel::DeviceId,
+        OpenLabel::Location => labels::OpenLabel::Location,
+    };
+    labels::set_cap(label, cap).map_err(label_error)
+}
+
 static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
 
 /// Installs photon's Prometheus exporter for this process and serves
@@ -495,6 +526,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Status>()?;
     m.add_class::<DeviceType>()?;
     m.add_class::<MemoryStat>()?;
+    m.add_class::<OpenLabel>()?;
+    m.add_function(wrap_pyfunction!(set_label_cap, m)?)?;
     m.add_class::<CompileTimer>()?;
     m.add_class::<InferenceTimerContext>()?;
     m.add_function(wrap_pyfunction!(install_exporter, m)?)?;

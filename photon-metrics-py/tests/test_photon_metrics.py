@@ -15,6 +15,8 @@ PORT = None
 
 def setup_module():
     global PORT
+    # At start-up, as an application would: before any location exists.
+    pm.set_label_cap(pm.OpenLabel.LOCATION, 3)
     PORT = pm.install_exporter("127.0.0.1:0", {"service": "pytest"})
 
 
@@ -160,3 +162,31 @@ def test_the_port_is_really_in_use():
     with socket.socket() as s:
         with pytest.raises(OSError):
             s.bind(("127.0.0.1", PORT))
+
+
+def test_label_caps_fold_new_values_into_overflow():
+    with pytest.raises(pm.LabelError, match="4096"):
+        pm.set_label_cap(pm.OpenLabel.TARGET, 0)
+    # The cap of 3 was set in setup_module; py-rack (another test) may hold one slot.
+    values = [pm.Location(f"cap-rack-{i}") for i in range(5)]
+    assert values[-1].is_overflow and str(values[-1]) == "__overflow__"
+    with pytest.raises(pm.LabelError, match="location"):
+        pm.set_label_cap(pm.OpenLabel.LOCATION, 8)  # frozen by the first value
+    assert sample("photon_metrics_label_overflow_total", label="location") >= 2
+
+
+def test_the_type_stub_names_what_the_module_has():
+    import ast
+    import pathlib
+
+    from photon_metrics import _native
+
+    stub = pathlib.Path(pm.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    declared = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+    }
+    exported = {name for name in dir(_native) if not name.startswith("_")}
+    assert declared == exported
