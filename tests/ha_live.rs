@@ -192,14 +192,12 @@ fn two_replicas_write_to_one_store_and_a_clustered_alertmanager_notifies_once() 
     let replicas: Vec<Prometheus> = ["prometheus-0", "prometheus-1"]
         .iter()
         .map(|name| {
-            std::env::set_var("POD_NAME", name);
-            let p = Prometheus::start_with_flags(
+            Prometheus::start_with_env(
                 &config,
                 &[("alerts.yml", &alerts)],
                 &["--enable-feature=expand-external-labels"],
-            );
-            std::env::remove_var("POD_NAME");
-            p
+                &[("POD_NAME", name)],
+            )
         })
         .collect();
 

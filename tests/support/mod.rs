@@ -197,6 +197,7 @@ pub struct Prometheus {
     pub url: String,
     dir: TempDir,
     flags: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Prometheus {
@@ -208,6 +209,17 @@ impl Prometheus {
 
     /// Like [`start`](Self::start), with extra command-line flags.
     pub fn start_with_flags(config: &str, extra_files: &[(&str, &str)], flags: &[&str]) -> Self {
+        Self::start_with_env(config, extra_files, flags, &[])
+    }
+
+    /// Like [`start_with_flags`](Self::start_with_flags), with environment
+    /// variables for the process (`${VAR}` in external labels).
+    pub fn start_with_env(
+        config: &str,
+        extra_files: &[(&str, &str)],
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let binary = require_binary("prometheus", "prometheus");
         let dir = TempDir::new("prometheus");
         let config_path = dir.path().join("prometheus.yml");
@@ -217,19 +229,30 @@ impl Prometheus {
         }
         let port = free_port();
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let url = format!("http://127.0.0.1:{port}");
-        let process = Self::spawn(&binary, &dir, port, &flags);
+        let process = Self::spawn(&binary, &dir, port, &flags, &env);
         let mut prometheus = Prometheus {
             process,
             url,
             dir,
             flags,
+            env,
         };
         prometheus.wait_ready();
         prometheus
     }
 
-    fn spawn(binary: &Path, dir: &TempDir, port: u16, flags: &[String]) -> Process {
+    fn spawn(
+        binary: &Path,
+        dir: &TempDir,
+        port: u16,
+        flags: &[String],
+        env: &[(String, String)],
+    ) -> Process {
         let mut command = Command::new(binary);
         command
             .arg(format!(
@@ -242,6 +265,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(flags)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(dir.path());
         Process::spawn("prometheus", command, dir.path().join("prometheus.log"))
     }
@@ -263,7 +287,7 @@ impl Prometheus {
         self.process.wait_exit(Duration::from_secs(10));
         std::thread::sleep(down_for);
         let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
-        self.process = Self::spawn(&binary, &self.dir, port, &self.flags);
+        self.process = Self::spawn(&binary, &self.dir, port, &self.flags, &self.env);
         self.wait_ready();
     }
 
