@@ -235,6 +235,36 @@ fn a_cpp_compiler_pass_records_into_the_catalog_and_serves_it() {
         ),
         Some(3.0 * (1u64 << 30) as f64)
     );
+    // Ten inference calls: all timed, nine counted as ops, one runtime error.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_inference_latency_seconds_count",
+            &[("device_type", "simulator")]
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_inference_ops_total",
+            &[("device_type", "simulator")]
+        ),
+        Some(576.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_runtime_errors_total",
+            &[("error_kind", "exception")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&samples, "photon_active_sessions", &[]),
+        Some(0.0),
+        "every session released"
+    );
     // The rejected empty label recorded nothing under an empty target.
     assert!(!body.contains("target=\"\""), "{body}");
 }
@@ -298,12 +328,23 @@ fn cpp_passes_are_spans_in_a_real_otlp_receiver() {
     );
     drop(pass); // stdin closed: photon::traces::shutdown() flushes, the process exits
     let spans = support::wait_for(
-        "21 spans at rotel",
+        "31 spans at rotel",
         std::time::Duration::from_secs(20),
         || {
             let spans = rotel.spans();
-            (spans.len() >= 21).then_some(spans)
+            (spans.len() >= 31).then_some(spans)
         },
+    );
+    let serve: Vec<_> = spans.iter().filter(|s| s.name == "serve").collect();
+    assert_eq!(serve.len(), 10, "{spans:#?}");
+    let lost: Vec<_> = serve
+        .iter()
+        .filter(|s| s.status == "STATUS_CODE_ERROR")
+        .collect();
+    assert_eq!(lost.len(), 1, "{serve:#?}");
+    assert_eq!(
+        lost[0].attributes["device_type"],
+        vec!["simulator".to_string()]
     );
     let passes: Vec<_> = spans
         .iter()

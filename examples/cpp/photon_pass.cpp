@@ -73,6 +73,17 @@ int main(int argc, char** argv) {
         timer.fail(shape_mismatch);  // a classified failure, no exception
     }
     photon::compiler::set_memory_usage(target, photon::MemoryStat::Peak, 3u << 30);
+
+    // The compiled model served ten times on the simulator; the last call
+    // loses its device.
+    for (int call = 0; call < 10; ++call) {
+        try {
+            photon::InferenceTimer timer(photon::DeviceType::Simulator, 64, "serve");
+            if (call == 9) throw std::runtime_error("device lost");
+        } catch (const std::runtime_error&) {
+            // Recorded by the timer's destructor as a runtime error.
+        }
+    }
     std::cout << "done" << std::endl;
 
     // Keep serving until the parent closes stdin.
