@@ -142,27 +142,10 @@ impl Drop for Running {
 }
 
 fn promtool_check(body: &str) {
-    let promtool = require_binary("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (passed, report) = support::promtool_check_metrics(body);
     assert!(
-        out.status.success(),
-        "promtool check metrics:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        passed && report.trim().is_empty(),
+        "promtool check metrics:\n{report}"
     );
 }
 

@@ -8,7 +8,7 @@ use photon_metrics::catalog::{families, Kind};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::stack::{dashboard_queries, files_under, monitoring, root};
+use support::stack::{dashboard_queries, files_under, monitoring, promtool_check_k8s_config, root};
 use support::{require_binary, TempDir};
 
 /// Runs a tool and returns its output, failing the test with it on a non-zero exit.
@@ -66,35 +66,9 @@ fn promtool_checks_the_config_and_rules_and_the_rule_unit_tests_pass() {
 
 #[test]
 fn promtool_checks_the_kubernetes_prometheus_config() {
-    // Debian's Prometheus 2.42 is built without Kubernetes service discovery,
-    // so its promtool rejects `kubernetes_sd_configs`. Check everything else
-    // in the file (rule paths, alerting, relabelling) with the discovery block
-    // replaced by an empty static target list; the image the manifests run
-    // (prom/prometheus) has Kubernetes discovery built in.
-    let promtool = require_binary("promtool", "prometheus");
     let source =
         std::fs::read_to_string(monitoring().join("prometheus/prometheus-k8s.yml")).unwrap();
-    let discovery = "    kubernetes_sd_configs:\n      - role: pod\n";
-    assert!(
-        source.contains(discovery),
-        "the k8s scrape config discovers pods"
-    );
-    let dir = TempDir::new("k8s-prometheus");
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    for rules in ["recording.yml", "alerts.yml"] {
-        std::fs::copy(
-            monitoring().join("prometheus/rules").join(rules),
-            dir.path().join("rules").join(rules),
-        )
-        .unwrap();
-    }
-    let checked = source.replace(discovery, "    static_configs:\n      - targets: []\n");
-    std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
-    run(
-        &promtool,
-        &["check", "config", "prometheus.yml"],
-        dir.path(),
-    );
+    promtool_check_k8s_config(&source);
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::stack::{files_under, monitoring, root};
+use support::stack::{files_under, monitoring, promtool_check_k8s_config, root};
 use support::{require_binary, TempDir};
 
 fn output(binary: &Path, args: &[&str]) -> (bool, String, String) {
@@ -191,32 +191,7 @@ fn the_ha_prometheus_config_differs_from_the_single_one_only_where_it_must() {
     );
     assert!(section(&ha, "remote_write").contains("/api/v1/write"));
 
-    // promtool (Debian's build lacks Kubernetes discovery; see monitoring_config.rs).
-    let promtool = require_binary("promtool", "prometheus");
-    let dir = TempDir::new("ha-prometheus");
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    for rules in ["recording.yml", "alerts.yml"] {
-        std::fs::copy(
-            monitoring().join("prometheus/rules").join(rules),
-            dir.path().join("rules").join(rules),
-        )
-        .unwrap();
-    }
-    let checked = ha.replace(
-        "    kubernetes_sd_configs:\n      - role: pod\n",
-        "    static_configs:\n      - targets: []\n",
-    );
-    std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
-    let out = Command::new(&promtool)
-        .args(["check", "config", "prometheus.yml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    promtool_check_k8s_config(&ha);
 }
 
 #[test]

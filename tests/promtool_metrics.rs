@@ -9,12 +9,10 @@ use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::*;
 use photon_metrics::{compiler, hardware, runtime};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 #[test]
 fn promtool_finds_no_problem_in_the_full_catalog() {
-    let promtool = support::require_binary("promtool", "prometheus");
+    support::require_binary("promtool", "prometheus"); // fail early, before any set-up
     let mut otlp = OtlpConfig::grpc(format!("http://127.0.0.1:{}", support::free_port()));
     otlp.max_queue_size = 1;
     let telemetry = photon_metrics::init()
@@ -72,28 +70,9 @@ fn promtool_finds_no_problem_in_the_full_catalog() {
         );
     }
 
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (passed, report) = support::promtool_check_metrics(&text);
     assert!(
-        out.status.success() && report.trim().is_empty(),
-        "promtool: {:?}\n{report}\n{text}",
-        out.status
+        passed && report.trim().is_empty(),
+        "promtool:\n{report}\n{text}"
     );
 }

@@ -331,3 +331,30 @@ pub fn encode(s: &str) -> String {
     }
     out
 }
+
+/// `promtool check metrics` on an exposition: whether it passed, and what it
+/// printed (empty when it found nothing to say).
+pub fn promtool_check_metrics(text: &str) -> (bool, String) {
+    use std::io::Write;
+    let promtool = require_binary("promtool", "prometheus");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}

@@ -68,3 +68,41 @@ pub fn demo_binary() -> PathBuf {
     );
     demo
 }
+
+/// `promtool check config` of a Kubernetes Prometheus config, with the
+/// repository's rule files beside it. Debian's Prometheus is built without
+/// Kubernetes service discovery, so its promtool rejects
+/// `kubernetes_sd_configs`: the pod discovery block is replaced by an empty
+/// static target list and everything else (rule paths, alerting,
+/// relabelling, remote_write) is checked. The images the manifests run
+/// (prom/prometheus) have Kubernetes discovery built in.
+pub fn promtool_check_k8s_config(source: &str) {
+    let discovery = "    kubernetes_sd_configs:\n      - role: pod\n";
+    assert!(
+        source.contains(discovery),
+        "the k8s scrape config discovers pods"
+    );
+    let promtool = super::require_binary("promtool", "prometheus");
+    let dir = super::TempDir::new("k8s-prometheus");
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    for rules in ["recording.yml", "alerts.yml"] {
+        std::fs::copy(
+            monitoring().join("prometheus/rules").join(rules),
+            dir.path().join("rules").join(rules),
+        )
+        .unwrap();
+    }
+    let checked = source.replace(discovery, "    static_configs:\n      - targets: []\n");
+    std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
+    let out = std::process::Command::new(promtool)
+        .args(["check", "config", "prometheus.yml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check config:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
