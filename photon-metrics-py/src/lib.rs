@@ -356,16 +356,18 @@ fn record_runtime_error(kind: ErrorKind) {
     runtime::record_runtime_error(kind.0);
 }
 
-/// The kind an exception is recorded under: its class's name, as the Rust
+/// The kind to record for the exception leaving a `with` block (`None`
+/// when the block ended normally): the exception class's name, as the Rust
 /// macros use an error enum's variant name (bounded by the error_kind cap).
-fn exception_kind(exc_type: &Bound<'_, PyAny>) -> labels::ErrorKind {
+fn leaving_exception(exc_type: Option<Bound<'_, PyAny>>) -> Option<labels::ErrorKind> {
+    let exc_type = exc_type.filter(|t| !t.is_none())?;
     let name = exc_type
         .cast::<PyType>()
         .ok()
         .and_then(|t| t.name().ok())
         .map(|n| n.to_string())
         .unwrap_or_else(|| "exception".into());
-    labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW)
+    Some(labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW))
 }
 
 /// Times one compilation (use `with compile_timer(...)`): a normal exit
@@ -395,15 +397,15 @@ impl CompileTimer {
             return false;
         };
         let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        match exc_type {
-            Some(exc_type) if !exc_type.is_none() => {
+        match leaving_exception(exc_type) {
+            Some(kind) => {
                 if !failed {
-                    timer.fail(exception_kind(&exc_type));
+                    timer.fail(kind);
                 }
                 timer.finish(labels::Status::Error);
             }
-            _ if failed => timer.finish(labels::Status::Error),
-            _ => timer.finish(labels::Status::Success),
+            None if failed => timer.finish(labels::Status::Error),
+            None => timer.finish(labels::Status::Success),
         }
         false
     }
@@ -463,14 +465,11 @@ impl InferenceTimerContext {
             return false;
         };
         let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        match exc_type {
-            Some(exc_type) if !exc_type.is_none() => {
-                if !failed {
-                    timer.fail(exception_kind(&exc_type));
-                }
-            }
-            _ if failed => {}
-            _ => timer.succeed(),
+        match leaving_exception(exc_type) {
+            Some(kind) if !failed => timer.fail(kind),
+            Some(_) => {}
+            None if failed => {}
+            None => timer.succeed(),
         }
         false
     }
