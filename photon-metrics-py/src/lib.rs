@@ -370,15 +370,39 @@ fn leaving_exception(exc_type: Option<Bound<'_, PyAny>>) -> Option<labels::Error
     Some(labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW))
 }
 
+/// A timer between `__enter__` and `__exit__`, and whether fail() ran: one
+/// lock for both, `None` once the block has ended.
+struct Open<T>(Mutex<Option<(T, bool)>>);
+
+impl<T> Open<T> {
+    fn new(timer: T) -> Self {
+        Open(Mutex::new(Some((timer, false))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(T, bool)>> {
+        // A poisoned lock only means a panic elsewhere; the timer is intact.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the timer if the block has not ended.
+    fn with(&self, f: impl FnOnce(&mut T, &mut bool)) {
+        if let Some((timer, failed)) = self.lock().as_mut() {
+            f(timer, failed);
+        }
+    }
+
+    /// Ends the block: the timer and whether fail() ran, once.
+    fn close(&self) -> Option<(T, bool)> {
+        self.lock().take()
+    }
+}
+
 /// Times one compilation (use `with compile_timer(...)`): a normal exit
 /// records status `success` (or `error` after fail()), an exception leaving
 /// the block records `error` with error_kind = the exception's class name.
 /// The exception is never swallowed.
 #[pyclass(module = "photon_metrics")]
-pub struct CompileTimer {
-    timer: Mutex<Option<CompilationTimer>>,
-    failed: Mutex<bool>,
-}
+pub struct CompileTimer(Open<CompilationTimer>);
 
 #[pymethods]
 impl CompileTimer {
@@ -393,10 +417,9 @@ impl CompileTimer {
         _exc: Option<Bound<'_, PyAny>>,
         _tb: Option<Bound<'_, PyAny>>,
     ) -> bool {
-        let Some(mut timer) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some((mut timer, failed)) = self.0.close() else {
             return false;
         };
-        let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
         match leaving_exception(exc_type) {
             Some(kind) => {
                 if !failed {
@@ -412,15 +435,10 @@ impl CompileTimer {
 
     /// Records a classified failure of `kind`; the block's end records `error`.
     fn fail(&self, kind: ErrorKind) {
-        if let Some(timer) = self
-            .timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
+        self.0.with(|timer, failed| {
             timer.fail(kind.0);
-            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        }
+            *failed = true;
+        });
     }
 }
 
@@ -429,24 +447,18 @@ impl CompileTimer {
 #[pyfunction]
 #[pyo3(signature = (target, model_type, parameters = 0))]
 fn compile_timer(target: Target, model_type: ModelType, parameters: u64) -> CompileTimer {
-    CompileTimer {
-        timer: Mutex::new(Some(compiler::start_compilation(
-            target.0,
-            model_type.0,
-            parameters,
-        ))),
-        failed: Mutex::new(false),
-    }
+    CompileTimer(Open::new(compiler::start_compilation(
+        target.0,
+        model_type.0,
+        parameters,
+    )))
 }
 
 /// Times one inference call (use `with inference_timer(...)`): a normal
 /// exit records latency, ops and throughput; an exception (error_kind = its
 /// class name) or fail() records the latency and a runtime error, no ops.
 #[pyclass(module = "photon_metrics")]
-pub struct InferenceTimerContext {
-    timer: Mutex<Option<InferenceTimer>>,
-    failed: Mutex<bool>,
-}
+pub struct InferenceTimerContext(Open<InferenceTimer>);
 
 #[pymethods]
 impl InferenceTimerContext {
@@ -461,10 +473,9 @@ impl InferenceTimerContext {
         _exc: Option<Bound<'_, PyAny>>,
         _tb: Option<Bound<'_, PyAny>>,
     ) -> bool {
-        let Some(mut timer) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some((mut timer, failed)) = self.0.close() else {
             return false;
         };
-        let failed = *self.failed.lock().unwrap_or_else(|e| e.into_inner());
         match leaving_exception(exc_type) {
             Some(kind) if !failed => timer.fail(kind),
             Some(_) => {}
@@ -476,27 +487,15 @@ impl InferenceTimerContext {
 
     /// Sets how many operations the call executed.
     fn set_ops(&self, ops: u64) {
-        if let Some(timer) = self
-            .timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
-            timer.set_ops(ops);
-        }
+        self.0.with(|timer, _| timer.set_ops(ops));
     }
 
     /// Records a classified failure of `kind`.
     fn fail(&self, kind: ErrorKind) {
-        if let Some(timer) = self
-            .timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
+        self.0.with(|timer, failed| {
             timer.fail(kind.0);
-            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        }
+            *failed = true;
+        });
     }
 }
 
@@ -504,10 +503,7 @@ impl InferenceTimerContext {
 #[pyfunction]
 #[pyo3(signature = (device_type, ops = 0))]
 fn inference_timer(device_type: DeviceType, ops: u64) -> InferenceTimerContext {
-    InferenceTimerContext {
-        timer: Mutex::new(Some(runtime::start_inference(device_type.into(), ops))),
-        failed: Mutex::new(false),
-    }
+    InferenceTimerContext(Open::new(runtime::start_inference(device_type.into(), ops)))
 }
 
 /// The `photon_metrics._native` module.
