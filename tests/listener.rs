@@ -25,6 +25,10 @@ fn exporter() -> &'static PrometheusExporter {
             .listen("127.0.0.1:0".parse().unwrap())
             .header_read_timeout(HEADER_TIMEOUT)
             .max_connections(MAX_CONNECTIONS)
+            // Every client here comes from 127.0.0.1: this binary tests the
+            // header timeout and routes, not the per-peer share
+            // (listener_attacks does).
+            .max_connections_per_peer(MAX_CONNECTIONS)
             .install()
             .unwrap();
         runtime::set_queue_depth(7);

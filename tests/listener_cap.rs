@@ -17,6 +17,9 @@ fn connections_past_the_cap_are_closed_not_queued() {
     let exporter = PrometheusExporterBuilder::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .max_connections(CAP)
+        // Every client here comes from 127.0.0.1: this binary tests the
+        // total cap and timeouts, not the per-peer share (listener_attacks).
+        .max_connections_per_peer(CAP)
         .header_read_timeout(Duration::from_secs(60))
         .install()
         .unwrap();

@@ -143,11 +143,7 @@ impl WebConfig {
                         source,
                     })?;
                 }
-                Some(Arc::new(BasicAuth {
-                    users,
-                    verified: Mutex::new(HashSet::new()),
-                    keys: std::collections::hash_map::RandomState::new(),
-                }))
+                Some(Arc::new(BasicAuth::new(users)))
             }
             _ => None,
         };
@@ -225,58 +221,117 @@ fn tls_acceptor(tls: &TlsFile, base: &Path) -> Result<tokio_rustls::TlsAcceptor,
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The users of `basic_auth_users` and the credentials already verified.
+/// The users of `basic_auth_users` and what was learnt of credentials.
 pub(crate) struct BasicAuth {
     users: BTreeMap<String, String>,
     /// Keyed hashes of `user:password` pairs that verified once.
     verified: Mutex<HashSet<u64>>,
+    /// Keyed hashes of pairs that failed once (a bounded set: cleared when
+    /// full), so repeating a wrong password costs no second bcrypt.
+    failed: Mutex<HashSet<u64>>,
     keys: std::collections::hash_map::RandomState,
 }
 
+/// The most failed credentials remembered at once.
+const FAILED_REMEMBERED: usize = 4096;
+
+/// What is known of an `Authorization` header without running bcrypt.
+pub(crate) enum Recall {
+    /// These credentials verified before.
+    Verified,
+    /// Not basic auth, not decodable, or these credentials failed before.
+    Rejected,
+    /// Never seen: only bcrypt can tell.
+    Unknown(Claim),
+}
+
+/// Credentials waiting for bcrypt.
+pub(crate) struct Claim {
+    key: u64,
+    user: String,
+    password: String,
+}
+
 impl BasicAuth {
-    /// Whether an `Authorization` header value carries valid credentials.
-    /// Runs bcrypt on a first sight: call it off the async workers.
-    pub(crate) fn check(&self, header: Option<&[u8]>) -> bool {
+    fn new(users: BTreeMap<String, String>) -> Self {
+        BasicAuth {
+            users,
+            verified: Mutex::new(HashSet::new()),
+            failed: Mutex::new(HashSet::new()),
+            keys: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    /// What the caches know of `header`; cheap, no bcrypt.
+    pub(crate) fn recall(&self, header: Option<&[u8]>) -> Recall {
         use base64::Engine;
         let Some(encoded) = header.and_then(|h| h.strip_prefix(b"Basic ")) else {
-            return false;
+            return Recall::Rejected;
         };
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim_ascii())
         else {
-            return false;
+            return Recall::Rejected;
         };
         let Ok(credentials) = std::str::from_utf8(&decoded) else {
-            return false;
+            return Recall::Rejected;
         };
         let Some((user, password)) = credentials.split_once(':') else {
-            return false;
-        };
-        let Some(hash) = self.users.get(user) else {
-            // Spend the same time as for a known user, so response times
-            // do not tell which users exist.
-            if let Some(any) = self.users.values().next() {
-                let _ = bcrypt::verify(password, any);
-            }
-            return false;
+            return Recall::Rejected;
         };
         let key = self.keys.hash_one(credentials);
-        if self
-            .verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
-        {
-            return true;
+        if lock(&self.verified).contains(&key) {
+            return Recall::Verified;
         }
-        let ok = bcrypt::verify(password, hash).unwrap_or(false);
+        if lock(&self.failed).contains(&key) {
+            return Recall::Rejected;
+        }
+        Recall::Unknown(Claim {
+            key,
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+
+    /// Runs bcrypt on `claim` and remembers the outcome. Takes
+    /// milliseconds: call it off the async workers.
+    pub(crate) fn verify(&self, claim: Claim) -> bool {
+        let ok = match self.users.get(&claim.user) {
+            Some(hash) => bcrypt::verify(&claim.password, hash).unwrap_or(false),
+            None => {
+                // Spend the same time as for a known user, so response
+                // times do not tell which users exist.
+                if let Some(any) = self.users.values().next() {
+                    let _ = bcrypt::verify(&claim.password, any);
+                }
+                false
+            }
+        };
         if ok {
-            self.verified
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key);
+            lock(&self.verified).insert(claim.key);
+        } else {
+            let mut failed = lock(&self.failed);
+            if failed.len() >= FAILED_REMEMBERED {
+                failed.clear();
+            }
+            failed.insert(claim.key);
         }
         ok
     }
+
+    /// Whether an `Authorization` header value carries valid credentials,
+    /// running bcrypt when the caches cannot tell.
+    #[cfg(test)]
+    pub(crate) fn check(&self, header: Option<&[u8]>) -> bool {
+        match self.recall(header) {
+            Recall::Verified => true,
+            Recall::Rejected => false,
+            Recall::Unknown(claim) => self.verify(claim),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::export::listener::{self, ListenerConfig};
 use crate::export::ExportError;
 use crate::store::{global, Store, StoreConfig, DEFAULT_BUCKETS};
 use ipnet::IpNet;
-use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,10 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`listen`](Self::listen) | `0.0.0.0:8080` ([`DEFAULT_LISTEN`](super::DEFAULT_LISTEN)) |
 /// | [`metrics_path`](Self::metrics_path) | `/metrics` |
 /// | [`max_connections`](Self::max_connections) | 512 |
+/// | [`max_connections_per_peer`](Self::max_connections_per_peer) | half of `max_connections` |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
+/// | [`connection_rate_per_peer`](Self::connection_rate_per_peer) | 100 new connections a second after a burst of 300 |
+/// | [`write_timeout`](Self::write_timeout) | 10 s without progress |
 /// | [`allow`](Self::allow) | every address |
 /// | [`gzip`](Self::gzip) | on, when the client sends `Accept-Encoding: gzip` |
 /// | [`default_buckets`](Self::default_buckets) | 0.005 … 10 (the client libraries' defaults) |
@@ -52,7 +55,10 @@ impl PrometheusExporterBuilder {
             listener: ListenerConfig {
                 path: "/metrics".into(),
                 max_connections: 512,
+                max_connections_per_peer: None,
+                connection_rate: listener::ConnectionRate::default(),
                 header_read_timeout: Duration::from_secs(10),
+                write_timeout: Duration::from_secs(10),
                 allow: Vec::new(),
                 gzip: true,
                 #[cfg(feature = "web-config")]
@@ -190,6 +196,37 @@ impl PrometheusExporterBuilder {
         self
     }
 
+    /// The most connections one peer may hold at once (default: half of
+    /// [`max_connections`](Self::max_connections)); IPv6 peers are counted
+    /// by their /64. A peer's connection beyond it is closed as soon as it is
+    /// accepted, so no single host can take every slot from the scraper.
+    pub fn max_connections_per_peer(mut self, max: usize) -> Self {
+        self.listener.max_connections_per_peer = Some(max.max(1));
+        self
+    }
+
+    /// How fast one peer may open new connections: `per_second` sustained,
+    /// after a burst of `burst` (default 100 a second after 300). Faster
+    /// connections are closed as soon as they are accepted, so a flood of
+    /// connect-request-close from one host costs an `accept` and a `close`
+    /// each and cannot queue up in front of the scraper. Prometheus keeps
+    /// its connections alive and opens a few an hour.
+    pub fn connection_rate_per_peer(mut self, per_second: u32, burst: u32) -> Self {
+        self.listener.connection_rate = listener::ConnectionRate {
+            per_second: f64::from(per_second.max(1)),
+            burst: f64::from(burst.max(1)),
+        };
+        self
+    }
+
+    /// How long a response write may make no progress (default 10 s, the
+    /// default scrape timeout of Prometheus): a client that stops reading is
+    /// disconnected then, and gives back its slot and its share of the body.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.listener.write_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// How long a client may take to send a request head (default 10 s);
     /// idle keep-alive connections are closed after the same time.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -310,7 +347,7 @@ impl PrometheusExporterBuilder {
         let socket = listen
             .map(|addr| {
                 let bind_error = |e: std::io::Error| ExportError::Bind { addr, source: e };
-                let socket = TcpListener::bind(addr).map_err(bind_error)?;
+                let socket = listener::bind(addr).map_err(bind_error)?;
                 let bound = socket.local_addr().map_err(bind_error)?;
                 Ok::<_, ExportError>((socket, bound))
             })

@@ -1,0 +1,434 @@
+//! The `/metrics` listener: hyper on one background thread, hardened for a
+//! process (a compiler, an inference runtime) that must not be taken down
+//! through its metrics port, nor have its scrapes stalled by a stranger.
+//!
+//! * **Admission at accept** ([`admission`]): the allowlist, the total
+//!   connection cap, a per-peer cap and a per-peer connection rate are
+//!   applied before a byte is read or a TLS handshake is spent; denied
+//!   peers never take a slot.
+//! * **Slow or idle clients** are closed when their request head has not
+//!   arrived within the header-read timeout (idle keep-alive connections
+//!   included), when a write makes no progress for the write timeout (a
+//!   client that never reads), and in any case after
+//!   [`MAX_CONNECTION_LIFE`].
+//! * **Shared renders** ([`render`]): concurrent scrapes share one render
+//!   and one body in memory; no render runs for a client that has left.
+//! * **Basic auth** ([`auth`], feature `web-config`): a wrong password costs
+//!   at most one bcrypt per peer per second, on a thread of its own.
+//! * **fd exhaustion** (`EMFILE`) and other accept errors back off
+//!   exponentially (10 ms up to 1 s) instead of spinning, and are logged at
+//!   most once a minute with a count of what was suppressed.
+//! * **Requests**: `GET`/`HEAD` on the metrics path only (404 elsewhere, 405
+//!   for other methods), request heads capped at 16 KiB, gzip when the
+//!   client asks for it.
+
+mod admission;
+#[cfg(feature = "web-config")]
+mod auth;
+mod render;
+
+pub(crate) use self::admission::ConnectionRate;
+use self::admission::{Admission, Admissions, DeniedPermit};
+use self::render::{Renders, Variant};
+use super::encode::Format;
+use crate::store::Store;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use ipnet::IpNet;
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_io_timeout::TimeoutStream;
+
+/// The longest any one connection is kept, whatever it does.
+pub const MAX_CONNECTION_LIFE: Duration = Duration::from_secs(300);
+
+/// The largest request head accepted (hyper answers 431 beyond it).
+const MAX_HEAD: usize = 16 * 1024;
+
+/// The accept queue: long enough that a burst of connections from one
+/// host does not overflow it (an overflow drops every host's SYNs, and a
+/// dropped SYN costs the scraper a 1 s retransmission). The kernel caps it
+/// at `net.core.somaxconn`.
+const BACKLOG: i32 = 4096;
+
+/// The kernel send buffer of a served connection. It bounds what one client
+/// that never reads holds in kernel memory, and makes the write timeout
+/// see that it does not read (without it, autotuning grows the buffer to
+/// 4 MiB, enough to swallow a whole body). 128 KiB keeps a 1 MB body at
+/// LAN speed.
+const SEND_BUFFER: usize = 128 * 1024;
+
+/// How long a denied peer is given to send its request before its 403.
+const DENIED_READ: Duration = Duration::from_secs(1);
+
+/// How the listener behaves; set through the exporter builder.
+#[derive(Debug, Clone)]
+pub(crate) struct ListenerConfig {
+    pub path: String,
+    pub max_connections: usize,
+    /// Slots one peer may hold; `None`: half of `max_connections`.
+    pub max_connections_per_peer: Option<usize>,
+    /// How fast one peer may open connections.
+    pub connection_rate: ConnectionRate,
+    pub header_read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub allow: Vec<IpNet>,
+    pub gzip: bool,
+    /// TLS and basic auth, from a web-config file.
+    #[cfg(feature = "web-config")]
+    pub web: Option<Arc<super::web_config::WebConfig>>,
+}
+
+impl ListenerConfig {
+    fn per_peer(&self) -> usize {
+        self.max_connections_per_peer
+            .unwrap_or(self.max_connections / 2)
+            .clamp(1, self.max_connections.max(1))
+    }
+}
+
+struct State {
+    config: ListenerConfig,
+    renders: Arc<Renders>,
+    #[cfg(feature = "web-config")]
+    auth: Option<Arc<auth::AuthGate>>,
+}
+
+type Io = Pin<Box<TimeoutStream<tokio::net::TcpStream>>>;
+
+/// Binds `addr` as `std::net::TcpListener::bind` does (`SO_REUSEADDR`),
+/// with a [`BACKLOG`] long accept queue.
+pub(crate) fn bind(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Serves `listener` on a background thread until the process exits.
+pub(crate) fn spawn(
+    listener: std::net::TcpListener,
+    store: Arc<Store>,
+    config: ListenerConfig,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // Renders only (bcrypt has its own thread): at most one per
+        // variant is ever queued, see `render`.
+        .max_blocking_threads(1)
+        // The one render thread stays between scrapes instead of being
+        // re-created for each.
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
+        .thread_name("photon-metrics-render")
+        .build()?;
+    #[cfg(feature = "web-config")]
+    let auth = match config.web.as_ref().and_then(|w| w.auth.clone()) {
+        Some(basic) => Some(auth::AuthGate::start(basic)?),
+        None => None,
+    };
+    let admissions = Admissions::new(
+        config.allow.clone(),
+        config.max_connections,
+        config.per_peer(),
+        config.connection_rate,
+    );
+    let state = Arc::new(State {
+        config,
+        renders: Renders::new(store),
+        #[cfg(feature = "web-config")]
+        auth,
+    });
+    std::thread::Builder::new()
+        .name("photon-metrics-http".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, admissions, state).await,
+                    Err(e) => tracing::error!(error = %e, "photon-metrics: the /metrics listener cannot start"),
+                }
+            })
+        })?;
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    admissions: Arc<Admissions>,
+    state: Arc<State>,
+) {
+    const MIN_BACKOFF: Duration = Duration::from_millis(10);
+    let mut backoff = MIN_BACKOFF;
+    let accept_errors = RateLimitedLog::new("accept failed; backing off");
+    let refused = RateLimitedLog::new("connection limit reached; new connections are closed");
+    let per_peer =
+        RateLimitedLog::new("a peer holds its share of connections; its new ones are closed");
+    let denied = RateLimitedLog::new("connections from outside the allowlist are refused");
+    let too_fast =
+        RateLimitedLog::new("a peer opens connections faster than its rate; they are closed");
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                backoff = MIN_BACKOFF;
+                match admissions.admit(peer.ip()) {
+                    Admission::Serve(slot) => {
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            connection(stream, peer.ip(), state).await;
+                            drop(slot);
+                        });
+                        continue;
+                    }
+                    Admission::Deny(permit) => {
+                        denied.log(&peer.ip().to_string());
+                        if state.tls() {
+                            // No handshake is spent on a denied peer.
+                            continue;
+                        }
+                        tokio::spawn(forbid(stream, permit));
+                    }
+                    Admission::DenyQuietly => denied.log(&peer.ip().to_string()),
+                    Admission::OverCap => {
+                        refused.log(&format!("limit {}", state.config.max_connections))
+                    }
+                    Admission::OverRate => too_fast.log(&peer.ip().to_string()),
+                    Admission::OverPeerCap => {
+                        per_peer.log(&format!("{} holds {}", peer.ip(), state.config.per_peer()))
+                    }
+                }
+            }
+            Err(e) => {
+                // EMFILE and friends: the fd table is full and retrying at
+                // once only burns a core. Wait, and let clients time out.
+                accept_errors.log(&e.to_string());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+impl State {
+    fn tls(&self) -> bool {
+        #[cfg(feature = "web-config")]
+        if self.config.web.as_ref().is_some_and(|w| w.tls.is_some()) {
+            return true;
+        }
+        false
+    }
+}
+
+/// A canned 403 for a peer outside the allowlist: one short read (so the
+/// close does not reset the answer away), one write, no parsing.
+async fn forbid(mut stream: tokio::net::TcpStream, permit: DeniedPermit) {
+    const ANSWER: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 10\r\nconnection: close\r\n\r\nforbidden\n";
+    let mut head = [0u8; 1024];
+    let _ = tokio::time::timeout(DENIED_READ, stream.read(&mut head)).await;
+    let _ = tokio::time::timeout(DENIED_READ, async {
+        stream.write_all(ANSWER).await?;
+        stream.shutdown().await
+    })
+    .await;
+    drop(permit);
+}
+
+async fn connection(stream: tokio::net::TcpStream, peer: IpAddr, state: Arc<State>) {
+    let _ = stream.set_nodelay(true);
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
+    let mut io = TimeoutStream::new(stream);
+    // A client that stops reading stops our writes: end it then, so it
+    // holds neither a slot nor a body for the connection's whole life.
+    io.set_write_timeout(Some(state.config.write_timeout));
+    let io: Io = Box::pin(io);
+    #[cfg(feature = "web-config")]
+    if let Some(tls) = state.config.web.as_ref().and_then(|w| w.tls.clone()) {
+        // The handshake counts against the header-read timeout: a client
+        // that speaks plain HTTP, trusts another CA or stalls is closed.
+        let handshake = tokio::time::timeout(state.config.header_read_timeout, tls.accept(io));
+        if let Ok(Ok(stream)) = handshake.await {
+            serve(TokioIo::new(stream), peer, state).await;
+        }
+        return;
+    }
+    serve(TokioIo::new(io), peer, state).await;
+}
+
+async fn serve<I>(io: I, peer: IpAddr, state: Arc<State>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service_state = state.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let state = service_state.clone();
+        async move { Ok::<_, Infallible>(respond(req, peer, &state).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout)
+        .max_buf_size(MAX_HEAD);
+    let conn = builder.serve_connection(io, service);
+    // Errors here are the client's (timeouts, resets, garbage): nothing to log.
+    let _ = tokio::time::timeout(MAX_CONNECTION_LIFE, conn).await;
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg_attr(not(feature = "web-config"), allow(unused_variables))]
+async fn respond(
+    req: Request<Incoming>,
+    peer: IpAddr,
+    state: &Arc<State>,
+) -> Response<Full<Bytes>> {
+    #[cfg(feature = "web-config")]
+    if let Some(gate) = state.auth.as_ref() {
+        let header = req.headers().get(hyper::header::AUTHORIZATION);
+        match gate.check(peer, header.map(|v| v.as_bytes())).await {
+            auth::Verdict::Allowed => {}
+            auth::Verdict::Denied => {
+                let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+                response.headers_mut().insert(
+                    hyper::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"photon-metrics\""),
+                );
+                return response;
+            }
+            auth::Verdict::Throttled => {
+                let mut response = plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many new credentials from this address; retry later\n",
+                );
+                response
+                    .headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            auth::Verdict::Busy => {
+                let mut response = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many credential checks at once; retry later\n",
+                );
+                response
+                    .headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+        }
+    }
+    if req.uri().path() != state.config.path {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: metrics are served on the metrics path\n",
+        );
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let format = Format::negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
+    let gzip = state.config.gzip
+        && accepts_gzip(
+            req.headers()
+                .get(ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
+    let Some(body) = state.renders.get(Variant { format, gzip }).await else {
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
+    };
+    let mut response = Response::new(Full::new(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    if gzip {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) with a non-zero `q`.
+fn accepts_gzip(header: Option<&str>) -> bool {
+    header.is_some_and(|h| {
+        h.split(',').any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let q_zero = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim() == "q" && v.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+                })
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
+    })
+}
+
+/// A warning logged at most once a minute, with how many were suppressed.
+struct RateLimitedLog {
+    what: &'static str,
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl RateLimitedLog {
+    fn new(what: &'static str) -> Self {
+        RateLimitedLog {
+            what,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    fn log(&self, detail: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match state.0 {
+            Some(last) if now.duration_since(last) < Duration::from_secs(60) => state.1 += 1,
+            _ => {
+                tracing::warn!(
+                    suppressed = state.1,
+                    "photon-metrics /metrics listener: {}: {detail}",
+                    self.what
+                );
+                *state = (Some(now), 0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_used_only_when_asked() {
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("deflate, gzip;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(None));
+    }
+}
