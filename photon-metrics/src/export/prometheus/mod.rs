@@ -49,31 +49,33 @@
 //!
 //! | family | series at most | memory at most |
 //! |---|---|---|
-//! | `photon_compilations_total` | 8580 | 7393 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 104 KiB |
-//! | `photon_compilation_errors_total` | 2145 | 1291 KiB |
-//! | `photon_cache_hits_total` | 33 | 12 KiB |
-//! | `photon_cache_misses_total` | 33 | 12 KiB |
-//! | `photon_memory_usage_bytes` | 66 | 37 KiB |
-//! | `photon_memory_limit_bytes` | 1 | 1 KiB |
-//! | `photon_device_status` | 5125 | 2865 KiB |
-//! | `photon_optical_power_mw` | 1025 | 302 KiB |
-//! | `photon_device_temperature_celsius` | 1025 | 302 KiB |
-//! | `photon_calibration_drift` | 1025 | 302 KiB |
-//! | `photon_inference_latency_seconds` | 5 | 11 KiB |
-//! | `photon_active_devices` | 325 | 182 KiB |
-//! | `photon_active_sessions` | 1 | 1 KiB |
-//! | `photon_throughput_ops_per_second` | 1 | 1 KiB |
-//! | `photon_inference_ops_total` | 5 | 2 KiB |
-//! | `photon_queue_depth` | 1 | 1 KiB |
-//! | `photon_runtime_errors_total` | 65 | 23 KiB |
-//! | `photon_metrics_label_overflow_total` | 5 | 2 KiB |
-//! | `photon_otlp_spans_dropped_total` | 2 | 1 KiB |
+//! | `photon_compilations_total` | 8580 | 7397 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 169 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 1294 KiB |
+//! | `photon_cache_hits_total` | 33 | 14 KiB |
+//! | `photon_cache_misses_total` | 33 | 14 KiB |
+//! | `photon_memory_usage_bytes` | 66 | 39 KiB |
+//! | `photon_memory_limit_bytes` | 1 | 3 KiB |
+//! | `photon_device_status` | 5125 | 2866 KiB |
+//! | `photon_optical_power_mw` | 1025 | 304 KiB |
+//! | `photon_device_temperature_celsius` | 1025 | 304 KiB |
+//! | `photon_calibration_drift` | 1025 | 304 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 121 KiB |
+//! | `photon_active_devices` | 325 | 184 KiB |
+//! | `photon_active_sessions` | 1 | 3 KiB |
+//! | `photon_throughput_ops_per_second` | 1 | 3 KiB |
+//! | `photon_inference_ops_total` | 5 | 7 KiB |
+//! | `photon_queue_depth` | 1 | 3 KiB |
+//! | `photon_runtime_errors_total` | 65 | 28 KiB |
+//! | `photon_metrics_label_overflow_total` | 5 | 7 KiB |
+//! | `photon_otlp_spans_dropped_total` | 2 | 6 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
 //! process pays for what it touches: the demo's whole store is well under
-//! 1 MiB. Nothing is buffered per observation, and nothing runs in the
-//! background to drain anything.
+//! 1 MiB. A chunk is allocated whole, so the table counts whole chunks: a
+//! histogram family of 5 series pays for 64 cells (`tests/store_allocation.rs`
+//! measures a family's allocations against its row). Nothing is buffered per
+//! observation, and nothing runs in the background to drain anything.
 
 mod builder;
 mod exporter;
