@@ -36,6 +36,7 @@ pub(crate) const DEFAULT_BUCKETS: &[f64] = &[
 pub(crate) struct StoreConfig {
     pub(crate) global_labels: Vec<(String, String)>,
     pub(crate) default_buckets: Vec<f64>,
+    pub(crate) foreign_limits: foreign::Limits,
 }
 
 /// One catalog family's table, created on first record (which freezes its
@@ -106,7 +107,11 @@ impl Store {
             .collect();
         let store = Store {
             tables,
-            foreign: foreign::Foreign::new(config.global_labels.clone(), config.default_buckets),
+            foreign: foreign::Foreign::new(
+                config.global_labels.clone(),
+                config.default_buckets,
+                config.foreign_limits,
+            ),
             global_labels: config.global_labels,
             refresh: OnceLock::new(),
         };
