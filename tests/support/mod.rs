@@ -5,6 +5,7 @@
 pub mod attack;
 pub mod exec;
 pub mod exposition;
+pub mod foreign;
 pub mod log_buffer;
 pub mod model;
 pub mod raw_http;

@@ -2,23 +2,88 @@
 //! catalog (`metrics::counter!("my_app_requests_total")` in a dependency):
 //! they land in the same store and the same `/metrics`.
 //!
+//! # What a key becomes
+//!
+//! A `metrics` key is any text; an exposition line is not. Each key is made
+//! into a valid series once, when it is first seen, and these rules keep
+//! every scrape valid and every series unique (the exporter's module docs
+//! list them for users):
+//!
+//! * names are sanitized ([`escape::metric_name`], [`escape::label_name`]);
+//!   names that sanitize alike are one family if of one kind;
+//! * a label name that occurs twice (or sanitizes like an earlier one) keeps
+//!   its first value; `le` on a histogram and names starting with `__` are
+//!   renamed `exported_…`, as Prometheus' `honor_labels: false` does; labels
+//!   are sorted by name and empty values dropped (Prometheus treats an empty
+//!   value as no label), so a key is one series however it is spelled;
+//! * a family whose sample names (`_total`, `_bucket`, `_sum`, `_count`, and
+//!   the OpenMetrics name of a counter) would collide with another family's,
+//!   the catalog's included, is refused, and so is a name used as a second
+//!   kind: their records are dropped, with one warning per name.
+//!
+//! # Why it looks like this
+//!
 //! Registration (what `counter!` does on every call) takes a read lock and
-//! one hash lookup; a new key takes the write lock once and is encoded then.
+//! one hash lookup; only a key that needs a new series (or a family's first
+//! overflow, or a first refusal) takes the write lock, once. A refused or
+//! overflowing key is never stored, so a loop of them neither grows the
+//! store nor contends on the lock, and its warning is a flag flipped once.
 //! Handles that were registered record with atomics only, like the catalog's
 //! cells.
+//!
+//! Cardinality is capped like the catalog's: at most [`Limits::per_family`]
+//! series per family and [`Limits::series`] in all (each family's
+//! `__overflow__` series included); a key past either cap records into its
+//! family's `__overflow__` series, so no record of an existing family is lost.
 
 use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell};
 use super::escape;
 use super::table::push_label;
-use crate::catalog::Kind;
+use crate::catalog::{Kind, CATALOG};
+use crate::labels::OVERFLOW_VALUE;
 use metrics::{Key, SharedString, Unit};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+
+/// The default cap on all foreign series together.
+pub(crate) const DEFAULT_SERIES_CAP: usize = 10_000;
+/// The default cap on the series of one foreign family.
+pub(crate) const DEFAULT_FAMILY_SERIES_CAP: usize = 1_000;
+/// The most bytes a key may take (its name, and each label's name and value
+/// plus the `metrics::Label` holding them) to get a series of its own; a
+/// longer key records into its family's `__overflow__` series. It bounds
+/// what each series keeps: the key for lookup and the encoded label text.
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
+/// The longest metric name kept: a longer one's records are dropped, so no
+/// family (its name, and the sample names it claims) is larger.
+pub(crate) const MAX_NAME_BYTES: usize = 256;
+
+/// The help text of a family nobody described.
+pub(crate) const DEFAULT_HELP: &str = "Recorded through the metrics facade without a description (describe_counter!, describe_gauge! or describe_histogram! gives one).";
+
+/// The cardinality caps of foreign series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// All foreign series together, `__overflow__` series included.
+    pub(crate) series: usize,
+    /// The series of one family, its `__overflow__` series not included.
+    pub(crate) per_family: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            series: DEFAULT_SERIES_CAP,
+            per_family: DEFAULT_FAMILY_SERIES_CAP,
+        }
+    }
+}
 
 /// One foreign series: its encoded labels and its cell.
 #[derive(Debug)]
 pub(crate) struct Series<C> {
-    pub(crate) text: Box<str>,
+    pub(crate) text: Arc<str>,
     pub(crate) cell: C,
 }
 
@@ -40,11 +105,36 @@ impl Handle {
     }
 }
 
-/// Every series of one foreign name.
+/// Every series of one exported foreign name.
 #[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) kind: Kind,
+    /// In creation order, the `__overflow__` series (if any) among them.
     pub(crate) series: Vec<Handle>,
+    /// Each series by its label text: keys spelled differently that make
+    /// the same series share it.
+    by_text: HashMap<Arc<str>, Handle>,
+    /// Series other than `__overflow__`.
+    distinct: usize,
+    overflow: Option<Handle>,
+    warned_kind: AtomicBool,
+    warned_labels: AtomicBool,
+    warned_overflow: AtomicBool,
+}
+
+impl Family {
+    fn new(kind: Kind) -> Self {
+        Family {
+            kind,
+            series: Vec::new(),
+            by_text: HashMap::new(),
+            distinct: 0,
+            overflow: None,
+            warned_kind: AtomicBool::new(false),
+            warned_labels: AtomicBool::new(false),
+            warned_overflow: AtomicBool::new(false),
+        }
+    }
 }
 
 /// What `describe_*` said about a name.
@@ -54,12 +144,32 @@ pub(crate) struct Description {
     pub(crate) help: SharedString,
 }
 
-#[derive(Default)]
 struct Inner {
+    /// Keys that got a series of their own (never refused or folded ones).
     by_key: HashMap<Key, Handle>,
     /// By exported (sanitized) name, so the exposition is sorted.
     families: BTreeMap<String, Family>,
     descriptions: HashMap<String, Description>,
+    /// Every sample and OpenMetrics family name in use → the family using it.
+    claims: HashMap<String, String>,
+    /// Exported names refused for a collision (warned already).
+    refused: HashSet<String>,
+    /// Series in all, `__overflow__` ones included.
+    total: usize,
+    /// Families without their `__overflow__` series yet: each may still
+    /// create one, so new series leave room for them under the cap.
+    reserved: usize,
+}
+
+/// A key made into a series: its label text and what had to change.
+struct Encoded {
+    text: Arc<str>,
+    /// The label names after renaming and deduplication, sorted.
+    names: Vec<String>,
+    /// A label was renamed or dropped as a repeat.
+    altered: bool,
+    /// Over [`MAX_KEY_BYTES`].
+    oversize: bool,
 }
 
 /// The foreign part of a store.
@@ -67,46 +177,211 @@ pub(crate) struct Foreign {
     inner: RwLock<Inner>,
     globals: Vec<(String, String)>,
     bounds: &'static [f64],
+    limits: Limits,
+    warned_full: AtomicBool,
+    warned_long: AtomicBool,
+}
+
+/// The names a family's exposition uses in either format: its samples, and
+/// for a counter the family name OpenMetrics gives it (without `_total`).
+fn claims(name: &str, kind: Kind) -> Vec<String> {
+    match kind {
+        Kind::Counter => {
+            let base = name.strip_suffix("_total").unwrap_or(name);
+            vec![base.to_string(), format!("{base}_total")]
+        }
+        Kind::Gauge => vec![name.to_string()],
+        Kind::Histogram => ["", "_bucket", "_sum", "_count"]
+            .iter()
+            .map(|s| format!("{name}{s}"))
+            .collect(),
+    }
 }
 
 impl Foreign {
     /// `bounds` are the buckets of every foreign histogram. They are leaked:
     /// a few bytes per store built, and cells borrow them for free.
-    pub(crate) fn new(globals: Vec<(String, String)>, bounds: Vec<f64>) -> Self {
+    pub(crate) fn new(globals: Vec<(String, String)>, bounds: Vec<f64>, limits: Limits) -> Self {
+        let mut claimed = HashMap::new();
+        for spec in CATALOG {
+            for claim in claims(spec.name, spec.kind) {
+                claimed.insert(claim, spec.name.to_string());
+            }
+        }
         Foreign {
-            inner: RwLock::default(),
+            inner: RwLock::new(Inner {
+                by_key: HashMap::new(),
+                families: BTreeMap::new(),
+                descriptions: HashMap::new(),
+                claims: claimed,
+                refused: HashSet::new(),
+                total: 0,
+                reserved: 0,
+            }),
             globals,
             bounds: Box::leak(bounds.into_boxed_slice()),
+            limits,
+            warned_full: AtomicBool::new(false),
+            warned_long: AtomicBool::new(false),
         }
     }
 
-    /// The series of `key`, created on first use; `None` when the name is
-    /// already used by a family of another kind (logged once per name).
+    /// The series `key` records into, created on first use; `None` when its
+    /// records are dropped (a second kind for a name, a name colliding with
+    /// another family's samples, or no room for a new family), warned once
+    /// per name.
     pub(crate) fn register(&self, key: &Key, kind: Kind) -> Option<Handle> {
         {
             let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(handle) = inner.by_key.get(key) {
-                return (handle.kind() == kind).then(|| handle.clone());
+            if let Some(found) = self.known(&inner, key, kind) {
+                return found;
             }
         }
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(handle) = inner.by_key.get(key) {
-            return (handle.kind() == kind).then(|| handle.clone());
+        if let Some(found) = self.known(&inner, key, kind) {
+            return found;
         }
-        let name = escape::metric_name(key.name());
-        if let Some(existing) = inner.families.get(&name) {
-            if existing.kind != kind {
-                tracing::error!(
-                    metric = %name,
-                    registered_as = existing.kind.as_str(),
-                    requested_as = kind.as_str(),
-                    "photon-metrics: a metric name is used as two kinds; the later kind's records are dropped"
-                );
-                return None;
+        self.create(&mut inner, key, kind)
+    }
+
+    /// What `key` resolves to without changing anything, if that is known
+    /// (`Some(None)`: dropped); `None` when it needs the write lock.
+    fn known(&self, inner: &Inner, key: &Key, kind: Kind) -> Option<Option<Handle>> {
+        if let Some(handle) = inner.by_key.get(key) {
+            if handle.kind() == kind {
+                return Some(Some(handle.clone()));
             }
         }
-        let text = self.encode(key);
-        let handle = match kind {
+        if key.name().len() > MAX_NAME_BYTES {
+            // Never stored, so never a family whose name alone is unbounded.
+            if !self.warned_long.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    bytes = key.name().len(),
+                    max = MAX_NAME_BYTES,
+                    "photon-metrics: a metric name recorded through the metrics facade is too long; its records are dropped (warned once)"
+                );
+            }
+            return Some(None);
+        }
+        let name = escape::metric_name(key.name());
+        let Some(family) = inner.families.get(&name) else {
+            if inner.refused.contains(&name) {
+                return Some(None);
+            }
+            return None;
+        };
+        if family.kind != kind {
+            if !family.warned_kind.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    metric = %name,
+                    registered_as = family.kind.as_str(),
+                    requested_as = kind.as_str(),
+                    "photon-metrics: a metric name is used as two kinds; the later kind's records are dropped (warned once per name)"
+                );
+            }
+            return Some(None);
+        }
+        let encoded = self.encode(key, kind);
+        if let Some(handle) = family.by_text.get(&encoded.text) {
+            if encoded.altered {
+                warn_labels(family, &name);
+            }
+            return Some(Some(handle.clone()));
+        }
+        if !self.fits(inner, family, &encoded) {
+            if let Some(overflow) = &family.overflow {
+                return Some(Some(overflow.clone()));
+            }
+        }
+        None
+    }
+
+    /// Whether a new series for `encoded` may be created in `family`.
+    fn fits(&self, inner: &Inner, family: &Family, encoded: &Encoded) -> bool {
+        !encoded.oversize
+            && family.distinct < self.limits.per_family
+            && inner.total + inner.reserved < self.limits.series
+    }
+
+    /// Creates what [`known`](Self::known) could not resolve, under the
+    /// write lock: a family, a series, a family's `__overflow__` series, or
+    /// a refusal.
+    fn create(&self, inner: &mut Inner, key: &Key, kind: Kind) -> Option<Handle> {
+        let name = escape::metric_name(key.name());
+        if !inner.families.contains_key(&name) {
+            let claims = claims(&name, kind);
+            if let Some(owner) = claims.iter().find_map(|c| inner.claims.get(c)) {
+                tracing::warn!(
+                    metric = %name,
+                    kind = kind.as_str(),
+                    collides_with = %owner,
+                    "photon-metrics: a metric's sample names would collide with another family's; its records are dropped (warned once per name)"
+                );
+                inner.refused.insert(name);
+                return None;
+            }
+            // Room for the family's first series and its `__overflow__`.
+            if inner.total + inner.reserved + 2 > self.limits.series {
+                if !self.warned_full.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        metric = %name,
+                        cap = self.limits.series,
+                        "photon-metrics: the cap on series recorded through the metrics facade is reached; records of new metric names are dropped (warned once)"
+                    );
+                }
+                return None;
+            }
+            for claim in claims {
+                inner.claims.insert(claim, name.clone());
+            }
+            inner.families.insert(name.clone(), Family::new(kind));
+            inner.reserved += 1;
+        }
+        let encoded = self.encode(key, kind);
+        let fits = {
+            let family = &inner.families[&name];
+            self.fits(inner, family, &encoded)
+        };
+        let family = inner.families.get_mut(&name).expect("created above");
+        if fits {
+            let handle = self.handle(kind, encoded.text.clone());
+            family.by_text.insert(encoded.text, handle.clone());
+            family.series.push(handle.clone());
+            family.distinct += 1;
+            if encoded.altered {
+                warn_labels(family, &name);
+            }
+            inner.total += 1;
+            inner.by_key.insert(key.clone(), handle.clone());
+            return Some(handle);
+        }
+        if !family.warned_overflow.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = %name,
+                family_cap = self.limits.per_family,
+                cap = self.limits.series,
+                key_bytes_max = MAX_KEY_BYTES,
+                "photon-metrics: a metric recorded through the metrics facade reached a cardinality cap (or a key is too long); its new series are recorded as one series with every label `__overflow__` (warned once per name)"
+            );
+        }
+        let text = self.overflow_text(&encoded);
+        let overflow = match family.by_text.get(&text) {
+            Some(existing) => existing.clone(),
+            None => {
+                let handle = self.handle(kind, text.clone());
+                family.by_text.insert(text, handle.clone());
+                family.series.push(handle.clone());
+                inner.total += 1;
+                handle
+            }
+        };
+        family.overflow = Some(overflow.clone());
+        inner.reserved -= 1;
+        Some(overflow)
+    }
+
+    fn handle(&self, kind: Kind, text: Arc<str>) -> Handle {
+        match kind {
             Kind::Counter => Handle::Counter(Arc::new(Series {
                 text,
                 cell: CounterCell::new(&[]),
@@ -119,18 +394,7 @@ impl Foreign {
                 text,
                 cell: HistogramCell::new(self.bounds),
             })),
-        };
-        inner.by_key.insert(key.clone(), handle.clone());
-        inner
-            .families
-            .entry(name)
-            .or_insert_with(|| Family {
-                kind,
-                series: Vec::new(),
-            })
-            .series
-            .push(handle.clone());
-        Some(handle)
+        }
     }
 
     /// Keeps the help text and unit of `name` (the latest description wins).
@@ -149,19 +413,102 @@ impl Foreign {
         }
     }
 
-    fn encode(&self, key: &Key) -> Box<str> {
-        let mut text = String::new();
-        let mut names = Vec::new();
+    fn encode(&self, key: &Key, kind: Kind) -> Encoded {
+        let mut bytes = key.name().len();
+        let mut altered = false;
+        let mut labels: Vec<(String, &str)> = Vec::new();
         for label in key.labels() {
-            let name = escape::label_name(label.key());
-            push_label(&mut text, &name, label.value());
-            names.push(name);
+            bytes +=
+                label.key().len() + label.value().len() + std::mem::size_of::<metrics::Label>();
+            let mut name = escape::label_name(label.key());
+            if name.starts_with("__") || (kind == Kind::Histogram && name == "le") {
+                name.insert_str(0, "exported_");
+                altered = true;
+            }
+            if labels.iter().any(|(n, _)| *n == name) {
+                altered = true;
+                continue;
+            }
+            labels.push((name, label.value()));
         }
-        for (name, value) in &self.globals {
-            if !names.contains(name) {
+        labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut text = String::new();
+        for (name, value) in &labels {
+            if !value.is_empty() {
                 push_label(&mut text, name, value);
             }
         }
-        text.into_boxed_str()
+        self.push_globals(&mut text, |g| labels.iter().any(|(n, _)| n == g));
+        Encoded {
+            text: text.into(),
+            names: labels.into_iter().map(|(n, _)| n).collect(),
+            altered,
+            oversize: bytes > MAX_KEY_BYTES,
+        }
+    }
+
+    /// The label text of a family's `__overflow__` series: the names of the
+    /// key that overflowed first, every value `__overflow__` (none for a key
+    /// too long to keep).
+    fn overflow_text(&self, encoded: &Encoded) -> Arc<str> {
+        let names: &[String] = if encoded.oversize {
+            &[]
+        } else {
+            &encoded.names
+        };
+        let mut text = String::new();
+        for name in names {
+            push_label(&mut text, name, OVERFLOW_VALUE);
+        }
+        self.push_globals(&mut text, |g| names.iter().any(|n| n == g));
+        text.into()
+    }
+
+    /// Appends the global labels a series' own labels do not override.
+    fn push_globals(&self, text: &mut String, overridden: impl Fn(&str) -> bool) {
+        for (name, value) in &self.globals {
+            if !overridden(name) {
+                push_label(text, name, value);
+            }
+        }
+    }
+}
+
+/// The most bytes the foreign series can occupy at `limits`, with
+/// histograms of `bounds` bounds and no global labels (each global label
+/// adds its text to every series): every series a histogram with the
+/// longest key, and as many families as the cap allows (two series each:
+/// one and its `__overflow__`) with the longest names. Hash maps and vectors
+/// are counted at their worst fill (just after growing).
+pub(crate) fn max_memory_bytes(limits: Limits, bounds: usize) -> usize {
+    use std::mem::size_of;
+    // A hash map holds at most 7/8 of its buckets and doubles when full: at
+    // worst 16/7 buckets per entry, each with a control byte.
+    let map = |entry: usize| (entry + 1) * 16 / 7 + 1;
+    let arc = 2 * size_of::<usize>();
+    let per_series = size_of::<Key>()
+        + MAX_KEY_BYTES // the key kept for lookup: its strings and labels
+        + map(size_of::<(Key, Handle)>())
+        + map(size_of::<(Arc<str>, Handle)>())
+        + 2 * size_of::<Handle>() // the family's series list
+        + arc
+        + 2 * MAX_KEY_BYTES // label text: every value byte escaped
+        + arc
+        + size_of::<Series<HistogramCell>>()
+        + HistogramCell::heap_bytes(bounds);
+    let name = MAX_NAME_BYTES + 1;
+    let claims = 4 * (map(size_of::<(String, String)>()) + 2 * (name + "_bucket".len()));
+    // B-tree nodes are at least half full.
+    let per_family = 2 * size_of::<(String, Family)>() + name + claims;
+    limits.series * per_series + limits.series / 2 * per_family
+}
+
+fn warn_labels(family: &Family, name: &str) {
+    if !family.warned_labels.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            metric = %name,
+            kind = family.kind.as_str(),
+            "photon-metrics: a series' label names were changed to keep it valid: a repeated name keeps its first value; `le` on a histogram and names starting with `__` are renamed `exported_…` (warned once per name)"
+        );
     }
 }

@@ -36,6 +36,7 @@ pub(crate) const DEFAULT_BUCKETS: &[f64] = &[
 pub(crate) struct StoreConfig {
     pub(crate) global_labels: Vec<(String, String)>,
     pub(crate) default_buckets: Vec<f64>,
+    pub(crate) foreign_limits: foreign::Limits,
 }
 
 /// One catalog family's table, created on first record (which freezes its
@@ -106,7 +107,11 @@ impl Store {
             .collect();
         let store = Store {
             tables,
-            foreign: foreign::Foreign::new(config.global_labels.clone(), config.default_buckets),
+            foreign: foreign::Foreign::new(
+                config.global_labels.clone(),
+                config.default_buckets,
+                config.foreign_limits,
+            ),
             global_labels: config.global_labels,
             refresh: OnceLock::new(),
         };
@@ -148,29 +153,31 @@ impl Store {
 }
 
 /// The most bytes a catalog family's series can occupy in the store at the
-/// current caps: every series that can exist (the product of its labels'
-/// slots), each with its cell, its histogram buckets and exemplars, and the
-/// longest label text it could have (every value at the 128-byte limit and
-/// every byte escaped), plus the chunk index.
+/// current caps, as the table allocates them: every chunk the family's
+/// series can touch, allocated whole ([`table::CHUNK`] cells with their
+/// histogram buckets and exemplars, even when the family has fewer series),
+/// the chunk index, and for every series that can exist (the product of its
+/// labels' slots) the longest label text it could have (every value at the
+/// 128-byte limit and every byte escaped).
 pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
     use std::mem::size_of;
     let series = spec.max_series();
-    let cell = size_of::<OnceLock<Box<str>>>()
-        + match spec.kind {
-            Kind::Counter => size_of::<CounterCell>(),
-            Kind::Gauge => size_of::<GaugeCell>(),
-            Kind::Histogram => {
-                size_of::<HistogramCell>()
-                    + HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
-            }
-        };
+    let chunks = series.div_ceil(table::CHUNK);
+    let chunk = match spec.kind {
+        Kind::Counter => size_of::<table::Chunk<CounterCell>>(),
+        Kind::Gauge => size_of::<table::Chunk<GaugeCell>>(),
+        Kind::Histogram => {
+            size_of::<table::Chunk<HistogramCell>>()
+                + table::CHUNK * HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
+        }
+    };
     let text: usize = spec
         .labels
         .iter()
         .map(|l| l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
         .sum();
-    let chunks = series.div_ceil(table::CHUNK) * size_of::<OnceLock<Box<()>>>();
-    series * (cell + text) + chunks
+    let index = chunks * size_of::<OnceLock<Box<()>>>();
+    chunks * chunk + series * text + index
 }
 
 /// A catalog family's table as the encoders see it (`None`: no series yet).

@@ -25,7 +25,7 @@ use super::exemplars::{SPAN_ID_LABEL, TRACE_ID_LABEL};
 use crate::catalog::{FamilySpec, Kind};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
-use crate::store::foreign::{Description, Family as ForeignFamily, Handle};
+use crate::store::foreign::{Description, Family as ForeignFamily, Handle, DEFAULT_HELP};
 use crate::store::table::Table;
 use crate::store::{escape, Store, Tables};
 use std::io::Write as _;
@@ -249,7 +249,12 @@ impl Encoder<'_> {
             Some(metrics::Unit::Bytes) => Some("bytes"),
             _ => None,
         });
-        self.header(name, family.kind, description.map(|d| &*d.help), unit);
+        // promtool (and linters like it) reject a family without help text.
+        let help = description
+            .map(|d| &*d.help)
+            .filter(|h| !h.is_empty())
+            .unwrap_or(DEFAULT_HELP);
+        self.header(name, family.kind, Some(help), unit);
         // OpenMetrics counter samples always end in `_total`.
         let counter_name = if self.om && !name.ends_with("_total") {
             format!("{name}_total")

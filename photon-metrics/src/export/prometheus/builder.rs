@@ -3,6 +3,7 @@
 use super::{PhotonRecorder, PrometheusExporter};
 use crate::export::listener::{self, ListenerConfig};
 use crate::export::ExportError;
+use crate::store::foreign::Limits;
 use crate::store::{global, Store, StoreConfig, DEFAULT_BUCKETS};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -27,12 +28,15 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`gzip`](Self::gzip) | on, when the client sends `Accept-Encoding: gzip` |
 /// | [`default_buckets`](Self::default_buckets) | 0.005 … 10 (the client libraries' defaults) |
 /// | [`process_metrics`](Self::process_metrics) | on: `process_*`, process memory and cgroup limit sampled at each render |
+/// | [`foreign_series_cap`](Self::foreign_series_cap) | 10,000 series recorded through the facade outside the catalog |
+/// | [`foreign_family_series_cap`](Self::foreign_family_series_cap) | 1,000 series per such family |
 #[derive(Debug, Clone)]
 pub struct PrometheusExporterBuilder {
     listen: Option<SocketAddr>,
     global_labels: Vec<(String, String)>,
     default_buckets: Vec<f64>,
     process_metrics: bool,
+    foreign_limits: Limits,
     listener: ListenerConfig,
     #[cfg(feature = "push-gateway")]
     push: Option<crate::export::push::PushConfig>,
@@ -52,6 +56,7 @@ impl PrometheusExporterBuilder {
             global_labels: Vec::new(),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             process_metrics: true,
+            foreign_limits: Limits::default(),
             listener: ListenerConfig {
                 path: "/metrics".into(),
                 max_connections: 512,
@@ -78,6 +83,33 @@ impl PrometheusExporterBuilder {
     pub fn process_metrics(mut self, enabled: bool) -> Self {
         self.process_metrics = enabled;
         self
+    }
+
+    /// The most series that `metrics::counter!`/`gauge!`/`histogram!` calls
+    /// outside the catalog (third-party code) may create in all, each
+    /// family's `__overflow__` series included (default 10,000, at least 2).
+    /// Past it, new series of an existing family record into its
+    /// `__overflow__` series and records of new names are dropped, with one
+    /// warning. See the module docs for the memory this bounds.
+    pub fn foreign_series_cap(mut self, series: usize) -> Self {
+        self.foreign_limits.series = series.max(2);
+        self
+    }
+
+    /// The most series one family recorded through the facade outside the
+    /// catalog may have besides its `__overflow__` series (default 1,000).
+    /// Each new label set past it records into the family's series whose
+    /// every label is `__overflow__`, so the family's totals stay exact.
+    pub fn foreign_family_series_cap(mut self, series: usize) -> Self {
+        self.foreign_limits.per_family = series;
+        self
+    }
+
+    /// The most memory the series recorded through the facade outside the
+    /// catalog can take with this builder's caps and buckets, in bytes
+    /// (global labels add their text to each series); see the module docs.
+    pub fn max_foreign_memory_bytes(&self) -> usize {
+        crate::store::foreign::max_memory_bytes(self.foreign_limits, self.default_buckets.len())
     }
 
     /// Buckets for histograms outside the catalog (your own
@@ -302,6 +334,7 @@ impl PrometheusExporterBuilder {
                 .filter(|(name, _)| valid_label_name(name))
                 .collect(),
             default_buckets: self.default_buckets,
+            foreign_limits: self.foreign_limits,
         }));
         if self.process_metrics {
             let sampler = crate::process::ProcessSampler::new();

@@ -1,0 +1,95 @@
+//! The documented memory bound of a family is what the store allocates for
+//! it, measured with a counting global allocator (its own test binary, so
+//! nothing else allocates meanwhile): a small histogram family pays for whole
+//! chunks of 64 cells, and the bound must say so.
+
+use photon_metrics::catalog::family;
+use photon_metrics::compiler;
+use photon_metrics::export::prometheus::{max_memory_bytes, PrometheusExporterBuilder};
+use photon_metrics::labels::{Target, MAX_VALUE_LEN};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+struct Counting;
+
+static NET: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        NET.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        NET.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The 32nd value of a 5-bit pattern of backslashes and quotes: 128 bytes
+/// that escape to 256, the longest label text a series can have.
+fn longest_value(i: usize) -> String {
+    (0..MAX_VALUE_LEN)
+        .map(|j| if (i >> (j % 5)) & 1 == 1 { '\\' } else { '"' })
+        .collect()
+}
+
+#[test]
+fn a_full_histogram_family_allocates_at_most_its_documented_bound() {
+    let spec = family("photon_compilation_duration_seconds").unwrap();
+    let bound = max_memory_bytes(spec);
+    let exporter = PrometheusExporterBuilder::new()
+        .without_listener()
+        .process_metrics(false)
+        .install()
+        .unwrap();
+    // Interned before measuring: the interner is not the store.
+    let mut targets: Vec<Target> = (0..32)
+        .map(|i| Target::new(&longest_value(i)).unwrap())
+        .collect();
+    targets.push(Target::new("one too many").unwrap());
+    assert!(targets[32].is_overflow());
+    assert_eq!(spec.max_series(), targets.len() * 2);
+
+    let before = NET.load(Ordering::Relaxed);
+    for target in &targets {
+        for parameters in [1, 1_000_000_000] {
+            compiler::observe_compilation_duration(*target, parameters, 0.5);
+        }
+    }
+    let allocated = (NET.load(Ordering::Relaxed) - before) as usize;
+    assert!(
+        allocated <= bound,
+        "every series of {} allocated {allocated} bytes, the bound says {bound}",
+        spec.name
+    );
+    // And the bound is loose by no more than the label text it assumes at its
+    // longest (each label's name, `=""`, a comma and 256 escaped bytes) and
+    // the text the series really have, read back from the exposition.
+    let text = exporter.render();
+    let longest: usize = spec
+        .labels
+        .iter()
+        .map(|l| l.as_str().len() + 4 + 2 * MAX_VALUE_LEN)
+        .sum();
+    let prefix = format!("{}_count{{", spec.name);
+    let texts: Vec<usize> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| rest.rfind('}').unwrap())
+        .collect();
+    assert_eq!(texts.len(), spec.max_series(), "every series exists");
+    let slack: usize = texts.iter().map(|t| longest - t).sum();
+    assert!(
+        bound - allocated <= slack,
+        "bound {bound}, allocated {allocated}: looser than the label text's slack {slack}"
+    );
+    eprintln!(
+        "{}: allocated {allocated} bytes, bound {bound}, text slack {slack}",
+        spec.name
+    );
+}
