@@ -3,7 +3,7 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--web-config FILE]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
@@ -11,7 +11,9 @@ pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [-
   --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (beats OTEL_EXPORTER_OTLP_ENDPOINT)
   --log-format FORMAT   json (the promtail schema), pretty (default) or off (beats PHOTON_LOG_FORMAT)
   --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
-                        __overflow__ within seconds (the cardinality guard at work)";
+                        __overflow__ within seconds (the cardinality guard at work)
+  --web-config FILE     serve /metrics with TLS and/or basic auth from an exporter-toolkit
+                        web-config file (the format of node_exporter's --web.config.file)";
 
 pub struct Args {
     /// `None`: the environment or the library's default decides.
@@ -21,6 +23,7 @@ pub struct Args {
     pub otlp: Option<String>,
     pub log_format: Option<LogFormat>,
     pub show_overflow: bool,
+    pub web_config: Option<String>,
 }
 
 impl Args {
@@ -32,6 +35,7 @@ impl Args {
             otlp: None,
             log_format: None,
             show_overflow: false,
+            web_config: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -55,6 +59,7 @@ impl Args {
                     ))?);
                 }
                 "--show-overflow" => parsed.show_overflow = true,
+                "--web-config" => parsed.web_config = Some(value("--web-config")?),
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

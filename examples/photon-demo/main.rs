@@ -85,6 +85,12 @@ fn main() {
         };
         telemetry = telemetry.ignore_variable("PHOTON_METRICS_LISTEN");
     }
+    if let Some(file) = &args.web_config {
+        metrics = match metrics.web_config_file(file) {
+            Ok(builder) => builder,
+            Err(e) => fail(2, &format!("--web-config {file}"), &e),
+        };
+    }
     telemetry = telemetry.metrics(metrics).log_format(LogFormat::Pretty);
     if let Some(format) = args.log_format {
         telemetry = telemetry
