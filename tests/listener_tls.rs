@@ -7,39 +7,9 @@ mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::runtime;
-use std::process::Command;
 use std::time::Duration;
-use support::{require_binary, wait_for, Prometheus, TempDir};
-
-/// A self-signed certificate for 127.0.0.1 and localhost, made by openssl.
-fn certificate(dir: &TempDir) {
-    let status = Command::new(require_binary("openssl", "openssl"))
-        .current_dir(dir.path())
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.crt",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-}
+use support::tls::certificate;
+use support::{wait_for, Prometheus, TempDir};
 
 #[test]
 fn prometheus_scrapes_over_tls_with_basic_auth_and_strangers_do_not() {

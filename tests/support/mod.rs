@@ -13,6 +13,7 @@ pub mod recorded;
 pub mod rotel;
 pub mod rss;
 pub mod stack;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -68,7 +68,8 @@ pub fn request_on(
     })
 }
 
-fn parse(raw: &[u8]) -> Option<Response> {
+/// Parses a whole HTTP/1.1 response (chunked bodies included).
+pub fn parse(raw: &[u8]) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
