@@ -3,7 +3,7 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--crash KIND]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
@@ -11,7 +11,19 @@ pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [-
   --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (beats OTEL_EXPORTER_OTLP_ENDPOINT)
   --log-format FORMAT   json (the promtail schema), pretty (default) or off (beats PHOTON_LOG_FORMAT)
   --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
-                        __overflow__ within seconds (the cardinality guard at work)";
+                        __overflow__ within seconds (the cardinality guard at work)
+  --crash KIND          the first compile crashes: `simulated` (one of the demo's deliberate crashes:
+                        recorded as status=\"panic\", caught, and the demo carries on) or `real` (an
+                        unexpected panic: reported as one, and the demo stops with exit status 101)";
+
+/// Which crash `--crash` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// One of the simulated compiler's deliberate crashes.
+    Simulated,
+    /// A panic the demo does not expect, as a bug would raise.
+    Real,
+}
 
 pub struct Args {
     /// `None`: the environment or the library's default decides.
@@ -21,6 +33,7 @@ pub struct Args {
     pub otlp: Option<String>,
     pub log_format: Option<LogFormat>,
     pub show_overflow: bool,
+    pub crash: Option<Crash>,
 }
 
 impl Args {
@@ -32,6 +45,7 @@ impl Args {
             otlp: None,
             log_format: None,
             show_overflow: false,
+            crash: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -55,6 +69,15 @@ impl Args {
                     ))?);
                 }
                 "--show-overflow" => parsed.show_overflow = true,
+                "--crash" => {
+                    parsed.crash = Some(match value("--crash")?.as_str() {
+                        "simulated" => Crash::Simulated,
+                        "real" => Crash::Real,
+                        other => {
+                            return Err(format!("--crash takes simulated or real, got `{other}`"))
+                        }
+                    })
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
