@@ -7,6 +7,7 @@ use crate::crash;
 use crate::rng::Rng;
 use photon_metrics::labels::{MemoryStat, ModelType, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The `model_type` cap under `--show-overflow`: three real architectures
@@ -80,9 +81,9 @@ fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {
     value.expect("demo labels are valid")
 }
 
-/// Compiles forever on the calling thread; `fault` is what the first
-/// compile does (`--crash`).
-pub fn run(seed: u64, mut fault: Option<Crash>) {
+/// Compiles on the calling thread until `stop` is set; `fault` is what the
+/// first compile does (`--crash`).
+pub fn run(seed: u64, mut fault: Option<Crash>, stop: &AtomicBool) {
     let mut rng = Rng::new(seed);
     compiler::set_memory_limit(8 << 30);
     let targets: Vec<Target> = ["mzi-64x64", "microring-16", "simulator"]
@@ -110,7 +111,7 @@ pub fn run(seed: u64, mut fault: Option<Crash>) {
         },
     ];
     let mut experiments = 0;
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         // Now and then a researcher compiles an ad-hoc architecture with a
         // fresh name: the kind of unbounded label the cap exists for.
         if rng.chance(0.05) {

@@ -122,10 +122,17 @@ fn main() {
     let mut rng = rng::Rng::new(0x5eed_f011_1197);
     devices.step(0, &mut rng);
     let fleet = devices.shared.clone();
+    // The workers stop before telemetry shuts down: a span opened after
+    // that is never exported, and the lines written in it have no trace ids.
+    static STOP_WORKERS: AtomicBool = AtomicBool::new(false);
     let fault = args.crash;
     let workers = [
-        spawn("photon-demo-compiler", move || compiler::run(0xc0de, fault)),
-        spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed)),
+        spawn("photon-demo-compiler", move || {
+            compiler::run(0xc0de, fault, &STOP_WORKERS)
+        }),
+        spawn("photon-demo-runtime", move || {
+            runtime::run(fleet, 0xfeed, &STOP_WORKERS)
+        }),
     ];
 
     // Ctrl-C and SIGTERM (how Kubernetes stops a pod) end the loop instead
@@ -144,7 +151,7 @@ fn main() {
 
     let start = Instant::now();
     let mut tick: u64 = 1;
-    // A worker only ends by panicking (a real failure, not a simulated
+    // A worker ends early only by panicking (a real failure, not a simulated
     // crash): then the demo stops and says so instead of running on without it.
     let died = || workers.iter().any(JoinHandle::is_finished);
     while args.duration.is_none_or(|d| start.elapsed() < d)
@@ -155,11 +162,9 @@ fn main() {
         tick += 1;
         std::thread::sleep(TICK);
     }
+    STOP_WORKERS.store(true, Ordering::Relaxed);
     let mut failed = false;
     for worker in workers {
-        if !worker.is_finished() {
-            continue;
-        }
         let name = worker.thread().name().unwrap_or("a worker").to_string();
         if let Err(payload) = worker.join() {
             eprintln!(

@@ -7,6 +7,10 @@ use std::time::Duration;
 /// Keeps the exporters running. Dropping it (or [`shutdown`](Self::shutdown))
 /// flushes pending spans within the configured timeout and stops the trace
 /// exporter; the metrics exporter keeps serving for the rest of the process.
+///
+/// A span opened after that is not exported and has no OpenTelemetry ids,
+/// so the log lines written in it carry no `trace_id`/`span_id`: stop the
+/// threads that open spans before shutting down (the demo does).
 #[must_use = "dropping the guard shuts trace export down"]
 pub struct TelemetryGuard {
     #[cfg(feature = "otlp")]
