@@ -458,3 +458,96 @@ fn a_span_opened_after_shutdown_is_not_exported_and_its_lines_have_no_ids() {
         "{after}"
     );
 }
+
+#[test]
+fn the_readme_promtail_recipe_json_on_stdout_and_a_log_file_together() {
+    // PHOTON_LOG_FILE with --log-format json: two JSON writers in one
+    // subscriber, which panicked in every span. A dead collector, so the
+    // last export (during shutdown) logs a failure that both must carry.
+    let dir = support::TempDir::new("log-file-json");
+    let path = dir.path().join("photon-mlir").join("photon.log");
+    let out = run_demo(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "3",
+            "--log-format",
+            "json",
+            "--otlp",
+            "http://127.0.0.1:1",
+        ],
+        &[
+            ("PHOTON_LOG_FILE", &path),
+            ("RUST_LOG", &"info,photon_demo=debug"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().all(|l| l.starts_with("photon-demo: ")),
+        "stderr holds the demo's own lines only (no panic, no stray error):\n{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = std::fs::read_to_string(&files[0]).unwrap();
+    for (name, text) in [("stdout", &stdout), ("the log file", &file)] {
+        let lines = in_compile_span(text);
+        assert!(
+            !lines.is_empty(),
+            "no line inside a compile span in {name}:\n{text}"
+        );
+        for line in &lines {
+            assert_ids(line);
+        }
+        for message in ["photon-demo started", "OTLP export of"] {
+            assert!(text.contains(message), "no `{message}` in {name}:\n{text}");
+        }
+    }
+    assert_eq!(
+        stdout, file,
+        "stdout and the file carry the same lines (one formatting, two writers)"
+    );
+}
+
+#[test]
+fn two_json_layers_in_one_subscriber_both_write_every_line() {
+    // As init() builds stdout + PHOTON_LOG_FILE, or a user adding a JSON
+    // layer of their own next to photon's layers.
+    let (first, second) = (SharedBuffer::default(), SharedBuffer::default());
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLayer::new(first.clone()))
+        .with(JsonLayer::new(second.clone()))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let model = Model {
+            id: "bert-base-uncased",
+            arch: ModelType::new("bert").unwrap(),
+            params: 110_000_000,
+        };
+        compile(Target::new("microring-16").unwrap(), &model).unwrap();
+    });
+    // Each layer takes its own timestamp; everything else is the same.
+    let without_time = |text: &str| -> Vec<Value> {
+        in_compile_span(text)
+            .into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().remove("timestamp");
+                l
+            })
+            .collect()
+    };
+    let (first, second) = (first.contents(), second.contents());
+    let lines = without_time(&first);
+    assert_eq!(lines, without_time(&second));
+    assert_eq!(lines.len(), 2, "{first}");
+    for line in &lines {
+        assert_eq!(line["model_id"], "bert-base-uncased");
+        assert_eq!(line["target"], "microring-16");
+        assert_ids(line);
+    }
+}

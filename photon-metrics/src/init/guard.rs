@@ -58,15 +58,20 @@ impl TelemetryGuard {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
-        // Writes out the log file's pending lines.
-        drop(self.log_file.take());
         #[cfg(feature = "otlp")]
-        if let Some(provider) = self.provider.take() {
-            provider
+        let result = match self.provider.take() {
+            Some(provider) => provider
                 .shutdown_with_timeout(self.timeout)
-                .map_err(InitError::Shutdown)?;
-        }
-        Ok(())
+                .map_err(InitError::Shutdown),
+            None => Ok(()),
+        };
+        #[cfg(not(feature = "otlp"))]
+        let result = Ok(());
+        // Writes out the log file's pending lines, after the trace exporter
+        // has stopped: its last export may log a failure, which belongs in
+        // the file as on stdout.
+        drop(self.log_file.take());
+        result
     }
 }
 

@@ -23,7 +23,7 @@ mod guard;
 pub use error::InitError;
 pub use guard::TelemetryGuard;
 
-use crate::export::logs::{JsonLayer, LogFormat};
+use crate::export::logs::{Both, JsonLayer, LogFormat};
 use crate::export::prometheus::PrometheusExporterBuilder;
 use std::time::Duration;
 use tracing_subscriber::layer::SubscriberExt;
@@ -212,8 +212,9 @@ impl TelemetryBuilder {
     /// promtail's `/var/log/photon-mlir/*.log` picks up. Lines are written
     /// by a background thread, never blocking the caller (past 128k pending
     /// lines new ones are dropped), and flushed when the guard is dropped or
-    /// shut down. The directory is created if missing. `PHOTON_LOG_FILE`
-    /// sets it from the environment.
+    /// shut down. The directory is created if missing. With
+    /// [`LogFormat::Json`] as well, stdout and the file get the same lines,
+    /// formatted once. `PHOTON_LOG_FILE` sets it from the environment.
     pub fn log_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.log_file = Some(path.into());
         self
@@ -326,6 +327,30 @@ impl TelemetryBuilder {
             None => (None, None, None),
         };
 
+        // The log file is opened before anything global is installed: a bad
+        // path must leave nothing behind.
+        let mut log_file = None;
+        let file_writer = match &self.log_file {
+            Some(path) => {
+                let file = crate::export::logs::rolling_file(path).map_err(|source| {
+                    let error = InitError::LogFile {
+                        path: path.to_path_buf(),
+                        source,
+                    };
+                    match self.log_file_from_env {
+                        true => InitError::Environment {
+                            var: "PHOTON_LOG_FILE",
+                            value: path.display().to_string(),
+                            source: Box::new(error),
+                        },
+                        false => error,
+                    }
+                })?;
+                Some(tracing_appender::non_blocking(file))
+            }
+            None => None,
+        };
+
         // Install metrics last among the fallible steps that need no undo.
         let metrics = match self.metrics.take() {
             Some(builder) => Some(builder.install()?),
@@ -338,11 +363,20 @@ impl TelemetryBuilder {
         // not pass the dispatch on to its members, and the JSON and
         // exemplar layers need it to ask tracing-opentelemetry for span ids.
         let mut layer: BoxedLayer = Box::new(filter);
-        match self.log_format {
-            LogFormat::Json => {
+        // JSON on stdout and in the file together is one layer writing to
+        // both: a line is formatted once and both outputs carry it alike.
+        let file = file_writer.map(|(writer, guard)| {
+            log_file = Some(guard);
+            writer
+        });
+        match (self.log_format, file) {
+            (LogFormat::Json, Some(file)) => {
+                layer = Box::new(layer.and_then(JsonLayer::new(Both(std::io::stdout, file))));
+            }
+            (LogFormat::Json, None) => {
                 layer = Box::new(layer.and_then(JsonLayer::new(std::io::stdout)));
             }
-            LogFormat::Pretty => {
+            (LogFormat::Pretty, file) => {
                 // Colour codes only for a person at a terminal, never into a
                 // file or a pipe.
                 use std::io::IsTerminal;
@@ -354,28 +388,14 @@ impl TelemetryBuilder {
                             .with_writer(std::io::stderr),
                     ),
                 );
-            }
-            LogFormat::Off => {}
-        }
-        let mut log_file = None;
-        if let Some(path) = &self.log_file {
-            let file = crate::export::logs::rolling_file(path).map_err(|source| {
-                let error = InitError::LogFile {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                match self.log_file_from_env {
-                    true => InitError::Environment {
-                        var: "PHOTON_LOG_FILE",
-                        value: path.display().to_string(),
-                        source: Box::new(error),
-                    },
-                    false => error,
+                if let Some(file) = file {
+                    layer = Box::new(layer.and_then(JsonLayer::new(file)));
                 }
-            })?;
-            let (writer, guard) = tracing_appender::non_blocking(file);
-            layer = Box::new(layer.and_then(JsonLayer::new(writer)));
-            log_file = Some(guard);
+            }
+            (LogFormat::Off, Some(file)) => {
+                layer = Box::new(layer.and_then(JsonLayer::new(file)));
+            }
+            (LogFormat::Off, None) => {}
         }
         #[cfg(feature = "otlp")]
         if let Some(otel_layer) = otel_layer {
