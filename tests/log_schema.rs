@@ -551,3 +551,76 @@ fn two_json_layers_in_one_subscriber_both_write_every_line() {
         assert_ids(line);
     }
 }
+
+/// The lines a JSON layer writes inside the `compile` span with `sampler`.
+fn lines_with_sampler(sampler: opentelemetry_sdk::trace::Sampler) -> Vec<Value> {
+    let buffer = SharedBuffer::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLayer::new(buffer.clone()))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let model = Model {
+            id: "bert-base-uncased",
+            arch: ModelType::new("bert").unwrap(),
+            params: 110_000_000,
+        };
+        compile(Target::new("microring-16").unwrap(), &model).unwrap();
+    });
+    let lines = in_compile_span(&buffer.contents());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    lines
+}
+
+#[test]
+fn only_sampled_spans_stamp_their_ids_into_log_lines() {
+    use opentelemetry_sdk::trace::Sampler;
+    for line in lines_with_sampler(Sampler::AlwaysOn) {
+        assert_ids(&line);
+    }
+    // An unsampled span never reaches a collector: ids would link to nothing.
+    for line in lines_with_sampler(Sampler::AlwaysOff) {
+        assert!(
+            line.get("trace_id").is_none() && line.get("span_id").is_none(),
+            "an unsampled span's ids in {line}"
+        );
+        assert_eq!(line["model_id"], "bert-base-uncased", "{line}");
+    }
+}
+
+#[test]
+fn with_otel_traces_sampler_always_off_no_line_links_to_a_trace() {
+    let rotel = support::rotel::Rotel::start();
+    let out = run_demo(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "2",
+            "--log-format",
+            "json",
+            "--otlp",
+            &format!("http://127.0.0.1:{}", rotel.grpc),
+        ],
+        &[
+            ("RUST_LOG", &"info,photon_demo=debug"),
+            ("OTEL_TRACES_SAMPLER", &"always_off"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = in_compile_span(&stdout);
+    assert!(
+        !lines.is_empty(),
+        "no line inside a compile span:\n{stdout}"
+    );
+    for line in &lines {
+        assert!(
+            line.get("trace_id").is_none() && line.get("span_id").is_none(),
+            "ids of a span the collector never gets: {line}"
+        );
+    }
+    // The demo flushed on exit: had any span been sampled, it would be here.
+    assert!(rotel.spans().is_empty(), "{}", rotel.text());
+}

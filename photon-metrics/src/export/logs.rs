@@ -11,7 +11,12 @@
 //! | `message` | string | the event's message |
 //! | `model_id` | string, when known | the event's or nearest span's `model_id` field |
 //! | `target` | string, when known | the event's or nearest span's `target` field: the **compile target**, not tracing's target |
-//! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a span | the OpenTelemetry ids, for log-to-trace links |
+//! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a sampled span | the OpenTelemetry ids, for log-to-trace links |
+//!
+//! A line written inside a span that is not sampled (`OTEL_TRACES_SAMPLER=always_off`,
+//! a ratio that left it out, an unsampled parent) has no `trace_id` or
+//! `span_id`: that span never reaches a collector, and Grafana's link would
+//! open a trace that does not exist. Exemplars follow the same rule.
 //!
 //! Other event fields are written at the top level with their own names
 //! (`user_id`, `error`, `duration_ms`, …), as structlog writes them. A field
@@ -266,7 +271,9 @@ where
 
 #[cfg(feature = "otlp")]
 impl<W> JsonLayer<W> {
-    /// The OpenTelemetry trace and span ids of the event's span, if it has one.
+    /// The OpenTelemetry trace and span ids of the event's span, if it has
+    /// one and it is sampled. An unsampled span is never exported, so its
+    /// ids would link a log line to a trace no backend has.
     fn trace_ids<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> Option<(String, String)>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -277,7 +284,7 @@ impl<W> JsonLayer<W> {
         let cx = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)?;
         let otel_span = cx.span();
         let sc = otel_span.span_context();
-        sc.is_valid()
+        (sc.is_valid() && sc.is_sampled())
             .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
     }
 }
