@@ -24,6 +24,7 @@ pub use error::InitError;
 pub use guard::TelemetryGuard;
 
 use crate::export::logs::{Both, JsonLayer, LogFormat};
+use crate::export::prometheus::PreparedExporter;
 use crate::export::prometheus::PrometheusExporterBuilder;
 use std::time::Duration;
 use tracing_subscriber::layer::SubscriberExt;
@@ -286,13 +287,25 @@ impl TelemetryBuilder {
     /// `metrics` recorder, and photon's layers as the global `tracing`
     /// subscriber. Keep the returned guard alive; dropping it flushes spans.
     ///
+    /// All or nothing: everything that can fail (the environment, the
+    /// filter, the OTLP exporter, the log file, the listener's port) is
+    /// built first, then the subscriber is set, and the metrics recorder
+    /// last. So after an error nothing is installed and a corrected retry
+    /// succeeds, with one exception no code can rule out beforehand:
+    /// another `metrics` recorder already global
+    /// ([`ExportError::ForeignRecorder`](crate::export::ExportError::ForeignRecorder))
+    /// is found only after photon's subscriber is set, which then stays.
+    ///
     /// # Errors
     /// See [`InitError`].
     pub fn install(self) -> Result<TelemetryGuard, InitError> {
-        let (layer, guard) = self.layers()?;
+        let (layer, mut guard, metrics) = self.build()?;
         let subscriber = tracing_subscriber::registry().with(layer);
+        // On failure `metrics` is dropped: its port closed, its install
+        // released, no recorder set.
         tracing::subscriber::set_global_default(subscriber)
             .map_err(|_| InitError::SubscriberAlreadySet)?;
+        guard.metrics = metrics.map(PreparedExporter::commit).transpose()?;
         Ok(guard)
     }
 
@@ -307,7 +320,17 @@ impl TelemetryBuilder {
     /// tracing::subscriber::set_global_default(subscriber).unwrap();
     /// # Ok::<(), photon_metrics::InitError>(())
     /// ```
-    pub fn layers(mut self) -> Result<(BoxedLayer, TelemetryGuard), InitError> {
+    pub fn layers(self) -> Result<(BoxedLayer, TelemetryGuard), InitError> {
+        let (layer, mut guard, metrics) = self.build()?;
+        guard.metrics = metrics.map(PreparedExporter::commit).transpose()?;
+        Ok((layer, guard))
+    }
+
+    /// Builds everything fallible, installing nothing: the layers, the
+    /// guard (without its exporter) and the exporter ready to commit.
+    fn build(
+        mut self,
+    ) -> Result<(BoxedLayer, TelemetryGuard, Option<PreparedExporter>), InitError> {
         if self.from_env {
             self.apply_environment()?;
         }
@@ -327,8 +350,8 @@ impl TelemetryBuilder {
             None => (None, None, None),
         };
 
-        // The log file is opened before anything global is installed: a bad
-        // path must leave nothing behind.
+        // The log file is opened before the exporter binds its port, so a
+        // bad path leaves nothing to undo.
         let mut log_file = None;
         let file_writer = match &self.log_file {
             Some(path) => {
@@ -351,9 +374,10 @@ impl TelemetryBuilder {
             None => None,
         };
 
-        // Install metrics last among the fallible steps that need no undo.
+        // Bound and built, not installed: the caller commits it once
+        // nothing else can fail.
         let metrics = match self.metrics.take() {
-            Some(builder) => Some(builder.install()?),
+            Some(builder) => Some(builder.prepare()?),
             None => None,
         };
 
@@ -408,12 +432,12 @@ impl TelemetryBuilder {
             provider,
             #[cfg(feature = "otlp")]
             _runtime: runtime,
-            metrics,
+            metrics: None,
             log_file,
             timeout: self.shutdown_timeout,
             shut_down: false,
         };
-        Ok((layer, guard))
+        Ok((layer, guard, metrics))
     }
 }
 
