@@ -354,3 +354,273 @@ fn photon_log_file_gets_json_lines_in_a_daily_file_promtail_matches() {
     assert_eq!(down["level"], "WARN");
     assert!(out.stdout.is_empty(), "--log-format off keeps stdout empty");
 }
+
+/// Lines written inside a compile span (the span gives them `model_id`).
+fn in_compile_span(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap_or_else(|e| panic!("stdout is JSON lines only: {e}: {l}"))
+        })
+        .filter(|l| l.get("model_id").is_some())
+        .collect()
+}
+
+fn assert_ids(line: &Value) {
+    let trace_id = line["trace_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a line inside a compile span has no trace_id: {line}"));
+    let span_id = line["span_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a line inside a compile span has no span_id: {line}"));
+    assert!(
+        trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{line}"
+    );
+    assert!(
+        span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{line}"
+    );
+}
+
+#[test]
+fn every_line_inside_a_span_carries_its_ids_in_every_run() {
+    // The scenario (a dead collector), repeated: lines written while
+    // the demo shut telemetry down lost their ids, in some runs only at the
+    // default level (a failed compile is rare), in every run at debug.
+    let mut seen = 0;
+    for run in 0..3 {
+        let out = run_demo(
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--duration",
+                "2",
+                "--log-format",
+                "json",
+                "--otlp",
+                "http://127.0.0.1:1",
+            ],
+            &[("RUST_LOG", &"info,photon_demo=debug")],
+        );
+        let lines = in_compile_span(&String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !lines.is_empty(),
+            "run {run}: no line inside a compile span"
+        );
+        for line in &lines {
+            assert_ids(line);
+        }
+        seen += lines.len();
+    }
+    eprintln!("{seen} lines inside compile spans over 3 runs, each with its ids");
+}
+
+#[test]
+fn a_span_opened_after_shutdown_is_not_exported_and_its_lines_have_no_ids() {
+    use photon_metrics::export::logs::LogFormat;
+    use photon_metrics::export::otlp::OtlpConfig;
+    let buffer = SharedBuffer::default();
+    let (layer, guard) = photon_metrics::init()
+        .ignore_environment()
+        .without_metrics()
+        .log_format(LogFormat::Off)
+        .otlp(OtlpConfig::grpc("http://127.0.0.1:1"))
+        .shutdown_timeout(std::time::Duration::from_secs(1))
+        .layers()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry()
+        .with(layer)
+        .with(JsonLayer::new(buffer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("before").in_scope(|| tracing::info!("inside, before shutdown"));
+        // The collector is dead: the flush fails, which is not the point here.
+        let _ = guard.shutdown();
+        tracing::info_span!("after").in_scope(|| tracing::info!("inside, after shutdown"));
+    });
+    let lines: Vec<Value> = buffer
+        .contents()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let line = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == message)
+            .unwrap_or_else(|| panic!("no `{message}` line in {lines:?}"))
+            .clone()
+    };
+    assert_ids(&line("inside, before shutdown"));
+    let after = line("inside, after shutdown");
+    assert!(
+        after.get("trace_id").is_none() && after.get("span_id").is_none(),
+        "{after}"
+    );
+}
+
+#[test]
+fn the_readme_promtail_recipe_json_on_stdout_and_a_log_file_together() {
+    // PHOTON_LOG_FILE with --log-format json: two JSON writers in one
+    // subscriber, which panicked in every span. A dead collector, so the
+    // last export (during shutdown) logs a failure that both must carry.
+    let dir = support::TempDir::new("log-file-json");
+    let path = dir.path().join("photon-mlir").join("photon.log");
+    let out = run_demo(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "3",
+            "--log-format",
+            "json",
+            "--otlp",
+            "http://127.0.0.1:1",
+        ],
+        &[
+            ("PHOTON_LOG_FILE", &path),
+            ("RUST_LOG", &"info,photon_demo=debug"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().all(|l| l.starts_with("photon-demo: ")),
+        "stderr holds the demo's own lines only (no panic, no stray error):\n{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = std::fs::read_to_string(&files[0]).unwrap();
+    for (name, text) in [("stdout", &stdout), ("the log file", &file)] {
+        let lines = in_compile_span(text);
+        assert!(
+            !lines.is_empty(),
+            "no line inside a compile span in {name}:\n{text}"
+        );
+        for line in &lines {
+            assert_ids(line);
+        }
+        for message in ["photon-demo started", "OTLP export of"] {
+            assert!(text.contains(message), "no `{message}` in {name}:\n{text}");
+        }
+    }
+    assert_eq!(
+        stdout, file,
+        "stdout and the file carry the same lines (one formatting, two writers)"
+    );
+}
+
+#[test]
+fn two_json_layers_in_one_subscriber_both_write_every_line() {
+    // As init() builds stdout + PHOTON_LOG_FILE, or a user adding a JSON
+    // layer of their own next to photon's layers.
+    let (first, second) = (SharedBuffer::default(), SharedBuffer::default());
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLayer::new(first.clone()))
+        .with(JsonLayer::new(second.clone()))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let model = Model {
+            id: "bert-base-uncased",
+            arch: ModelType::new("bert").unwrap(),
+            params: 110_000_000,
+        };
+        compile(Target::new("microring-16").unwrap(), &model).unwrap();
+    });
+    // Each layer takes its own timestamp; everything else is the same.
+    let without_time = |text: &str| -> Vec<Value> {
+        in_compile_span(text)
+            .into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().remove("timestamp");
+                l
+            })
+            .collect()
+    };
+    let (first, second) = (first.contents(), second.contents());
+    let lines = without_time(&first);
+    assert_eq!(lines, without_time(&second));
+    assert_eq!(lines.len(), 2, "{first}");
+    for line in &lines {
+        assert_eq!(line["model_id"], "bert-base-uncased");
+        assert_eq!(line["target"], "microring-16");
+        assert_ids(line);
+    }
+}
+
+/// The lines a JSON layer writes inside the `compile` span with `sampler`.
+fn lines_with_sampler(sampler: opentelemetry_sdk::trace::Sampler) -> Vec<Value> {
+    let buffer = SharedBuffer::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLayer::new(buffer.clone()))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let model = Model {
+            id: "bert-base-uncased",
+            arch: ModelType::new("bert").unwrap(),
+            params: 110_000_000,
+        };
+        compile(Target::new("microring-16").unwrap(), &model).unwrap();
+    });
+    let lines = in_compile_span(&buffer.contents());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    lines
+}
+
+#[test]
+fn only_sampled_spans_stamp_their_ids_into_log_lines() {
+    use opentelemetry_sdk::trace::Sampler;
+    for line in lines_with_sampler(Sampler::AlwaysOn) {
+        assert_ids(&line);
+    }
+    // An unsampled span never reaches a collector: ids would link to nothing.
+    for line in lines_with_sampler(Sampler::AlwaysOff) {
+        assert!(
+            line.get("trace_id").is_none() && line.get("span_id").is_none(),
+            "an unsampled span's ids in {line}"
+        );
+        assert_eq!(line["model_id"], "bert-base-uncased", "{line}");
+    }
+}
+
+#[test]
+fn with_otel_traces_sampler_always_off_no_line_links_to_a_trace() {
+    let rotel = support::rotel::Rotel::start();
+    let out = run_demo(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "2",
+            "--log-format",
+            "json",
+            "--otlp",
+            &format!("http://127.0.0.1:{}", rotel.grpc),
+        ],
+        &[
+            ("RUST_LOG", &"info,photon_demo=debug"),
+            ("OTEL_TRACES_SAMPLER", &"always_off"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = in_compile_span(&stdout);
+    assert!(
+        !lines.is_empty(),
+        "no line inside a compile span:\n{stdout}"
+    );
+    for line in &lines {
+        assert!(
+            line.get("trace_id").is_none() && line.get("span_id").is_none(),
+            "ids of a span the collector never gets: {line}"
+        );
+    }
+    // The demo flushed on exit: had any span been sampled, it would be here.
+    assert!(rotel.spans().is_empty(), "{}", rotel.text());
+}

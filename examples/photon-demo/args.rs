@@ -3,7 +3,7 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--web-config FILE]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--web-config FILE] [--crash KIND]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
@@ -13,7 +13,19 @@ pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [-
   --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
                         __overflow__ within seconds (the cardinality guard at work)
   --web-config FILE     serve /metrics with TLS and/or basic auth from an exporter-toolkit
-                        web-config file (the format of node_exporter's --web.config.file)";
+                        web-config file (the format of node_exporter's --web.config.file)
+  --crash KIND          the first compile crashes: `simulated` (one of the demo's deliberate crashes:
+                        recorded as status=\"panic\", caught, and the demo carries on) or `real` (an
+                        unexpected panic: reported as one, and the demo stops with exit status 101)";
+
+/// Which crash `--crash` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// One of the simulated compiler's deliberate crashes.
+    Simulated,
+    /// A panic the demo does not expect, as a bug would raise.
+    Real,
+}
 
 pub struct Args {
     /// `None`: the environment or the library's default decides.
@@ -24,6 +36,7 @@ pub struct Args {
     pub log_format: Option<LogFormat>,
     pub show_overflow: bool,
     pub web_config: Option<String>,
+    pub crash: Option<Crash>,
 }
 
 impl Args {
@@ -36,6 +49,7 @@ impl Args {
             log_format: None,
             show_overflow: false,
             web_config: None,
+            crash: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -60,6 +74,15 @@ impl Args {
                 }
                 "--show-overflow" => parsed.show_overflow = true,
                 "--web-config" => parsed.web_config = Some(value("--web-config")?),
+                "--crash" => {
+                    parsed.crash = Some(match value("--crash")?.as_str() {
+                        "simulated" => Crash::Simulated,
+                        "real" => Crash::Real,
+                        other => {
+                            return Err(format!("--crash takes simulated or real, got `{other}`"))
+                        }
+                    })
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

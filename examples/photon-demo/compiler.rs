@@ -2,9 +2,12 @@
 //! compiled for targets on a worker thread, some from cache, some failing,
 //! a rare one crashing.
 
+use crate::args::Crash;
+use crate::crash;
 use crate::rng::Rng;
 use photon_metrics::labels::{MemoryStat, ModelType, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The `model_type` cap under `--show-overflow`: three real architectures
@@ -37,7 +40,12 @@ enum CompileError {
 }
 
 #[instrument_compile(target = target, model = model)]
-fn compile(target: Target, model: &Model, rng: &mut Rng) -> Result<Vec<u8>, CompileError> {
+fn compile(
+    target: Target,
+    model: &Model,
+    rng: &mut Rng,
+    fault: Option<Crash>,
+) -> Result<Vec<u8>, CompileError> {
     let seconds = model.seconds * rng.range(0.5, 1.5) * TIME_SCALE;
     std::thread::sleep(Duration::from_secs_f64(seconds));
     let peak = 256_000_000 + model.parameters * 24;
@@ -47,11 +55,18 @@ fn compile(target: Target, model: &Model, rng: &mut Rng) -> Result<Vec<u8>, Comp
         MemoryStat::Current,
         (peak as f64 * rng.range(0.3, 0.7)) as u64,
     );
+    match fault {
+        Some(Crash::Simulated) => {
+            crash::simulate("simulated crash in the lowering pass (--crash simulated)")
+        }
+        Some(Crash::Real) => panic!("index out of bounds in the lowering pass (--crash real)"),
+        None => {}
+    }
     let outcome = match rng.unit() {
         x if x < 0.03 => Err(CompileError::UnsupportedOp),
         x if x < 0.05 => Err(CompileError::ShapeMismatch),
         x if x < 0.06 && model.parameters > 100_000_000 => Err(CompileError::OutOfMemory),
-        x if x < 0.065 => panic!("simulated crash in the lowering pass"),
+        x if x < 0.065 => crash::simulate("simulated crash in the lowering pass"),
         _ => Ok(vec![0; 64]),
     };
     // Inside the compile span: the log line carries model_id and target.
@@ -66,8 +81,9 @@ fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {
     value.expect("demo labels are valid")
 }
 
-/// Compiles forever on the calling thread.
-pub fn run(seed: u64) {
+/// Compiles on the calling thread until `stop` is set; `fault` is what the
+/// first compile does (`--crash`).
+pub fn run(seed: u64, mut fault: Option<Crash>, stop: &AtomicBool) {
     let mut rng = Rng::new(seed);
     compiler::set_memory_limit(8 << 30);
     let targets: Vec<Target> = ["mzi-64x64", "microring-16", "simulator"]
@@ -95,7 +111,7 @@ pub fn run(seed: u64) {
         },
     ];
     let mut experiments = 0;
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         // Now and then a researcher compiles an ad-hoc architecture with a
         // fresh name: the kind of unbounded label the cap exists for.
         if rng.chance(0.05) {
@@ -116,10 +132,9 @@ pub fn run(seed: u64) {
             continue;
         }
         compiler::record_cache_miss(target);
-        // A crash is recorded as status="panic" by the attribute, then caught
-        // here so the simulated compiler keeps going.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compile(target, model, &mut rng)
-        }));
+        // A crash is recorded as status="panic" by the attribute; a
+        // simulated one is then caught here so the compiler keeps going, any
+        // other panic ends the thread, and main stops the demo.
+        let _ = crash::catch_simulated(|| compile(target, model, &mut rng, fault.take()));
     }
 }

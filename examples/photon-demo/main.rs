@@ -13,6 +13,7 @@
 
 mod args;
 mod compiler;
+mod crash;
 mod devices;
 mod rng;
 mod runtime;
@@ -21,13 +22,14 @@ use photon_metrics::export::logs::LogFormat;
 use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .expect("spawn a simulation thread");
+        .expect("spawn a simulation thread")
 }
 
 /// One simulation step of the device fleet.
@@ -118,17 +120,26 @@ fn main() {
         None => eprintln!("photon-demo: running until Ctrl-C"),
     }
 
-    // The simulated compiler crashes now and then on purpose; its panics
+    // The simulated compiler crashes now and then on purpose; those panics
     // are recorded (status="panic") and caught, so keep them to one line.
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("photon-demo: simulated compiler crash: {info}")
-    }));
+    // Any other panic is reported as Rust reports it, and stops the demo.
+    crash::install_hook();
 
     let mut rng = rng::Rng::new(0x5eed_f011_1197);
     devices.step(0, &mut rng);
     let fleet = devices.shared.clone();
-    spawn("photon-demo-compiler", move || compiler::run(0xc0de));
-    spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed));
+    // The workers stop before telemetry shuts down: a span opened after
+    // that is never exported, and the lines written in it have no trace ids.
+    static STOP_WORKERS: AtomicBool = AtomicBool::new(false);
+    let fault = args.crash;
+    let workers = [
+        spawn("photon-demo-compiler", move || {
+            compiler::run(0xc0de, fault, &STOP_WORKERS)
+        }),
+        spawn("photon-demo-runtime", move || {
+            runtime::run(fleet, 0xfeed, &STOP_WORKERS)
+        }),
+    ];
 
     // Ctrl-C and SIGTERM (how Kubernetes stops a pod) end the loop instead
     // of the process, so pending spans are flushed below and the demo exits
@@ -146,14 +157,36 @@ fn main() {
 
     let start = Instant::now();
     let mut tick: u64 = 1;
-    while args.duration.is_none_or(|d| start.elapsed() < d) && !STOP.load(Ordering::SeqCst) {
+    // A worker ends early only by panicking (a real failure, not a simulated
+    // crash): then the demo stops and says so instead of running on without it.
+    let died = || workers.iter().any(JoinHandle::is_finished);
+    while args.duration.is_none_or(|d| start.elapsed() < d)
+        && !STOP.load(Ordering::SeqCst)
+        && !died()
+    {
         devices.step(tick, &mut rng);
         tick += 1;
         std::thread::sleep(TICK);
+    }
+    STOP_WORKERS.store(true, Ordering::Relaxed);
+    let mut failed = false;
+    for worker in workers {
+        let name = worker.thread().name().unwrap_or("a worker").to_string();
+        if let Err(payload) = worker.join() {
+            eprintln!(
+                "photon-demo: the {name} thread panicked ({}); stopping",
+                crash::describe(payload.as_ref())
+            );
+            failed = true;
+        }
     }
     eprintln!("photon-demo: done after {tick} steps");
     // Flushes pending spans (bounded) before exiting.
     if let Err(e) = telemetry.shutdown() {
         eprintln!("photon-demo: {e}");
+    }
+    if failed {
+        // What Rust exits with when the main thread panics.
+        std::process::exit(101);
     }
 }

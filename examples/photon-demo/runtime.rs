@@ -7,6 +7,7 @@ use crate::rng::Rng;
 use photon_metrics::labels::DeviceType;
 use photon_metrics::{instrument_inference, runtime, ErrorClass};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, ErrorClass)]
@@ -35,11 +36,11 @@ fn infer(device: DeviceType, batch: u64, rng: &mut Rng) -> Result<(), RuntimeErr
     Ok(())
 }
 
-/// Serves requests forever on the calling thread.
-pub fn run(fleet: Shared, seed: u64) {
+/// Serves requests on the calling thread until `stop` is set.
+pub fn run(fleet: Shared, seed: u64, stop: &AtomicBool) {
     let mut rng = Rng::new(seed);
     let mut queue: VecDeque<runtime::QueueGuard> = VecDeque::new();
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         // Arrivals average 1.5 per tick, service up to 2: the queue breathes but stays bounded.
         for _ in 0..(rng.next_u64() % 4) {
             queue.push_back(runtime::enqueue());

@@ -11,7 +11,12 @@
 //! | `message` | string | the event's message |
 //! | `model_id` | string, when known | the event's or nearest span's `model_id` field |
 //! | `target` | string, when known | the event's or nearest span's `target` field: the **compile target**, not tracing's target |
-//! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a span | the OpenTelemetry ids, for log-to-trace links |
+//! | `trace_id`, `span_id` | 32 / 16 lowercase hex, when inside a sampled span | the OpenTelemetry ids, for log-to-trace links |
+//!
+//! A line written inside a span that is not sampled (`OTEL_TRACES_SAMPLER=always_off`,
+//! a ratio that left it out, an unsampled parent) has no `trace_id` or
+//! `span_id`: that span never reaches a collector, and Grafana's link would
+//! open a trace that does not exist. Exemplars follow the same rule.
 //!
 //! Other event fields are written at the top level with their own names
 //! (`user_id`, `error`, `duration_ms`, …), as structlog writes them. A field
@@ -175,14 +180,22 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = PhotonFields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields);
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        // Several JSON layers can share one subscriber (stdout and
+        // PHOTON_LOG_FILE, or a user's own next to photon's). The fields
+        // are the span's, the same for every layer, so the first stores
+        // them for all: a second insert of one type panics in the registry.
+        if extensions.get_mut::<PhotonFields>().is_none() {
+            let mut fields = PhotonFields::default();
+            attrs.record(&mut fields);
+            extensions.insert(fields);
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        // With several JSON layers each records the same values again:
+        // setting a field twice to one value is harmless.
         if let Some(span) = ctx.span(id) {
             if let Some(fields) = span.extensions_mut().get_mut::<PhotonFields>() {
                 values.record(fields);
@@ -258,7 +271,9 @@ where
 
 #[cfg(feature = "otlp")]
 impl<W> JsonLayer<W> {
-    /// The OpenTelemetry trace and span ids of the event's span, if it has one.
+    /// The OpenTelemetry trace and span ids of the event's span, if it has
+    /// one and it is sampled. An unsampled span is never exported, so its
+    /// ids would link a log line to a trace no backend has.
     fn trace_ids<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> Option<(String, String)>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -269,8 +284,45 @@ impl<W> JsonLayer<W> {
         let cx = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)?;
         let otel_span = cx.span();
         let sc = otel_span.span_context();
-        sc.is_valid()
+        (sc.is_valid() && sc.is_sampled())
             .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    }
+}
+
+/// Two writers fed the same bytes, each on its own: one that fails (stdout
+/// closed under a pipe) never costs the other its line. What `init()` uses
+/// for JSON on stdout and `PHOTON_LOG_FILE` together, so a line is
+/// formatted once and both outputs carry the same bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Both<A, B>(pub A, pub B);
+
+impl<'w, A: MakeWriter<'w>, B: MakeWriter<'w>> MakeWriter<'w> for Both<A, B> {
+    type Writer = Both<A::Writer, B::Writer>;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        Both(self.0.make_writer(), self.1.make_writer())
+    }
+
+    fn make_writer_for(&'w self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        Both(self.0.make_writer_for(meta), self.1.make_writer_for(meta))
+    }
+}
+
+impl<A: Write, B: Write> Write for Both<A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let first = self.0.write_all(buf);
+        let second = self.1.write_all(buf);
+        first.and(second)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let first = self.0.flush();
+        let second = self.1.flush();
+        first.and(second)
     }
 }
 
@@ -289,6 +341,10 @@ pub(crate) fn rolling_file(
     let ext = path
         .extension()
         .map_or("log".into(), |s| s.to_string_lossy());
+    // tracing-appender looks for old files to prune before it creates the
+    // directory, and prints an error to stderr when there is none yet.
+    // Failing here is left to the builder, whose error names the reason.
+    let _ = std::fs::create_dir_all(dir);
     RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(stem.as_ref())

@@ -8,6 +8,10 @@ use crate::export::ExportError;
 #[non_exhaustive]
 pub enum InitError {
     /// An exporter could not be built (bad endpoint, port in use, …).
+    /// Nothing is installed, except after
+    /// [`ExportError::ForeignRecorder`] from
+    /// [`install`](super::TelemetryBuilder::install): photon's subscriber
+    /// was set before another `metrics` recorder was found in its place.
     #[error(transparent)]
     Export(#[from] ExportError),
     /// An environment variable holds a value that cannot be used; the
@@ -32,8 +36,8 @@ pub enum InitError {
         #[source]
         source: tracing_subscriber::filter::ParseError,
     },
-    /// Another global `tracing` subscriber is installed. The metrics exporter
-    /// (if any) is installed; use [`TelemetryBuilder::layers`](super::TelemetryBuilder::layers) to compose
+    /// Another global `tracing` subscriber is installed. Nothing else is
+    /// installed either; use [`TelemetryBuilder::layers`](super::TelemetryBuilder::layers) to compose
     /// with your subscriber instead.
     #[error("a global tracing subscriber is already installed; use TelemetryBuilder::layers() to add photon's layers to it")]
     SubscriberAlreadySet,

@@ -7,6 +7,10 @@ use std::time::Duration;
 /// Keeps the exporters running. Dropping it (or [`shutdown`](Self::shutdown))
 /// flushes pending spans within the configured timeout and stops the trace
 /// exporter; the metrics exporter keeps serving for the rest of the process.
+///
+/// A span opened after that is not exported and has no OpenTelemetry ids,
+/// so the log lines written in it carry no `trace_id`/`span_id`: stop the
+/// threads that open spans before shutting down (the demo does).
 #[must_use = "dropping the guard shuts trace export down"]
 pub struct TelemetryGuard {
     #[cfg(feature = "otlp")]
@@ -54,15 +58,20 @@ impl TelemetryGuard {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
-        // Writes out the log file's pending lines.
-        drop(self.log_file.take());
         #[cfg(feature = "otlp")]
-        if let Some(provider) = self.provider.take() {
-            provider
+        let result = match self.provider.take() {
+            Some(provider) => provider
                 .shutdown_with_timeout(self.timeout)
-                .map_err(InitError::Shutdown)?;
-        }
-        Ok(())
+                .map_err(InitError::Shutdown),
+            None => Ok(()),
+        };
+        #[cfg(not(feature = "otlp"))]
+        let result = Ok(());
+        // Writes out the log file's pending lines, after the trace exporter
+        // has stopped: its last export may log a failure, which belongs in
+        // the file as on stdout.
+        drop(self.log_file.take());
+        result
     }
 }
 

@@ -23,7 +23,8 @@ mod guard;
 pub use error::InitError;
 pub use guard::TelemetryGuard;
 
-use crate::export::logs::{JsonLayer, LogFormat};
+use crate::export::logs::{Both, JsonLayer, LogFormat};
+use crate::export::prometheus::PreparedExporter;
 use crate::export::prometheus::PrometheusExporterBuilder;
 use std::time::Duration;
 use tracing_subscriber::layer::SubscriberExt;
@@ -212,8 +213,9 @@ impl TelemetryBuilder {
     /// promtail's `/var/log/photon-mlir/*.log` picks up. Lines are written
     /// by a background thread, never blocking the caller (past 128k pending
     /// lines new ones are dropped), and flushed when the guard is dropped or
-    /// shut down. The directory is created if missing. `PHOTON_LOG_FILE`
-    /// sets it from the environment.
+    /// shut down. The directory is created if missing. With
+    /// [`LogFormat::Json`] as well, stdout and the file get the same lines,
+    /// formatted once. `PHOTON_LOG_FILE` sets it from the environment.
     pub fn log_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.log_file = Some(path.into());
         self
@@ -285,13 +287,25 @@ impl TelemetryBuilder {
     /// `metrics` recorder, and photon's layers as the global `tracing`
     /// subscriber. Keep the returned guard alive; dropping it flushes spans.
     ///
+    /// All or nothing: everything that can fail (the environment, the
+    /// filter, the OTLP exporter, the log file, the listener's port) is
+    /// built first, then the subscriber is set, and the metrics recorder
+    /// last. So after an error nothing is installed and a corrected retry
+    /// succeeds, with one exception no code can rule out beforehand:
+    /// another `metrics` recorder already global
+    /// ([`ExportError::ForeignRecorder`](crate::export::ExportError::ForeignRecorder))
+    /// is found only after photon's subscriber is set, which then stays.
+    ///
     /// # Errors
     /// See [`InitError`].
     pub fn install(self) -> Result<TelemetryGuard, InitError> {
-        let (layer, guard) = self.layers()?;
+        let (layer, mut guard, metrics) = self.build()?;
         let subscriber = tracing_subscriber::registry().with(layer);
+        // On failure `metrics` is dropped: its port closed, its install
+        // released, no recorder set.
         tracing::subscriber::set_global_default(subscriber)
             .map_err(|_| InitError::SubscriberAlreadySet)?;
+        guard.metrics = metrics.map(PreparedExporter::commit).transpose()?;
         Ok(guard)
     }
 
@@ -306,7 +320,17 @@ impl TelemetryBuilder {
     /// tracing::subscriber::set_global_default(subscriber).unwrap();
     /// # Ok::<(), photon_metrics::InitError>(())
     /// ```
-    pub fn layers(mut self) -> Result<(BoxedLayer, TelemetryGuard), InitError> {
+    pub fn layers(self) -> Result<(BoxedLayer, TelemetryGuard), InitError> {
+        let (layer, mut guard, metrics) = self.build()?;
+        guard.metrics = metrics.map(PreparedExporter::commit).transpose()?;
+        Ok((layer, guard))
+    }
+
+    /// Builds everything fallible, installing nothing: the layers, the
+    /// guard (without its exporter) and the exporter ready to commit.
+    fn build(
+        mut self,
+    ) -> Result<(BoxedLayer, TelemetryGuard, Option<PreparedExporter>), InitError> {
         if self.from_env {
             self.apply_environment()?;
         }
@@ -326,9 +350,34 @@ impl TelemetryBuilder {
             None => (None, None, None),
         };
 
-        // Install metrics last among the fallible steps that need no undo.
+        // The log file is opened before the exporter binds its port, so a
+        // bad path leaves nothing to undo.
+        let mut log_file = None;
+        let file_writer = match &self.log_file {
+            Some(path) => {
+                let file = crate::export::logs::rolling_file(path).map_err(|source| {
+                    let error = InitError::LogFile {
+                        path: path.to_path_buf(),
+                        source,
+                    };
+                    match self.log_file_from_env {
+                        true => InitError::Environment {
+                            var: "PHOTON_LOG_FILE",
+                            value: path.display().to_string(),
+                            source: Box::new(error),
+                        },
+                        false => error,
+                    }
+                })?;
+                Some(tracing_appender::non_blocking(file))
+            }
+            None => None,
+        };
+
+        // Bound and built, not installed: the caller commits it once
+        // nothing else can fail.
         let metrics = match self.metrics.take() {
-            Some(builder) => Some(builder.install()?),
+            Some(builder) => Some(builder.prepare()?),
             None => None,
         };
 
@@ -338,11 +387,20 @@ impl TelemetryBuilder {
         // not pass the dispatch on to its members, and the JSON and
         // exemplar layers need it to ask tracing-opentelemetry for span ids.
         let mut layer: BoxedLayer = Box::new(filter);
-        match self.log_format {
-            LogFormat::Json => {
+        // JSON on stdout and in the file together is one layer writing to
+        // both: a line is formatted once and both outputs carry it alike.
+        let file = file_writer.map(|(writer, guard)| {
+            log_file = Some(guard);
+            writer
+        });
+        match (self.log_format, file) {
+            (LogFormat::Json, Some(file)) => {
+                layer = Box::new(layer.and_then(JsonLayer::new(Both(std::io::stdout, file))));
+            }
+            (LogFormat::Json, None) => {
                 layer = Box::new(layer.and_then(JsonLayer::new(std::io::stdout)));
             }
-            LogFormat::Pretty => {
+            (LogFormat::Pretty, file) => {
                 // Colour codes only for a person at a terminal, never into a
                 // file or a pipe.
                 use std::io::IsTerminal;
@@ -354,28 +412,14 @@ impl TelemetryBuilder {
                             .with_writer(std::io::stderr),
                     ),
                 );
-            }
-            LogFormat::Off => {}
-        }
-        let mut log_file = None;
-        if let Some(path) = &self.log_file {
-            let file = crate::export::logs::rolling_file(path).map_err(|source| {
-                let error = InitError::LogFile {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                match self.log_file_from_env {
-                    true => InitError::Environment {
-                        var: "PHOTON_LOG_FILE",
-                        value: path.display().to_string(),
-                        source: Box::new(error),
-                    },
-                    false => error,
+                if let Some(file) = file {
+                    layer = Box::new(layer.and_then(JsonLayer::new(file)));
                 }
-            })?;
-            let (writer, guard) = tracing_appender::non_blocking(file);
-            layer = Box::new(layer.and_then(JsonLayer::new(writer)));
-            log_file = Some(guard);
+            }
+            (LogFormat::Off, Some(file)) => {
+                layer = Box::new(layer.and_then(JsonLayer::new(file)));
+            }
+            (LogFormat::Off, None) => {}
         }
         #[cfg(feature = "otlp")]
         if let Some(otel_layer) = otel_layer {
@@ -388,12 +432,12 @@ impl TelemetryBuilder {
             provider,
             #[cfg(feature = "otlp")]
             _runtime: runtime,
-            metrics,
+            metrics: None,
             log_file,
             timeout: self.shutdown_timeout,
             shut_down: false,
         };
-        Ok((layer, guard))
+        Ok((layer, guard, metrics))
     }
 }
 

@@ -363,21 +363,22 @@ impl PrometheusExporterBuilder {
     /// use, address not local), a second install, or another global
     /// recorder. Nothing is installed when an error is returned.
     pub fn install(self) -> Result<PrometheusExporter, ExportError> {
+        self.prepare()?.commit()
+    }
+
+    /// Everything of [`install`](Self::install) that can fail before a
+    /// global is touched: the settings checked, the install reserved, the
+    /// port bound, the recorder built. `init()` does this before it sets
+    /// the global subscriber, and commits after.
+    pub(crate) fn prepare(self) -> Result<PreparedExporter, ExportError> {
         self.validate()?;
         if INSTALLED.swap(true, Ordering::AcqRel) {
             return Err(ExportError::AlreadyInstalled);
         }
-        let result = self.install_inner();
-        if result.is_err() {
-            INSTALLED.store(false, Ordering::Release);
-        }
-        result
-    }
-
-    fn install_inner(self) -> Result<PrometheusExporter, ExportError> {
-        let listen = self.listen;
-        let config = self.listener.clone();
-        let socket = listen
+        // From here on an early return releases the reservation.
+        let reservation = Reservation;
+        let socket = self
+            .listen
             .map(|addr| {
                 let bind_error = |e: std::io::Error| ExportError::Bind { addr, source: e };
                 let socket = listener::bind(addr).map_err(bind_error)?;
@@ -385,9 +386,59 @@ impl PrometheusExporterBuilder {
                 Ok::<_, ExportError>((socket, bound))
             })
             .transpose()?;
+        let config = self.listener.clone();
         #[cfg(feature = "push-gateway")]
         let push = self.push.clone();
-        let (recorder, mut exporter) = self.build_recorder();
+        let (recorder, exporter) = self.build_recorder();
+        Ok(PreparedExporter {
+            reservation,
+            socket,
+            config,
+            #[cfg(feature = "push-gateway")]
+            push,
+            recorder,
+            exporter,
+        })
+    }
+}
+
+/// Holds the process's one install while an exporter is being installed;
+/// dropped without [`PreparedExporter::commit`] succeeding, it lets the next
+/// install through.
+struct Reservation;
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        INSTALLED.store(false, Ordering::Release);
+    }
+}
+
+/// An exporter ready to install, nothing global touched yet: dropping it
+/// closes its socket and releases the install.
+pub(crate) struct PreparedExporter {
+    reservation: Reservation,
+    socket: Option<(TcpListener, SocketAddr)>,
+    config: ListenerConfig,
+    #[cfg(feature = "push-gateway")]
+    push: Option<crate::export::push::PushConfig>,
+    recorder: PhotonRecorder,
+    exporter: PrometheusExporter,
+}
+
+impl PreparedExporter {
+    /// Installs the recorder globally and starts the background threads.
+    /// Fails only when another `metrics` recorder is global already (which
+    /// nothing can check without trying) or a thread cannot be spawned.
+    pub(crate) fn commit(self) -> Result<PrometheusExporter, ExportError> {
+        let PreparedExporter {
+            reservation,
+            socket,
+            config,
+            #[cfg(feature = "push-gateway")]
+            push,
+            recorder,
+            mut exporter,
+        } = self;
         global::install(recorder).map_err(|()| ExportError::ForeignRecorder)?;
         if let Some((socket, bound)) = socket {
             listener::spawn(socket, exporter.store.clone(), config).map_err(ExportError::Thread)?;
@@ -397,6 +448,8 @@ impl PrometheusExporterBuilder {
         if let Some(push) = push {
             crate::export::push::spawn_periodic(exporter.store.clone(), push)?;
         }
+        // Installed: the reservation is kept for the life of the process.
+        std::mem::forget(reservation);
         Ok(exporter)
     }
 }

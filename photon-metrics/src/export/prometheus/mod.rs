@@ -117,6 +117,8 @@ mod builder;
 mod exporter;
 
 pub use crate::store::recorder::PhotonRecorder;
+#[cfg(feature = "logs")]
+pub(crate) use builder::PreparedExporter;
 pub use builder::PrometheusExporterBuilder;
 pub use exporter::PrometheusExporter;
 
