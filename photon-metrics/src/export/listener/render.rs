@@ -190,6 +190,7 @@ mod tests {
         let store = Store::new(StoreConfig {
             global_labels: Vec::new(),
             default_buckets: crate::store::DEFAULT_BUCKETS.to_vec(),
+            foreign_limits: Default::default(),
         });
         // Make each render take a while, so that requests overlap it.
         store.on_render(Box::new(|| std::thread::sleep(Duration::from_millis(100))));

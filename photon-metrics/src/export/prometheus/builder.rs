@@ -417,7 +417,7 @@ impl Drop for Reservation {
 /// closes its socket and releases the install.
 pub(crate) struct PreparedExporter {
     reservation: Reservation,
-    socket: Option<(TcpListener, SocketAddr)>,
+    socket: Option<(std::net::TcpListener, SocketAddr)>,
     config: ListenerConfig,
     #[cfg(feature = "push-gateway")]
     push: Option<crate::export::push::PushConfig>,
