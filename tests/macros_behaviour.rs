@@ -155,10 +155,44 @@ fn errors_without_error_class_use_their_type_name() {
     assert_eq!(
         r.counter(
             ERRORS,
-            &[("target", "mzi-64x64"), ("error_kind", "ParseIntError")]
+            &[
+                ("target", "mzi-64x64"),
+                ("error_kind", "core::num::error::ParseIntError")
+            ]
         ),
         1
     );
+}
+
+#[instrument_compile(target = target, model = model)]
+fn read_weights(target: Target, model: &Model) -> Result<u32, std::io::Error> {
+    Err(std::io::Error::other("weights file truncated"))
+}
+
+#[instrument_compile(target = target, model = model)]
+fn load_graph(target: Target, model: &Model) -> Result<u32, anyhow::Error> {
+    Err(anyhow::anyhow!("graph has a cycle"))
+}
+
+#[instrument_compile(target = target, model = model)]
+fn parse_config(target: Target, model: &Model) -> Result<u32, serde_json::Error> {
+    Ok(serde_json::from_str("{not json")?)
+}
+
+#[test]
+fn errors_named_error_in_different_crates_get_different_kinds() {
+    let (_, r) = record(|| {
+        read_weights(target(), &model(1)).unwrap_err();
+        load_graph(target(), &model(1)).unwrap_err();
+        parse_config(target(), &model(1)).unwrap_err();
+    });
+    let kind = |k: &str| r.counter(ERRORS, &[("target", "mzi-64x64"), ("error_kind", k)]);
+    // Each is the path `std::any::type_name` gives: where the type is
+    // defined, private modules included.
+    assert_eq!(kind("std::io::error::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("anyhow::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("serde_json::error::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("Error"), 0, "{}", r.dump(ERRORS));
 }
 
 #[test]

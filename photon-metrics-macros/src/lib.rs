@@ -60,7 +60,10 @@ use proc_macro::TokenStream;
 ///   every `.await`; `model_size` comes from the parameter count;
 /// - `photon_compilation_errors_total{target, error_kind}` on `Err`, where
 ///   `error_kind` comes from `photon_metrics::ErrorClass` (derive it) or, for
-///   other error types, the type's name.
+///   other error types, the type's path as `std::any::type_name` spells it,
+///   generics left out (`std::io::Error` is `std::io::error::Error`,
+///   `serde_json::Error` is `serde_json::error::Error`, `anyhow::Error` is
+///   `anyhow::Error`; see `photon_metrics::ErrorClass`).
 ///
 /// The span has fields `model_id`, `target` and `model_type`; on `Err` it
 /// gets `error_kind`, `otel.status_code = "ERROR"` and
@@ -116,7 +119,8 @@ pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// - on success: `photon_inference_latency_seconds{device_type}`,
 ///   `photon_inference_ops_total{device_type}` and
 ///   `photon_throughput_ops_per_second` (this call's rate);
-/// - on `Err`: the latency, and `photon_runtime_errors_total{error_kind}`;
+/// - on `Err`: the latency, and `photon_runtime_errors_total{error_kind}`
+///   (`error_kind` as for [`macro@instrument_compile`]);
 /// - on panic: `photon_runtime_errors_total{error_kind="panic"}`;
 /// - when cancelled: nothing but the session release.
 #[proc_macro_attribute]

@@ -166,7 +166,7 @@ impl<E: ErrorClass + ?Sized> KindViaClass for E {
     }
 }
 
-/// Kind from the type's name.
+/// Kind from the type's path.
 pub trait KindViaType {
     /// The kind.
     fn __photon_kind(&self) -> ErrorKind;
