@@ -186,11 +186,15 @@ fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
     })
 }
 
-/// The label evaluation and the span (run first), and the drop guard's
-/// start (run inside the span). Everything the guard needs is evaluated in
-/// the first part into `Copy` values, so the second can move into a future.
+/// The span and the label evaluation (run first), and the drop guard's
+/// start (run inside the span). The span opens before the label expressions
+/// run, with the label fields empty, and is entered while they run: what they
+/// log (a label reaching its cardinality cap warns) carries the call's trace.
+/// Everything the guard needs is evaluated in the first part into `Copy`
+/// values, so the second can move into a future.
 fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, TokenStream) {
     let p = quote!(::photon_metrics::__private);
+    let empty = quote!(#p::tracing::field::Empty);
     match args.flavor {
         Flavor::Compile => {
             let target = args.target.as_ref().expect("validated");
@@ -199,23 +203,41 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
                 args,
                 span_name,
                 quote! {
-                    model_id = %#p::ModelInfo::model_id(__photon_model),
-                    target = %__photon_target,
-                    model_type = %__photon_model_type,
+                    model_id = #empty,
+                    target = #empty,
+                    model_type = #empty,
                 },
             );
             let target = quote_spanned!(target.span()=> #p::target_arg(&(#target)));
             let model_ref = quote_spanned!(model.span()=> &(#model));
             let model = quote_spanned!(model.span()=> #p::model_arg(__photon_model_ref));
             let labels = quote! {
-                let __photon_target: ::photon_metrics::labels::Target = #target;
-                // A `let` of its own, so a temporary in the expression
-                // (`model = &model`) lives as long as the borrow.
-                let __photon_model_ref = #model_ref;
-                let __photon_model = #model;
-                let __photon_model_type = #p::ModelInfo::model_type(__photon_model);
-                let __photon_parameters = #p::ModelInfo::parameters(__photon_model);
                 #span
+                // A block, so the entered guard is gone before any `.await`;
+                // only `Copy` values leave it.
+                let (__photon_target, __photon_model_type, __photon_parameters) = {
+                    let __photon_entered = __photon_span.enter();
+                    let __photon_target: ::photon_metrics::labels::Target = #target;
+                    // A `let` of its own, so a temporary in the expression
+                    // (`model = &model`) lives as long as the borrow.
+                    let __photon_model_ref = #model_ref;
+                    let __photon_model = #model;
+                    let __photon_model_type = #p::ModelInfo::model_type(__photon_model);
+                    let __photon_parameters = #p::ModelInfo::parameters(__photon_model);
+                    if !__photon_span.is_disabled() {
+                        __photon_span.record(
+                            "model_id",
+                            #p::tracing::field::display(#p::ModelInfo::model_id(__photon_model)),
+                        );
+                        __photon_span.record("target", #p::tracing::field::display(&__photon_target));
+                        __photon_span.record(
+                            "model_type",
+                            #p::tracing::field::display(&__photon_model_type),
+                        );
+                    }
+                    ::core::mem::drop(__photon_entered);
+                    (__photon_target, __photon_model_type, __photon_parameters)
+                };
             };
             let timer = quote! {
                 #[allow(unused_mut)]
@@ -230,16 +252,24 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
         }
         Flavor::Inference => {
             let device = args.device.as_ref().expect("validated");
-            let span = span(args, span_name, quote!(device_type = %__photon_device,));
+            let span = span(args, span_name, quote!(device_type = #empty,));
             let device = quote_spanned!(device.span()=> #p::device_arg(&(#device)));
             let ops = match &args.ops {
                 Some(ops) => quote_spanned!(ops.span()=> #p::ops_arg(&(#ops))),
                 None => quote!(1u64),
             };
             let labels = quote! {
-                let __photon_device: ::photon_metrics::labels::DeviceType = #device;
-                let __photon_ops: u64 = #ops;
                 #span
+                let (__photon_device, __photon_ops) = {
+                    let __photon_entered = __photon_span.enter();
+                    let __photon_device: ::photon_metrics::labels::DeviceType = #device;
+                    let __photon_ops: u64 = #ops;
+                    if !__photon_span.is_disabled() {
+                        __photon_span.record("device_type", #p::tracing::field::display(&__photon_device));
+                    }
+                    ::core::mem::drop(__photon_entered);
+                    (__photon_device, __photon_ops)
+                };
             };
             let timer = quote! {
                 #[allow(unused_mut)]
@@ -251,9 +281,9 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
     }
 }
 
-/// `let __photon_span = …;`: the span with the flavour's label fields, the
-/// error fields filled in on failure, and the user's opt-in fields; no span
-/// at all when its level is disabled.
+/// `let __photon_span = …;`: the span with the flavour's label fields (empty
+/// until the labels are evaluated), the error fields filled in on failure,
+/// and the user's opt-in fields; no span at all when its level is disabled.
 fn span(args: &InstrumentArgs, span_name: &syn::LitStr, label_fields: TokenStream) -> TokenStream {
     let level = &args.level;
     let fields = args.fields.as_ref().map(|f| quote!(, #f));
