@@ -112,6 +112,9 @@ fn expand(args: InstrumentArgs, func: ItemFn) -> syn::Result<TokenStream> {
         let wrapped = async_body(&prelude, &timer, boxed_async.to_token_stream(), &classify);
         let pin_path = pin_call_path(&block);
         quote!({ #pin_path(async move #wrapped) })
+    } else if let Some((wrap, output)) = returned_future(&declared) {
+        let output = output.map_or_else(|| syn::parse_quote!(_), |o| erase(&o));
+        future_body(&prelude, &timer, &output, &block, &classify, wrap)
     } else {
         let ret = erase(&declared);
         // The timer starts inside the entered span and is dropped before the
@@ -160,6 +163,119 @@ fn async_body(
             __photon_outer_span,
         )
         .await
+    })
+}
+
+/// A sync fn that returns a future: its body runs at the call and builds
+/// the future, which is what the record is about. The timer starts at the
+/// call (so a panic while building is recorded, and a future dropped before
+/// it completes is `cancelled`) and moves into the returned future, which
+/// classifies the output when it completes.
+fn future_body(
+    prelude: &TokenStream,
+    timer: &TokenStream,
+    output: &Type,
+    block: &Block,
+    classify: &TokenStream,
+    wrap: Wrap,
+) -> TokenStream {
+    let instrumented = quote! {
+        ::photon_metrics::__private::tracing::Instrument::instrument(
+            __photon_timed,
+            __photon_outer_span,
+        )
+    };
+    // Spanned at the body: a body that returns no future is an error there.
+    let build = quote_spanned!(block.span()=>
+        ::photon_metrics::__private::build_future::<_, #output>(
+            #[allow(clippy::redundant_closure_call)]
+            (move || #block)()
+        )
+    );
+    let await_body = quote_spanned!(block.span()=> __photon_body.await);
+    let returned = match wrap {
+        Wrap::AsIs => instrumented,
+        Wrap::BoxPin => quote!(::std::boxed::Box::pin(#instrumented)),
+    };
+    quote!({
+        #prelude
+        let __photon_entered = __photon_span.enter();
+        #timer
+        // The output type goes in first, so `?` in the user's async blocks
+        // infers as it does in their function.
+        let __photon_body = #build;
+        ::core::mem::drop(__photon_entered);
+        let __photon_outer_span = ::core::clone::Clone::clone(&__photon_span);
+        let __photon_timed = async move {
+            #[allow(clippy::let_unit_value)]
+            let __photon_result = #await_body;
+            #classify
+            ::core::mem::drop(__photon_timer);
+            __photon_result
+        };
+        #returned
+    })
+}
+
+/// How the instrumented future is returned in place of the user's.
+#[derive(Clone, Copy)]
+enum Wrap {
+    /// `impl Future<…>`: the instrumented future itself.
+    AsIs,
+    /// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>` or `impl Future + Unpin`:
+    /// boxed and pinned (a boxed future is `Unpin`).
+    BoxPin,
+}
+
+/// Whether the declared return type says, in its syntax, that the function
+/// returns a future, and its output type if it names one. A future type
+/// named any other way (a named future struct, `JoinHandle`) cannot be seen
+/// here; such a function is timed as a sync one.
+fn returned_future(declared: &Type) -> Option<(Wrap, Option<Type>)> {
+    if let Type::ImplTrait(imp) = declared {
+        let traits = || {
+            imp.bounds.iter().filter_map(|b| match b {
+                TypeParamBound::Trait(t) => t.path.segments.last(),
+                _ => None,
+            })
+        };
+        let future = traits().find(|seg| seg.ident == "Future")?;
+        let wrap = if traits().any(|seg| seg.ident == "Unpin") {
+            Wrap::BoxPin
+        } else {
+            Wrap::AsIs
+        };
+        return Some((wrap, output_of_future(future)));
+    }
+    if let Some(output) = future_output(declared) {
+        return Some((Wrap::BoxPin, Some(output)));
+    }
+    let Type::Path(path) = declared else {
+        return None;
+    };
+    // `futures::future::BoxFuture<'a, T>` and `LocalBoxFuture<'a, T>`.
+    let last = path.path.segments.last()?;
+    if last.ident != "BoxFuture" && last.ident != "LocalBoxFuture" {
+        return None;
+    }
+    let output = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            GenericArgument::Type(ty) => Some(ty.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Some((Wrap::BoxPin, output))
+}
+
+/// `R` from the path segment `Future<Output = R>`.
+fn output_of_future(seg: &syn::PathSegment) -> Option<Type> {
+    let PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+        _ => None,
     })
 }
 
@@ -371,7 +487,9 @@ fn has_lifetime(ty: &Type) -> bool {
 /// returns the async block.
 fn async_trait_body<'a>(block: &'a Block, declared: &Type) -> Option<&'a syn::ExprAsync> {
     future_output(declared)?;
-    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else {
+    // Only that one statement: a hand-written body that does work before
+    // `Box::pin(async move {…})` is a sync fn returning a future.
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
         return None;
     };
     let Expr::Path(func) = &*call.func else {
@@ -421,12 +539,6 @@ fn future_output(ty: &Type) -> Option<Type> {
         if seg.ident != "Future" {
             return None;
         }
-        let PathArguments::AngleBracketed(args) = &seg.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|a| match a {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
-            _ => None,
-        })
+        output_of_future(seg)
     })
 }

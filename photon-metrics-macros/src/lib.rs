@@ -75,6 +75,29 @@ use proc_macro::TokenStream;
 /// functions, `impl Trait` returns, `async fn` and methods inside
 /// `#[async_trait]` impls. The signature, visibility, attributes and docs are
 /// kept as written.
+///
+/// A sync `fn` whose declared return type is `impl Future<Output = …>`,
+/// `Pin<Box<dyn Future<Output = …>>>` or `BoxFuture<…>` gets the returned
+/// future instrumented: it is timed from the call until the future completes
+/// and classified by the future's output (dropped before it completes:
+/// `cancelled`). A future type spelled any other way (a named future struct,
+/// an alias under another name) cannot be recognised by the attribute and is timed as a
+/// sync function, i.e. its construction only: make such a function an
+/// `async fn`.
+///
+/// ```
+/// use photon_metrics::instrument_compile;
+/// use photon_metrics::labels::{ModelType, Target};
+/// use std::future::Future;
+///
+/// #[derive(photon_metrics::ModelInfo)]
+/// struct Model { #[model(id)] id: String, #[model(model_type)] arch: ModelType, #[model(parameters)] params: u64 }
+///
+/// #[instrument_compile(target = target, model = model)]
+/// fn compile_later(target: Target, model: &Model) -> impl Future<Output = Result<u64, std::io::Error>> + '_ {
+///     async move { Ok(model.params) } // the record is made when this completes
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
