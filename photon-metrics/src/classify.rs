@@ -53,7 +53,7 @@ impl<E: ErrorClass + ?Sized> ErrorClass for &E {
 }
 
 /// The fallback `error_kind` of an error type without [`ErrorClass`]: its
-/// [`type_path`] (bounded by the number of error types in the program).
+/// type path as [`ErrorClass`] documents it (bounded by the number of error types in the program).
 pub fn type_error_kind<E: ?Sized>() -> ErrorKind {
     ErrorKind::new(type_path(std::any::type_name::<E>())).unwrap_or(ErrorKind::OVERFLOW)
 }
