@@ -155,10 +155,44 @@ fn errors_without_error_class_use_their_type_name() {
     assert_eq!(
         r.counter(
             ERRORS,
-            &[("target", "mzi-64x64"), ("error_kind", "ParseIntError")]
+            &[
+                ("target", "mzi-64x64"),
+                ("error_kind", "core::num::error::ParseIntError")
+            ]
         ),
         1
     );
+}
+
+#[instrument_compile(target = target, model = model)]
+fn read_weights(target: Target, model: &Model) -> Result<u32, std::io::Error> {
+    Err(std::io::Error::other("weights file truncated"))
+}
+
+#[instrument_compile(target = target, model = model)]
+fn load_graph(target: Target, model: &Model) -> Result<u32, anyhow::Error> {
+    Err(anyhow::anyhow!("graph has a cycle"))
+}
+
+#[instrument_compile(target = target, model = model)]
+fn parse_config(target: Target, model: &Model) -> Result<u32, serde_json::Error> {
+    serde_json::from_str("{not json")
+}
+
+#[test]
+fn errors_named_error_in_different_crates_get_different_kinds() {
+    let (_, r) = record(|| {
+        read_weights(target(), &model(1)).unwrap_err();
+        load_graph(target(), &model(1)).unwrap_err();
+        parse_config(target(), &model(1)).unwrap_err();
+    });
+    let kind = |k: &str| r.counter(ERRORS, &[("target", "mzi-64x64"), ("error_kind", k)]);
+    // Each is the path `std::any::type_name` gives: where the type is
+    // defined, private modules included.
+    assert_eq!(kind("std::io::error::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("anyhow::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("serde_json::error::Error"), 1, "{}", r.dump(ERRORS));
+    assert_eq!(kind("Error"), 0, "{}", r.dump(ERRORS));
 }
 
 #[test]
@@ -264,6 +298,176 @@ fn a_future_never_polled_records_nothing() {
         "{}",
         r.dump(COMPILATIONS)
     );
+}
+
+// Sync fns that return a future: the future is what is timed and classified,
+// from the call to its completion, not its construction.
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+#[instrument_compile(target = target, model = model)]
+fn compile_later(
+    target: Target,
+    model: &Model,
+    fail: bool,
+) -> impl std::future::Future<Output = Result<usize, CompileError>> + Send + '_ {
+    let id = model.id.clone();
+    async move {
+        yield_once().await;
+        yield_once().await;
+        if fail {
+            return Err(CompileError::UnsupportedOp("conv3d"));
+        }
+        Ok(id.len())
+    }
+}
+
+#[instrument_compile(target = target, model = model)]
+fn compile_pinned(
+    target: Target,
+    model: &Model,
+    fail: bool,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, CompileError>> + Send + '_>> {
+    let params = model.params;
+    Box::pin(async move {
+        yield_once().await;
+        if fail {
+            Err(CompileError::OutOfMemory { needed: params })
+        } else {
+            Ok(params)
+        }
+    })
+}
+
+#[instrument_compile(target = target, model = model)]
+fn compile_boxed(
+    target: Target,
+    model: &Model,
+    fail: bool,
+) -> BoxFuture<'static, Result<u64, CompileError>> {
+    let params = model.params;
+    Box::pin(async move {
+        yield_once().await;
+        if fail {
+            Err(CompileError::OutOfMemory { needed: params })
+        } else {
+            Ok(params)
+        }
+    })
+}
+
+#[instrument_compile(target = target, model = model)]
+fn compile_unpin(
+    target: Target,
+    model: &Model,
+) -> impl std::future::Future<Output = Result<u64, CompileError>> + Unpin {
+    let params = model.params;
+    Box::pin(async move {
+        yield_once().await;
+        Err(CompileError::UnsupportedOp("unpinned"))?;
+        Ok(params)
+    })
+}
+
+fn is_send<T: Send>(t: T) -> T {
+    t
+}
+
+#[test]
+fn a_sync_fn_returning_a_future_is_timed_and_classified_when_the_future_completes() {
+    let m = model(1);
+    let (_, r) = record(|| {
+        let between = Duration::from_millis(30);
+        assert_eq!(
+            block_on(is_send(compile_later(target(), &m, false)), between).unwrap(),
+            13
+        );
+        assert!(block_on(compile_later(target(), &m, true), Duration::ZERO).is_err());
+        assert_eq!(
+            block_on(compile_pinned(target(), &m, false), between).unwrap(),
+            1
+        );
+        assert!(block_on(compile_pinned(target(), &m, true), Duration::ZERO).is_err());
+        assert_eq!(
+            block_on(compile_boxed(target(), &m, false), between).unwrap(),
+            1
+        );
+        assert!(block_on(compile_boxed(target(), &m, true), Duration::ZERO).is_err());
+        let mut unpin = compile_unpin(target(), &m);
+        assert!(!poll_once(std::pin::Pin::new(&mut unpin)), "Unpin is kept");
+        assert!(block_on(unpin, Duration::ZERO).is_err());
+        let mut dropped = pin!(compile_later(target(), &m, false));
+        assert!(!poll_once(dropped.as_mut()));
+    });
+    assert_eq!(
+        r.counter(COMPILATIONS, &status("success")),
+        3,
+        "{}",
+        r.dump(COMPILATIONS)
+    );
+    assert_eq!(r.counter(COMPILATIONS, &status("error")), 4);
+    assert_eq!(r.counter(COMPILATIONS, &status("cancelled")), 1);
+    assert_eq!(
+        r.counter(
+            ERRORS,
+            &[("target", "mzi-64x64"), ("error_kind", "UnsupportedOp")]
+        ),
+        2,
+        "{}",
+        r.dump(ERRORS)
+    );
+    assert_eq!(
+        r.counter(ERRORS, &[("target", "mzi-64x64"), ("error_kind", "oom")]),
+        2
+    );
+    let mut samples = r.histogram(
+        DURATION,
+        &[("target", "mzi-64x64"), ("model_size", "small")],
+    );
+    samples.sort_by(f64::total_cmp);
+    assert_eq!(samples.len(), 8, "{samples:?}");
+    // The three successes waited 30 ms per await: two, one and one awaits.
+    assert!(
+        samples[5] >= 0.025 && samples[7] >= 0.055,
+        "the awaits are inside the timing: {samples:?}"
+    );
+}
+
+#[instrument_inference(device = DeviceType::Pcm, ops = 5u64)]
+fn infer_later(fail: bool) -> impl std::future::Future<Output = Result<u32, InferError>> {
+    async move {
+        yield_once().await;
+        if fail {
+            Err(InferError::DeviceTimeout)
+        } else {
+            Ok(2)
+        }
+    }
+}
+
+#[test]
+fn a_sync_inference_fn_returning_a_future_holds_its_session_until_the_future_ends() {
+    use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+    let (recorder, exporter) = PrometheusExporterBuilder::new()
+        .without_listener()
+        .build_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        let mut pending = Box::pin(infer_later(true));
+        assert!(!poll_once(pending.as_mut()));
+        assert!(exporter.render().contains("photon_active_sessions 1\n"));
+        assert!(block_on(pending, Duration::ZERO).is_err());
+        assert_eq!(block_on(infer_later(false), Duration::ZERO).unwrap(), 2);
+        let text = exporter.render();
+        assert!(text.contains("photon_active_sessions 0\n"), "{text}");
+        assert!(
+            text.contains(r#"photon_runtime_errors_total{error_kind="DeviceTimeout"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"photon_inference_ops_total{device_type="pcm"} 5"#),
+            "{text}"
+        );
+    });
 }
 
 // Methods, generics and `impl Trait` returns.

@@ -158,8 +158,8 @@ fn error_sets_the_opentelemetry_status_fields() {
     assert_eq!(fields["otel.status_code"], "ERROR");
     assert_eq!(fields["otel.status_description"], "laser off");
     assert_eq!(
-        fields["error_kind"], "Error",
-        "io::Error has no ErrorClass: its type name"
+        fields["error_kind"], "std::io::error::Error",
+        "io::Error has no ErrorClass: its type path"
     );
 }
 

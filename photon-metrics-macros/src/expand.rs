@@ -112,6 +112,9 @@ fn expand(args: InstrumentArgs, func: ItemFn) -> syn::Result<TokenStream> {
         let wrapped = async_body(&prelude, &timer, boxed_async.to_token_stream(), &classify);
         let pin_path = pin_call_path(&block);
         quote!({ #pin_path(async move #wrapped) })
+    } else if let Some((wrap, output)) = returned_future(&declared) {
+        let output = output.map_or_else(|| syn::parse_quote!(_), |o| erase(&o));
+        future_body(&prelude, &timer, &output, &block, &classify, wrap)
     } else {
         let ret = erase(&declared);
         // The timer starts inside the entered span and is dropped before the
@@ -163,6 +166,119 @@ fn async_body(
     })
 }
 
+/// A sync fn that returns a future: its body runs at the call and builds
+/// the future, which is what the record is about. The timer starts at the
+/// call (so a panic while building is recorded, and a future dropped before
+/// it completes is `cancelled`) and moves into the returned future, which
+/// classifies the output when it completes.
+fn future_body(
+    prelude: &TokenStream,
+    timer: &TokenStream,
+    output: &Type,
+    block: &Block,
+    classify: &TokenStream,
+    wrap: Wrap,
+) -> TokenStream {
+    let instrumented = quote! {
+        ::photon_metrics::__private::tracing::Instrument::instrument(
+            __photon_timed,
+            __photon_outer_span,
+        )
+    };
+    // Spanned at the body: a body that returns no future is an error there.
+    let build = quote_spanned!(block.span()=>
+        ::photon_metrics::__private::build_future::<_, #output>(
+            #[allow(clippy::redundant_closure_call)]
+            (move || #block)()
+        )
+    );
+    let await_body = quote_spanned!(block.span()=> __photon_body.await);
+    let returned = match wrap {
+        Wrap::AsIs => instrumented,
+        Wrap::BoxPin => quote!(::std::boxed::Box::pin(#instrumented)),
+    };
+    quote!({
+        #prelude
+        let __photon_entered = __photon_span.enter();
+        #timer
+        // The output type goes in first, so `?` in the user's async blocks
+        // infers as it does in their function.
+        let __photon_body = #build;
+        ::core::mem::drop(__photon_entered);
+        let __photon_outer_span = ::core::clone::Clone::clone(&__photon_span);
+        let __photon_timed = async move {
+            #[allow(clippy::let_unit_value)]
+            let __photon_result = #await_body;
+            #classify
+            ::core::mem::drop(__photon_timer);
+            __photon_result
+        };
+        #returned
+    })
+}
+
+/// How the instrumented future is returned in place of the user's.
+#[derive(Clone, Copy)]
+enum Wrap {
+    /// `impl Future<…>`: the instrumented future itself.
+    AsIs,
+    /// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>` or `impl Future + Unpin`:
+    /// boxed and pinned (a boxed future is `Unpin`).
+    BoxPin,
+}
+
+/// Whether the declared return type says, in its syntax, that the function
+/// returns a future, and its output type if it names one. A future type
+/// named any other way (a named future struct, `JoinHandle`) cannot be seen
+/// here; such a function is timed as a sync one.
+fn returned_future(declared: &Type) -> Option<(Wrap, Option<Type>)> {
+    if let Type::ImplTrait(imp) = declared {
+        let traits = || {
+            imp.bounds.iter().filter_map(|b| match b {
+                TypeParamBound::Trait(t) => t.path.segments.last(),
+                _ => None,
+            })
+        };
+        let future = traits().find(|seg| seg.ident == "Future")?;
+        let wrap = if traits().any(|seg| seg.ident == "Unpin") {
+            Wrap::BoxPin
+        } else {
+            Wrap::AsIs
+        };
+        return Some((wrap, output_of_future(future)));
+    }
+    if let Some(output) = future_output(declared) {
+        return Some((Wrap::BoxPin, Some(output)));
+    }
+    let Type::Path(path) = declared else {
+        return None;
+    };
+    // `futures::future::BoxFuture<'a, T>` and `LocalBoxFuture<'a, T>`.
+    let last = path.path.segments.last()?;
+    if last.ident != "BoxFuture" && last.ident != "LocalBoxFuture" {
+        return None;
+    }
+    let output = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            GenericArgument::Type(ty) => Some(ty.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Some((Wrap::BoxPin, output))
+}
+
+/// `R` from the path segment `Future<Output = R>`.
+fn output_of_future(seg: &syn::PathSegment) -> Option<Type> {
+    let PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+        _ => None,
+    })
+}
+
 /// `async move { <fake return edge>; <body> }`.
 fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
     let stmts = &block.stmts;
@@ -186,11 +302,15 @@ fn fake_return_block(ret: &Type, block: &Block, is_async: bool) -> TokenStream {
     })
 }
 
-/// The label evaluation and the span (run first), and the drop guard's
-/// start (run inside the span). Everything the guard needs is evaluated in
-/// the first part into `Copy` values, so the second can move into a future.
+/// The span and the label evaluation (run first), and the drop guard's
+/// start (run inside the span). The span opens before the label expressions
+/// run, with the label fields empty, and is entered while they run: what they
+/// log (a label reaching its cardinality cap warns) carries the call's trace.
+/// Everything the guard needs is evaluated in the first part into `Copy`
+/// values, so the second can move into a future.
 fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, TokenStream) {
     let p = quote!(::photon_metrics::__private);
+    let empty = quote!(#p::tracing::field::Empty);
     match args.flavor {
         Flavor::Compile => {
             let target = args.target.as_ref().expect("validated");
@@ -199,23 +319,41 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
                 args,
                 span_name,
                 quote! {
-                    model_id = %#p::ModelInfo::model_id(__photon_model),
-                    target = %__photon_target,
-                    model_type = %__photon_model_type,
+                    model_id = #empty,
+                    target = #empty,
+                    model_type = #empty,
                 },
             );
             let target = quote_spanned!(target.span()=> #p::target_arg(&(#target)));
             let model_ref = quote_spanned!(model.span()=> &(#model));
             let model = quote_spanned!(model.span()=> #p::model_arg(__photon_model_ref));
             let labels = quote! {
-                let __photon_target: ::photon_metrics::labels::Target = #target;
-                // A `let` of its own, so a temporary in the expression
-                // (`model = &model`) lives as long as the borrow.
-                let __photon_model_ref = #model_ref;
-                let __photon_model = #model;
-                let __photon_model_type = #p::ModelInfo::model_type(__photon_model);
-                let __photon_parameters = #p::ModelInfo::parameters(__photon_model);
                 #span
+                // A block, so the entered guard is gone before any `.await`;
+                // only `Copy` values leave it.
+                let (__photon_target, __photon_model_type, __photon_parameters) = {
+                    let __photon_entered = __photon_span.enter();
+                    let __photon_target: ::photon_metrics::labels::Target = #target;
+                    // A `let` of its own, so a temporary in the expression
+                    // (`model = &model`) lives as long as the borrow.
+                    let __photon_model_ref = #model_ref;
+                    let __photon_model = #model;
+                    let __photon_model_type = #p::ModelInfo::model_type(__photon_model);
+                    let __photon_parameters = #p::ModelInfo::parameters(__photon_model);
+                    if !__photon_span.is_disabled() {
+                        __photon_span.record(
+                            "model_id",
+                            #p::tracing::field::display(#p::ModelInfo::model_id(__photon_model)),
+                        );
+                        __photon_span.record("target", #p::tracing::field::display(&__photon_target));
+                        __photon_span.record(
+                            "model_type",
+                            #p::tracing::field::display(&__photon_model_type),
+                        );
+                    }
+                    ::core::mem::drop(__photon_entered);
+                    (__photon_target, __photon_model_type, __photon_parameters)
+                };
             };
             let timer = quote! {
                 #[allow(unused_mut)]
@@ -230,16 +368,24 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
         }
         Flavor::Inference => {
             let device = args.device.as_ref().expect("validated");
-            let span = span(args, span_name, quote!(device_type = %__photon_device,));
+            let span = span(args, span_name, quote!(device_type = #empty,));
             let device = quote_spanned!(device.span()=> #p::device_arg(&(#device)));
             let ops = match &args.ops {
                 Some(ops) => quote_spanned!(ops.span()=> #p::ops_arg(&(#ops))),
                 None => quote!(1u64),
             };
             let labels = quote! {
-                let __photon_device: ::photon_metrics::labels::DeviceType = #device;
-                let __photon_ops: u64 = #ops;
                 #span
+                let (__photon_device, __photon_ops) = {
+                    let __photon_entered = __photon_span.enter();
+                    let __photon_device: ::photon_metrics::labels::DeviceType = #device;
+                    let __photon_ops: u64 = #ops;
+                    if !__photon_span.is_disabled() {
+                        __photon_span.record("device_type", #p::tracing::field::display(&__photon_device));
+                    }
+                    ::core::mem::drop(__photon_entered);
+                    (__photon_device, __photon_ops)
+                };
             };
             let timer = quote! {
                 #[allow(unused_mut)]
@@ -251,9 +397,9 @@ fn prelude(args: &InstrumentArgs, span_name: &syn::LitStr) -> (TokenStream, Toke
     }
 }
 
-/// `let __photon_span = …;`: the span with the flavour's label fields, the
-/// error fields filled in on failure, and the user's opt-in fields; no span
-/// at all when its level is disabled.
+/// `let __photon_span = …;`: the span with the flavour's label fields (empty
+/// until the labels are evaluated), the error fields filled in on failure,
+/// and the user's opt-in fields; no span at all when its level is disabled.
 fn span(args: &InstrumentArgs, span_name: &syn::LitStr, label_fields: TokenStream) -> TokenStream {
     let level = &args.level;
     let fields = args.fields.as_ref().map(|f| quote!(, #f));
@@ -341,7 +487,9 @@ fn has_lifetime(ty: &Type) -> bool {
 /// returns the async block.
 fn async_trait_body<'a>(block: &'a Block, declared: &Type) -> Option<&'a syn::ExprAsync> {
     future_output(declared)?;
-    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else {
+    // Only that one statement: a hand-written body that does work before
+    // `Box::pin(async move {…})` is a sync fn returning a future.
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
         return None;
     };
     let Expr::Path(func) = &*call.func else {
@@ -391,12 +539,6 @@ fn future_output(ty: &Type) -> Option<Type> {
         if seg.ident != "Future" {
             return None;
         }
-        let PathArguments::AngleBracketed(args) = &seg.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|a| match a {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
-            _ => None,
-        })
+        output_of_future(seg)
     })
 }

@@ -60,7 +60,10 @@ use proc_macro::TokenStream;
 ///   every `.await`; `model_size` comes from the parameter count;
 /// - `photon_compilation_errors_total{target, error_kind}` on `Err`, where
 ///   `error_kind` comes from `photon_metrics::ErrorClass` (derive it) or, for
-///   other error types, the type's name.
+///   other error types, the type's path as `std::any::type_name` spells it,
+///   generics left out (`std::io::Error` is `std::io::error::Error`,
+///   `serde_json::Error` is `serde_json::error::Error`, `anyhow::Error` is
+///   `anyhow::Error`; see `photon_metrics::ErrorClass`).
 ///
 /// The span has fields `model_id`, `target` and `model_type`; on `Err` it
 /// gets `error_kind`, `otel.status_code = "ERROR"` and
@@ -72,6 +75,29 @@ use proc_macro::TokenStream;
 /// functions, `impl Trait` returns, `async fn` and methods inside
 /// `#[async_trait]` impls. The signature, visibility, attributes and docs are
 /// kept as written.
+///
+/// A sync `fn` whose declared return type is `impl Future<Output = …>`,
+/// `Pin<Box<dyn Future<Output = …>>>` or `BoxFuture<…>` gets the returned
+/// future instrumented: it is timed from the call until the future completes
+/// and classified by the future's output (dropped before it completes:
+/// `cancelled`). A future type spelled any other way (a named future struct,
+/// an alias under another name) cannot be recognised by the attribute and is timed as a
+/// sync function, i.e. its construction only: make such a function an
+/// `async fn`.
+///
+/// ```
+/// use photon_metrics::instrument_compile;
+/// use photon_metrics::labels::{ModelType, Target};
+/// use std::future::Future;
+///
+/// #[derive(photon_metrics::ModelInfo)]
+/// struct Model { #[model(id)] id: String, #[model(model_type)] arch: ModelType, #[model(parameters)] params: u64 }
+///
+/// #[instrument_compile(target = target, model = model)]
+/// fn compile_later(target: Target, model: &Model) -> impl Future<Output = Result<u64, std::io::Error>> + '_ {
+///     async move { Ok(model.params) } // the record is made when this completes
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
@@ -116,7 +142,8 @@ pub fn instrument_compile(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// - on success: `photon_inference_latency_seconds{device_type}`,
 ///   `photon_inference_ops_total{device_type}` and
 ///   `photon_throughput_ops_per_second` (this call's rate);
-/// - on `Err`: the latency, and `photon_runtime_errors_total{error_kind}`;
+/// - on `Err`: the latency, and `photon_runtime_errors_total{error_kind}`
+///   (`error_kind` as for [`macro@instrument_compile`]);
 /// - on panic: `photon_runtime_errors_total{error_kind="panic"}`;
 /// - when cancelled: nothing but the session release.
 #[proc_macro_attribute]

@@ -66,6 +66,17 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         direct: impl FnOnce(&C),
         through: impl FnOnce(&dyn Recorder, &Key),
     ) {
+        self.resolve(labels, direct, through)
+    }
+
+    /// Like [`record`](Self::record), returning what the record reached.
+    #[inline(always)]
+    fn resolve<R>(
+        &self,
+        labels: L,
+        direct: impl FnOnce(&'static C) -> R,
+        through: impl FnOnce(&dyn Recorder, &Key) -> R,
+    ) -> R {
         metrics::with_recorder(|recorder| {
             let table = match self.bound.get() {
                 Some((global, table)) if *global == global::address(recorder) => *table,
@@ -91,10 +102,15 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
 
     #[cold]
     #[inline(never)]
-    fn through(&self, recorder: &dyn Recorder, labels: L, f: impl FnOnce(&dyn Recorder, &Key)) {
+    fn through<R>(
+        &self,
+        recorder: &dyn Recorder,
+        labels: L,
+        f: impl FnOnce(&dyn Recorder, &Key) -> R,
+    ) -> R {
         let spec = self.id.spec();
         describe(recorder, spec);
-        f(recorder, &Key::from_parts(spec.name, labels.to_labels()));
+        f(recorder, &Key::from_parts(spec.name, labels.to_labels()))
     }
 }
 
@@ -120,15 +136,49 @@ impl<L: LabelSet> Family<GaugeCell, L> {
             |r, key| r.register_gauge(key, &METADATA).set(value),
         );
     }
+}
 
-    /// Adds `delta` (negative to lower it) to the series at `labels`.
+impl<L: LabelSet> Family<GaugeCell, L> {
+    /// Adds `delta` to the series at `labels` in the recorder current now
+    /// and returns that series, for a drop guard to undo the change on the
+    /// same recorder: one that starts before the exporter is installed (or
+    /// inside `with_local_recorder`) and ends after must not leave the
+    /// exporter's gauge at −1.
     #[inline(always)]
-    pub(crate) fn add(&self, labels: L, delta: f64) {
-        self.record(
+    pub(crate) fn add_held(&self, labels: L, delta: f64) -> HeldGauge {
+        self.resolve(
             labels,
-            |g| g.add(delta),
-            |r, key| r.register_gauge(key, &METADATA).increment(delta),
-        );
+            |g| {
+                g.add(delta);
+                HeldGauge::Direct(g)
+            },
+            |r, key| {
+                let gauge = r.register_gauge(key, &METADATA);
+                gauge.increment(delta);
+                HeldGauge::Through(gauge)
+            },
+        )
+    }
+}
+
+/// One gauge series as it was reached when a guard started; see
+/// [`Family::add_held`].
+#[derive(Debug)]
+pub(crate) enum HeldGauge {
+    /// A cell of photon's global store: no facade handle on the hot path.
+    Direct(&'static GaugeCell),
+    /// The handle another recorder (or the no-op one) gave out.
+    Through(metrics::Gauge),
+}
+
+impl HeldGauge {
+    /// Adds `delta` to the series this was taken from.
+    #[inline]
+    pub(crate) fn add(&self, delta: f64) {
+        match self {
+            HeldGauge::Direct(cell) => cell.add(delta),
+            HeldGauge::Through(gauge) => gauge.increment(delta),
+        }
     }
 }
 

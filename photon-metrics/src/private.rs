@@ -105,6 +105,17 @@ pub fn ops_arg<T: ToParameters + ?Sized>(t: &T) -> u64 {
     t.to_parameters()
 }
 
+/// Builds the future a sync fn returns, with its output type fixed before
+/// the body is type-checked (so `?` in the user's async blocks infers as it
+/// does in their own function). Opaque, so that a body that builds no
+/// future is one error at the body, not a second one at the `.await`.
+#[inline(always)]
+pub fn build_future<F: std::future::Future<Output = O>, O>(
+    built: F,
+) -> impl std::future::Future<Output = O> {
+    built
+}
+
 /// `#[derive(ErrorClass)]`'s interning, with `__overflow__` past the cap.
 pub fn error_kind_named(name: &str) -> ErrorKind {
     ErrorKind::new(name).unwrap_or(ErrorKind::OVERFLOW)
@@ -166,7 +177,7 @@ impl<E: ErrorClass + ?Sized> KindViaClass for E {
     }
 }
 
-/// Kind from the type's name.
+/// Kind from the type's path.
 pub trait KindViaType {
     /// The kind.
     fn __photon_kind(&self) -> ErrorKind;

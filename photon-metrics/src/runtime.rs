@@ -28,7 +28,7 @@
 //! ```
 
 use crate::catalog::FamilyId;
-use crate::family::Family;
+use crate::family::{Family, HeldGauge};
 use crate::labels::{DeviceType, ErrorKind};
 use crate::store::cell::{CounterCell, GaugeCell};
 
@@ -49,20 +49,24 @@ pub fn set_active_sessions(count: u64) {
 /// returned guard is dropped, on every path.
 #[inline]
 pub fn start_session() -> SessionGuard {
-    SESSIONS.add((), 1.0);
-    SessionGuard { _private: () }
+    SessionGuard {
+        sessions: SESSIONS.add_held((), 1.0),
+    }
 }
 
 /// Holds one active session; see [`start_session`].
+///
+/// The session is released on the recorder that counted it, even if the
+/// exporter was installed in between.
 #[must_use = "the session ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct SessionGuard {
-    _private: (),
+    sessions: HeldGauge,
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        SESSIONS.add((), -1.0);
+        self.sessions.add(-1.0);
     }
 }
 
@@ -70,20 +74,22 @@ impl Drop for SessionGuard {
 /// when the guard is dropped (dequeued, cancelled or panicked).
 #[inline]
 pub fn enqueue() -> QueueGuard {
-    QUEUE.add((), 1.0);
-    QueueGuard { _private: () }
+    QueueGuard {
+        queue: QUEUE.add_held((), 1.0),
+    }
 }
 
-/// Holds one queued request; see [`enqueue`].
+/// Holds one queued request; see [`enqueue`]. It leaves the queue on the
+/// recorder that counted it, as [`SessionGuard`] does.
 #[must_use = "the request leaves the queue when the guard is dropped"]
 #[derive(Debug)]
 pub struct QueueGuard {
-    _private: (),
+    queue: HeldGauge,
 }
 
 impl Drop for QueueGuard {
     fn drop(&mut self) {
-        QUEUE.add((), -1.0);
+        self.queue.add(-1.0);
     }
 }
 
@@ -120,8 +126,8 @@ pub fn record_runtime_error(kind: ErrorKind) {
 /// operations; see [`InferenceTimer`].
 #[inline]
 pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
-    SESSIONS.add((), 1.0);
     InferenceTimer {
+        session: SESSIONS.add_held((), 1.0),
         device_type,
         ops,
         start: quanta::Instant::now(),
@@ -146,6 +152,8 @@ pub fn start_inference(device_type: DeviceType, ops: u64) -> InferenceTimer {
 #[must_use = "the call is recorded when the timer is dropped"]
 #[derive(Debug)]
 pub struct InferenceTimer {
+    /// Released where it was counted, as [`SessionGuard`] is.
+    session: HeldGauge,
     device_type: DeviceType,
     ops: u64,
     start: quanta::Instant,
@@ -182,7 +190,7 @@ impl InferenceTimer {
 impl Drop for InferenceTimer {
     fn drop(&mut self) {
         use crate::labels::Status;
-        SESSIONS.add((), -1.0);
+        self.session.add(-1.0);
         let seconds = self.start.elapsed().as_secs_f64();
         let status = self.outcome.resolve();
         self.span.unfinished(status);

@@ -37,7 +37,7 @@
 //!
 //! - an error's `Display` text goes to the span (`otel.status_description`),
 //!   never to metrics; its *kind* (the enum variant via
-//!   [`ErrorClass`](crate::ErrorClass), or the error's type name) is an
+//!   [`ErrorClass`](crate::ErrorClass), or the error type's path) is an
 //!   [`ErrorKind`];
 //! - a model's id goes to the span (`model_id`), never to metrics; its
 //!   architecture is a capped [`ModelType`];

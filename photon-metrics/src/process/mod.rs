@@ -101,6 +101,31 @@ mod tests {
             .map(|v| v.parse().unwrap())
     }
 
+    /// The README says so next to HighMemoryUsage, whose rule ignores a 0
+    /// limit (monitoring/prometheus/tests/alerts_test.yml checks that).
+    #[test]
+    fn an_unlimited_cgroup_exports_a_limit_of_zero() {
+        for fixture in ["v2-unlimited", "v1-unlimited", "missing"] {
+            let (recorder, exporter) = PrometheusExporterBuilder::new()
+                .without_listener()
+                .process_metrics(false)
+                .build_recorder();
+            let sampler = ProcessSampler {
+                root: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/cgroup")
+                    .join(fixture),
+                ..ProcessSampler::new()
+            };
+            sampler.sample(&recorder);
+            let text = exporter.render();
+            assert_eq!(
+                value(&text, "photon_memory_limit_bytes"),
+                Some(0.0),
+                "{fixture}:\n{text}"
+            );
+        }
+    }
+
     #[test]
     fn a_sample_fills_process_memory_and_the_cgroup_limit() {
         let (recorder, exporter) = PrometheusExporterBuilder::new()

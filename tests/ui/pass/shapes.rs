@@ -43,6 +43,23 @@ unsafe fn raw(n: u32) -> u32 {
     n
 }
 
+/// A sync fn that returns a future: the future is instrumented.
+#[instrument_compile(target = target, model = model)]
+pub fn later<'a>(
+    target: Target,
+    model: &'a Model,
+) -> impl std::future::Future<Output = Result<usize, Opaque>> + Send + 'a {
+    async move { Ok(model.2) }
+}
+
+#[instrument_inference(device = DeviceType::Mzi)]
+fn boxed(
+    n: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, std::io::Error>> + Send>> {
+    let doubled = n * 2;
+    Box::pin(async move { Ok(doubled) })
+}
+
 fn main() {
     let t = Target::new("sim").unwrap();
     let model = Model("m".into(), "cnn".into(), 3);
@@ -50,5 +67,7 @@ fn main() {
     assert_eq!(c.by_ref(&model).unwrap().count(), 1);
     assert!(generic(&t, &model).is_ok());
     assert_eq!(unsafe { raw(2) }, 2);
+    drop(later(t, &model));
+    let _boxed = boxed(3);
     let _future = c.by_value(model);
 }
