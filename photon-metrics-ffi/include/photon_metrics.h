@@ -173,7 +173,9 @@ extern "C" {
 
 // The message of the last failed `photon_*` call on this thread (empty if
 // none failed). The pointer stays valid until the next failing call on the
-// same thread; copy it to keep it.
+// same thread; copy it to keep it. Called while the thread's
+// thread-locals are being destroyed (from a C++ `thread_local`'s
+// destructor), it returns a static message saying so instead.
 const char *photon_last_error_message(void);
 
 // A static, human-readable name for a code (`"PHOTON_ERR_BIND"`).
