@@ -173,7 +173,9 @@ extern "C" {
 
 // The message of the last failed `photon_*` call on this thread (empty if
 // none failed). The pointer stays valid until the next failing call on the
-// same thread; copy it to keep it.
+// same thread; copy it to keep it. Called while the thread's
+// thread-locals are being destroyed (from a C++ `thread_local`'s
+// destructor), it returns a static message saying so instead.
 const char *photon_last_error_message(void);
 
 // A static, human-readable name for a code (`"PHOTON_ERR_BIND"`).
@@ -351,6 +353,23 @@ PhotonCode photon_compile_start(const char *name,
 // `timer` comes from [`photon_compile_start`] and is not finished.
 PhotonCode photon_compile_fail(PhotonCompileTimer *timer, PhotonErrorKind kind);
 
+// Makes the compilation's span current on this thread, so that what this
+// thread records until [`photon_compile_exit`] carries its trace as an
+// exemplar (the timer's own records at fail and finish always do). Call
+// exit on the same thread, before other spans entered after it are exited;
+// finishing an entered timer exits it (on the thread that entered it).
+// A second enter without an exit does nothing.
+//
+// # Safety
+// `timer` comes from [`photon_compile_start`] and is not finished.
+PhotonCode photon_compile_enter(PhotonCompileTimer *timer);
+
+// Undoes [`photon_compile_enter`] (a no-op when not entered).
+//
+// # Safety
+// `timer` comes from [`photon_compile_start`] and is not finished.
+PhotonCode photon_compile_exit(PhotonCompileTimer *timer);
+
 // Ends the compilation with `status` (a `PHOTON_STATUS_*`; after
 // [`photon_compile_fail`] pass `PHOTON_STATUS_ERROR`), records its count
 // and duration, closes its span and frees the timer. On
@@ -377,6 +396,19 @@ PhotonCode photon_inference_start(const char *name,
 // # Safety
 // `timer` comes from [`photon_inference_start`] and is not finished.
 PhotonCode photon_inference_set_ops(PhotonInferenceTimer *timer, uint64_t ops);
+
+// Makes the call's span current on this thread until
+// [`photon_inference_exit`], as [`photon_compile_enter`] does.
+//
+// # Safety
+// `timer` comes from [`photon_inference_start`] and is not finished.
+PhotonCode photon_inference_enter(PhotonInferenceTimer *timer);
+
+// Undoes [`photon_inference_enter`] (a no-op when not entered).
+//
+// # Safety
+// `timer` comes from [`photon_inference_start`] and is not finished.
+PhotonCode photon_inference_exit(PhotonInferenceTimer *timer);
 
 // Marks the call failed with `kind`; finish it as usual.
 //

@@ -263,11 +263,15 @@ inline ErrorKind exception_kind() noexcept {
 /// status="success" (or "error" after fail()); an exception leaving the
 /// scope records status="error" with error_kind="exception" (unless fail()
 /// named the kind). finish() ends it early with any status.
+/// Its span is current on the constructing thread until the timer ends, so
+/// what the scope records carries the span's trace as an exemplar; like any
+/// scope guard, end it on that thread, innermost timer first.
 class CompileTimer {
 public:
     CompileTimer(Target target, ModelType model, std::uint64_t parameters, const char* span_name = nullptr)
         : exceptions_(std::uncaught_exceptions()) {
         detail::check(photon_compile_start(span_name, target.handle(), model.handle(), parameters, &timer_));
+        photon_compile_enter(timer_);
     }
     CompileTimer(const CompileTimer&) = delete;
     CompileTimer& operator=(const CompileTimer&) = delete;
@@ -307,12 +311,14 @@ private:
 /// Times one inference call for its scope (photon_active_sessions counts it
 /// meanwhile). A normal exit records latency, ops and throughput; fail() or
 /// an exception records the latency and a runtime error, no ops
-/// (error_kind="exception" for an exception).
+/// (error_kind="exception" for an exception). Its span is current for the
+/// scope, as CompileTimer's is.
 class InferenceTimer {
 public:
     InferenceTimer(DeviceType device, std::uint64_t ops, const char* span_name = nullptr)
         : exceptions_(std::uncaught_exceptions()) {
         detail::check(photon_inference_start(span_name, static_cast<PhotonDeviceType>(device), ops, &timer_));
+        photon_inference_enter(timer_);
     }
     InferenceTimer(const InferenceTimer&) = delete;
     InferenceTimer& operator=(const InferenceTimer&) = delete;

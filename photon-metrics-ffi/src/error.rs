@@ -53,11 +53,20 @@ impl Failure {
     }
 }
 
+/// What [`photon_last_error_message`] returns on a thread whose
+/// thread-locals are being destroyed (a C++ `thread_local` object's
+/// destructor calling us at thread exit): the message is gone by then.
+const NO_MESSAGE_AT_THREAD_EXIT: &[u8] =
+    b"photon-metrics: no error message (this thread is exiting and its last error is gone)\0";
+
 fn set_last_error(message: &str) {
     // Interior NULs cannot cross as a C string; they never come from our
     // messages, but a label value quoted in one could carry one.
     let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+    // `try_with`: during thread-local teardown `with` panics, and a panic
+    // here is outside `guard`'s catch_unwind, so it would abort the process.
+    // The code still tells the caller what happened.
+    let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = text);
 }
 
 /// Runs `body`, turning its error or panic into a code and the thread's
@@ -83,10 +92,14 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> PhotonCode {
 
 /// The message of the last failed `photon_*` call on this thread (empty if
 /// none failed). The pointer stays valid until the next failing call on the
-/// same thread; copy it to keep it.
+/// same thread; copy it to keep it. Called while the thread's
+/// thread-locals are being destroyed (from a C++ `thread_local`'s
+/// destructor), it returns a static message saying so instead.
 #[no_mangle]
 pub extern "C" fn photon_last_error_message() -> *const c_char {
-    LAST_ERROR.with(|last| last.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|last| last.borrow().as_ptr())
+        .unwrap_or(NO_MESSAGE_AT_THREAD_EXIT.as_ptr().cast())
 }
 
 /// A static, human-readable name for a code (`"PHOTON_ERR_BIND"`).
@@ -109,19 +122,30 @@ pub extern "C" fn photon_code_name(code: PhotonCode) -> *const c_char {
     name.as_ptr().cast()
 }
 
-/// Reads a `(pointer, length)` string argument.
+/// Reads a `(pointer, length)` label value of at most `max_len` bytes.
+///
+/// The length is checked before the slice is made: a caller's `SIZE_MAX`
+/// (a `strlen` gone wrong, a negative length cast) must be an error code,
+/// and `slice::from_raw_parts` with it is undefined behaviour.
 ///
 /// # Safety
-/// `ptr` must point to `len` readable bytes (or be NULL).
-pub(crate) unsafe fn text<'a>(
+/// `ptr` must point to `len` readable bytes (or be NULL) when `len <= max_len`.
+pub(crate) unsafe fn label_text<'a>(
     ptr: *const c_char,
     len: usize,
+    max_len: usize,
     what: &str,
 ) -> Result<&'a str, Failure> {
     if ptr.is_null() {
         return Err(Failure::new(
             PHOTON_ERR_NULL_ARGUMENT,
             format!("{what} is NULL"),
+        ));
+    }
+    if len > max_len {
+        return Err(Failure::new(
+            PHOTON_ERR_INVALID_LABEL,
+            format!("{what} is {len} bytes long; the limit is {max_len}"),
         ));
     }
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };

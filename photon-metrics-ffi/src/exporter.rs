@@ -64,6 +64,15 @@ pub unsafe extern "C" fn photon_exporter_install(
             if labels.is_null() {
                 return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "labels is NULL"));
             }
+            // A count no array can have is an error, not a slice (undefined
+            // behaviour past isize::MAX bytes, whatever the pointer).
+            let max = isize::MAX as usize / std::mem::size_of::<PhotonLabelPair>();
+            if label_count > max {
+                return Err(Failure::new(
+                    PHOTON_ERR_INVALID_CONFIG,
+                    format!("label_count {label_count} is not the length of an array"),
+                ));
+            }
             for pair in unsafe { std::slice::from_raw_parts(labels, label_count) } {
                 let name = unsafe { c_text(pair.name, "a label name") }?.ok_or_else(|| {
                     Failure::new(PHOTON_ERR_NULL_ARGUMENT, "a label name is NULL")

@@ -7,11 +7,12 @@
 //! cap a new value's handle is the `__overflow__` one (not an error).
 
 use crate::error::{
-    put, text, Failure, PhotonCode, PHOTON_ERR_INVALID_ENUM, PHOTON_ERR_INVALID_HANDLE,
+    label_text, put, Failure, PhotonCode, PHOTON_ERR_INVALID_ENUM, PHOTON_ERR_INVALID_HANDLE,
     PHOTON_ERR_INVALID_LABEL,
 };
 use photon_metrics::labels::{
     DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, OpenLabel, Status, Target,
+    MAX_VALUE_LEN,
 };
 use std::ffi::c_char;
 
@@ -28,7 +29,8 @@ unsafe fn intern<L, H>(
     handle: impl FnOnce(L) -> H,
 ) -> PhotonCode {
     crate::error::guard(|| {
-        let value = unsafe { text(value, len, &format!("the {label} value")) }?;
+        let what = format!("the {label} value");
+        let value = unsafe { label_text(value, len, MAX_VALUE_LEN, &what) }?;
         let interned =
             new(value).map_err(|e| Failure::new(PHOTON_ERR_INVALID_LABEL, e.to_string()))?;
         unsafe { put(out, handle(interned), "out") }

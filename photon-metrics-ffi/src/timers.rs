@@ -2,6 +2,13 @@
 //! records and frees it. Each timer carries a tracing span (`photon.compile`
 //! / `photon.inference`, named by the caller through `otel.name`), exported
 //! to Jaeger when traces are on (`photon_traces_init`).
+//!
+//! A span only lends its trace to the exemplars of records made while it is
+//! *entered* on the recording thread. The timer's own records (at fail and
+//! finish) are made inside it; C code brackets its own records with
+//! `photon_*_enter` / `photon_*_exit` (the C++ timers do that for their
+//! scope). Entering is not done at start for C: a C timer may be finished on
+//! another thread, and an entered span must be exited where it was entered.
 
 use crate::error::{c_text, guard, put, Failure, PhotonCode, PHOTON_ERR_NULL_ARGUMENT};
 use crate::labels::{
@@ -17,15 +24,61 @@ use tracing::field::Empty;
 /// [`photon_compile_start`], end with [`photon_compile_finish`].
 pub struct PhotonCompileTimer {
     timer: CompilationTimer,
-    span: tracing::Span,
+    span: Scope,
 }
 
 /// One inference call being timed (opaque). Create with
 /// [`photon_inference_start`], end with [`photon_inference_finish`].
 pub struct PhotonInferenceTimer {
     timer: InferenceTimer,
-    span: tracing::Span,
+    span: Scope,
     failed: bool,
+}
+
+/// A timer's span and whether C code has entered it (`Span::enter`'s guard
+/// borrows the span, so it cannot live in a struct handed to C).
+struct Scope {
+    span: tracing::Span,
+    entered: bool,
+}
+
+impl Scope {
+    fn new(span: tracing::Span) -> Self {
+        Scope {
+            span,
+            entered: false,
+        }
+    }
+
+    /// Enters the span on this thread, once (a second enter is a no-op).
+    fn enter(&mut self) {
+        if !self.entered {
+            self.span
+                .with_subscriber(|(id, dispatch)| dispatch.enter(id));
+            self.entered = true;
+        }
+    }
+
+    /// Exits what [`enter`](Self::enter) entered (a no-op if nothing is).
+    fn exit(&mut self) {
+        if self.entered {
+            self.span
+                .with_subscriber(|(id, dispatch)| dispatch.exit(id));
+            self.entered = false;
+        }
+    }
+
+    /// Runs `f` with the span entered: the exemplars of its records link here.
+    fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.span.in_scope(f)
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        // Finished while still entered: leave the thread's span stack as it was.
+        self.exit();
+    }
 }
 
 fn timer_ref<'a, T>(timer: *mut T) -> Result<&'a mut T, Failure> {
@@ -71,7 +124,10 @@ pub unsafe extern "C" fn photon_compile_start(
         );
         let mut timer = compiler::start_compilation(target, model_type, parameters);
         timer.attach_span(&span);
-        let boxed = Box::new(PhotonCompileTimer { timer, span });
+        let boxed = Box::new(PhotonCompileTimer {
+            timer,
+            span: Scope::new(span),
+        });
         unsafe { put(out, Box::into_raw(boxed), "out") }
     })
 }
@@ -90,8 +146,37 @@ pub unsafe extern "C" fn photon_compile_fail(
     guard(|| {
         let timer = timer_ref(timer)?;
         let kind = kind.get()?;
-        timer.timer.fail(kind);
-        mark_failed(&timer.span, kind, kind.as_str());
+        timer.span.in_scope(|| timer.timer.fail(kind));
+        mark_failed(&timer.span.span, kind, kind.as_str());
+        Ok(())
+    })
+}
+
+/// Makes the compilation's span current on this thread, so that what this
+/// thread records until [`photon_compile_exit`] carries its trace as an
+/// exemplar (the timer's own records at fail and finish always do). Call
+/// exit on the same thread, before other spans entered after it are exited;
+/// finishing an entered timer exits it (on the thread that entered it).
+/// A second enter without an exit does nothing.
+///
+/// # Safety
+/// `timer` comes from [`photon_compile_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_compile_enter(timer: *mut PhotonCompileTimer) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?.span.enter();
+        Ok(())
+    })
+}
+
+/// Undoes [`photon_compile_enter`] (a no-op when not entered).
+///
+/// # Safety
+/// `timer` comes from [`photon_compile_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_compile_exit(timer: *mut PhotonCompileTimer) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?.span.exit();
         Ok(())
     })
 }
@@ -115,9 +200,9 @@ pub unsafe extern "C" fn photon_compile_finish(
         // SAFETY: from Box::into_raw in photon_compile_start, finished once.
         let PhotonCompileTimer { timer, span } = *unsafe { Box::from_raw(timer) };
         if matches!(status, Status::Error | Status::Panic) {
-            span.record("otel.status_code", "ERROR");
+            span.span.record("otel.status_code", "ERROR");
         }
-        timer.finish(status);
+        span.in_scope(|| timer.finish(status));
         drop(span);
         Ok(())
     })
@@ -156,7 +241,7 @@ pub unsafe extern "C" fn photon_inference_start(
         timer.attach_span(&span);
         let boxed = Box::new(PhotonInferenceTimer {
             timer,
-            span,
+            span: Scope::new(span),
             failed: false,
         });
         unsafe { put(out, Box::into_raw(boxed), "out") }
@@ -178,6 +263,31 @@ pub unsafe extern "C" fn photon_inference_set_ops(
     })
 }
 
+/// Makes the call's span current on this thread until
+/// [`photon_inference_exit`], as [`photon_compile_enter`] does.
+///
+/// # Safety
+/// `timer` comes from [`photon_inference_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_enter(timer: *mut PhotonInferenceTimer) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?.span.enter();
+        Ok(())
+    })
+}
+
+/// Undoes [`photon_inference_enter`] (a no-op when not entered).
+///
+/// # Safety
+/// `timer` comes from [`photon_inference_start`] and is not finished.
+#[no_mangle]
+pub unsafe extern "C" fn photon_inference_exit(timer: *mut PhotonInferenceTimer) -> PhotonCode {
+    guard(|| {
+        timer_ref(timer)?.span.exit();
+        Ok(())
+    })
+}
+
 /// Marks the call failed with `kind`; finish it as usual.
 ///
 /// # Safety
@@ -192,7 +302,7 @@ pub unsafe extern "C" fn photon_inference_fail(
         let kind = kind.get()?;
         timer.timer.fail(kind);
         timer.failed = true;
-        mark_failed(&timer.span, kind, kind.as_str());
+        mark_failed(&timer.span.span, kind, kind.as_str());
         Ok(())
     })
 }
@@ -221,9 +331,10 @@ pub unsafe extern "C" fn photon_inference_finish(
         } else if !failed {
             let kind = ErrorKind::new("unknown").unwrap_or(ErrorKind::OVERFLOW);
             timer.fail(kind);
-            mark_failed(&span, kind, "failed without a reported kind");
+            mark_failed(&span.span, kind, "failed without a reported kind");
         }
-        drop(timer);
+        // The timer records when dropped: inside its span.
+        span.in_scope(|| drop(timer));
         drop(span);
         Ok(())
     })

@@ -81,6 +81,13 @@ fn the_c_abi_end_to_end() {
         unsafe { photon_exporter_install(any.as_ptr(), ptr::null(), 2) },
         PHOTON_ERR_NULL_ARGUMENT
     );
+    // A count no array can have (a negative count cast to size_t) is refused
+    // before any pair is read.
+    assert_eq!(
+        unsafe { photon_exporter_install(any.as_ptr(), &pair, usize::MAX) },
+        PHOTON_ERR_INVALID_CONFIG
+    );
+    assert!(last().contains("label_count"), "{}", last());
     let mut port = 0u16;
     assert_eq!(
         unsafe { photon_exporter_port(&mut port) },
@@ -324,4 +331,48 @@ fn the_c_abi_end_to_end() {
         Some(1.0),
         "{text}"
     );
+}
+
+#[test]
+fn a_length_past_the_label_limit_is_refused_before_anything_is_read() {
+    // What a C caller gets from a `strlen` gone wrong or `(size_t)-1`: a
+    // code and a message, never a read of SIZE_MAX bytes.
+    let value = *b"mzi";
+    for len in [usize::MAX, isize::MAX as usize + 1, 1 << 40, 129] {
+        let mut out = PhotonTarget { slot: u32::MAX };
+        assert_eq!(
+            unsafe { photon_target_new(value.as_ptr().cast(), len, &mut out) },
+            PHOTON_ERR_INVALID_LABEL,
+            "length {len}"
+        );
+        assert_eq!(out.slot, u32::MAX, "nothing written for length {len}");
+        let message = last();
+        assert!(
+            message.contains(&len.to_string()) && message.contains("128"),
+            "{message}"
+        );
+    }
+    let mut device = PhotonDeviceId { slot: u32::MAX };
+    assert_eq!(
+        unsafe { photon_device_id_new(value.as_ptr().cast(), usize::MAX, &mut device) },
+        PHOTON_ERR_INVALID_LABEL
+    );
+    let mut kind = PhotonErrorKind { slot: u32::MAX };
+    assert_eq!(
+        unsafe { photon_error_kind_new(value.as_ptr().cast(), usize::MAX, &mut kind) },
+        PHOTON_ERR_INVALID_LABEL
+    );
+    let mut model = PhotonModelType { slot: u32::MAX };
+    assert_eq!(
+        unsafe { photon_model_type_new(value.as_ptr().cast(), usize::MAX, &mut model) },
+        PHOTON_ERR_INVALID_LABEL
+    );
+    let mut location = PhotonLocation { slot: u32::MAX };
+    assert_eq!(
+        unsafe { photon_location_new(value.as_ptr().cast(), usize::MAX, &mut location) },
+        PHOTON_ERR_INVALID_LABEL
+    );
+    // The limit itself is still a valid length.
+    let longest = "t".repeat(128);
+    assert!(target(&longest).is_ok());
 }

@@ -15,7 +15,7 @@ use photon_metrics::labels;
 use photon_metrics::runtime::{self, InferenceTimer};
 use photon_metrics::{export::ExportError, hardware};
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{asyncio, PyException, PyGeneratorExit};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use std::collections::HashMap;
@@ -204,46 +204,57 @@ static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
 /// `/metrics` on `listen` (`"host:port"`, port 0 for any free port; None for
 /// no listener, use render()). Returns the bound port, or None. Raises
 /// ExporterError (port in use, bad address or label name, second install).
+/// Other Python threads keep running meanwhile (resolving a host name can
+/// take seconds).
 #[pyfunction]
 #[pyo3(signature = (listen = Some("0.0.0.0:8080"), global_labels = None, process_metrics = true))]
 fn install_exporter(
+    py: Python<'_>,
     listen: Option<&str>,
     global_labels: Option<HashMap<String, String>>,
     process_metrics: bool,
 ) -> PyResult<Option<u16>> {
-    let failed = |e: ExportError| ExporterError::new_err(e.to_string());
-    let mut builder = PrometheusExporterBuilder::new().process_metrics(process_metrics);
-    builder = match listen {
-        Some(addr) => builder.listen_on(addr).map_err(failed)?,
-        None => builder.without_listener(),
-    };
     let mut pairs: Vec<_> = global_labels.unwrap_or_default().into_iter().collect();
     pairs.sort();
-    for (name, value) in pairs {
-        builder = builder.global_label(name, value);
-    }
-    if EXPORTER.get().is_some() {
-        return Err(failed(ExportError::AlreadyInstalled));
-    }
-    let exporter = builder.install().map_err(failed)?;
-    let port = exporter.local_addr().map(|a| a.port());
-    let _ = EXPORTER.set(exporter);
-    Ok(port)
+    // Without the GIL: address resolution (getaddrinfo), the bind and the
+    // listener's start touch no Python object.
+    py.detach(|| {
+        let mut builder = PrometheusExporterBuilder::new().process_metrics(process_metrics);
+        builder = match listen {
+            Some(addr) => builder.listen_on(addr)?,
+            None => builder.without_listener(),
+        };
+        for (name, value) in pairs {
+            builder = builder.global_label(name, value);
+        }
+        if EXPORTER.get().is_some() {
+            return Err(ExportError::AlreadyInstalled);
+        }
+        let exporter = builder.install()?;
+        let port = exporter.local_addr().map(|a| a.port());
+        let _ = EXPORTER.set(exporter);
+        Ok(port)
+    })
+    .map_err(|e| ExporterError::new_err(e.to_string()))
 }
 
 /// The exposition in the Prometheus text format (or OpenMetrics with
-/// `openmetrics=True`), for serving from your own server.
+/// `openmetrics=True`), for serving from your own server. Other Python
+/// threads keep running while it renders.
 #[pyfunction]
 #[pyo3(signature = (openmetrics = false))]
-fn render(openmetrics: bool) -> PyResult<String> {
+fn render(py: Python<'_>, openmetrics: bool) -> PyResult<String> {
     let exporter = EXPORTER.get().ok_or_else(|| {
         ExporterError::new_err("no exporter is installed: call install_exporter() first")
     })?;
-    Ok(exporter.render_as(if openmetrics {
+    let format = if openmetrics {
         photon_metrics::export::encode::Format::OpenMetrics
     } else {
         photon_metrics::export::encode::Format::Text
-    }))
+    };
+    // Rendering reads atomics only; a large exposition takes milliseconds
+    // that the application's other threads should not wait out.
+    Ok(py.detach(|| exporter.render_as(format)))
 }
 
 // Record helpers: one per family, as in the Rust modules compiler, hardware, runtime.
@@ -356,18 +367,39 @@ fn record_runtime_error(kind: ErrorKind) {
     runtime::record_runtime_error(kind.0);
 }
 
-/// The kind to record for the exception leaving a `with` block (`None`
-/// when the block ended normally): the exception class's name, as the Rust
-/// macros use an error enum's variant name (bounded by the error_kind cap).
-fn leaving_exception(exc_type: Option<Bound<'_, PyAny>>) -> Option<labels::ErrorKind> {
-    let exc_type = exc_type.filter(|t| !t.is_none())?;
-    let name = exc_type
-        .cast::<PyType>()
-        .ok()
-        .and_then(|t| t.name().ok())
+/// How a `with` block is ending.
+enum Leaving {
+    /// Normally.
+    Normally,
+    /// The work was abandoned: `asyncio.CancelledError` (a task cancelled or
+    /// timed out) or `GeneratorExit` (a generator closed before its end).
+    /// Status `cancelled`, no error kind, as a dropped Rust future records.
+    Cancelled,
+    /// By another exception, classified by its class's name, as the Rust
+    /// macros use an error enum's variant name (bounded by the error_kind cap).
+    Raising(labels::ErrorKind),
+}
+
+fn leaving(exc_type: Option<Bound<'_, PyAny>>) -> Leaving {
+    let Some(exc_type) = exc_type.filter(|t| !t.is_none()) else {
+        return Leaving::Normally;
+    };
+    let Ok(class) = exc_type.cast::<PyType>() else {
+        return Leaving::Raising(
+            labels::ErrorKind::new("exception").unwrap_or(labels::ErrorKind::OVERFLOW),
+        );
+    };
+    let abandoned = |cancelled: PyResult<bool>| cancelled.unwrap_or(false);
+    if abandoned(class.is_subclass_of::<asyncio::CancelledError>())
+        || abandoned(class.is_subclass_of::<PyGeneratorExit>())
+    {
+        return Leaving::Cancelled;
+    }
+    let name = class
+        .name()
         .map(|n| n.to_string())
-        .unwrap_or_else(|| "exception".into());
-    Some(labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW))
+        .unwrap_or_else(|_| "exception".into());
+    Leaving::Raising(labels::ErrorKind::new(&name).unwrap_or(labels::ErrorKind::OVERFLOW))
 }
 
 /// A timer between `__enter__` and `__exit__`, and whether fail() ran: one
@@ -399,7 +431,8 @@ impl<T> Open<T> {
 
 /// Times one compilation (use `with compile_timer(...)`): a normal exit
 /// records status `success` (or `error` after fail()), an exception leaving
-/// the block records `error` with error_kind = the exception's class name.
+/// the block records `error` with error_kind = the exception's class name,
+/// and `asyncio.CancelledError` or `GeneratorExit` records `cancelled`.
 /// The exception is never swallowed.
 #[pyclass(module = "photon_metrics")]
 pub struct CompileTimer(Open<CompilationTimer>);
@@ -420,15 +453,16 @@ impl CompileTimer {
         let Some((mut timer, failed)) = self.0.close() else {
             return false;
         };
-        match leaving_exception(exc_type) {
-            Some(kind) => {
+        match leaving(exc_type) {
+            Leaving::Raising(kind) => {
                 if !failed {
                     timer.fail(kind);
                 }
                 timer.finish(labels::Status::Error);
             }
-            None if failed => timer.finish(labels::Status::Error),
-            None => timer.finish(labels::Status::Success),
+            Leaving::Cancelled => timer.finish(labels::Status::Cancelled),
+            Leaving::Normally if failed => timer.finish(labels::Status::Error),
+            Leaving::Normally => timer.finish(labels::Status::Success),
         }
         false
     }
@@ -476,11 +510,13 @@ impl InferenceTimerContext {
         let Some((mut timer, failed)) = self.0.close() else {
             return false;
         };
-        match leaving_exception(exc_type) {
-            Some(kind) if !failed => timer.fail(kind),
-            Some(_) => {}
-            None if failed => {}
-            None => timer.succeed(),
+        match leaving(exc_type) {
+            Leaving::Raising(kind) if !failed => timer.fail(kind),
+            Leaving::Normally if !failed => timer.succeed(),
+            // After fail() the failure stands. A cancelled call neither
+            // succeeded nor failed: dropped so, the timer records
+            // `cancelled` (no latency, no error) as a dropped Rust call does.
+            Leaving::Raising(_) | Leaving::Normally | Leaving::Cancelled => {}
         }
         false
     }

@@ -2,7 +2,16 @@
 prometheus_client's own parser (not ours)."""
 
 import asyncio
+import json
+import os
+import pathlib
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 import urllib.request
 
 import pytest
@@ -17,6 +26,8 @@ def setup_module():
     global PORT
     # At start-up, as an application would: before any location exists.
     pm.set_label_cap(pm.OpenLabel.LOCATION, 3)
+    # Room for the large exposition of the GIL test.
+    pm.set_label_cap(pm.OpenLabel.DEVICE_ID, 4096)
     PORT = pm.install_exporter("127.0.0.1:0", {"service": "pytest"})
 
 
@@ -190,3 +201,210 @@ def test_the_type_stub_names_what_the_module_has():
     }
     exported = {name for name in dir(_native) if not name.startswith("_")}
     assert declared == exported
+
+
+def stalls_of_another_thread(work, calls=10):
+    """Calls `work()` `calls` times while another Python thread spins; for
+    each call, returns its duration and the longest stretch of it in which
+    the other thread could not run (a call that holds the GIL stalls it
+    throughout)."""
+    stop = threading.Event()
+    gaps = []  # (start, end) of every stretch the spinning thread missed
+
+    def spin():
+        last = time.perf_counter()
+        while not stop.is_set():
+            now = time.perf_counter()
+            if now - last > 0.002:
+                gaps.append((last, now))
+            last = now
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        time.sleep(0.05)
+        windows = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            work()
+            windows.append((start, time.perf_counter()))
+    finally:
+        stop.set()
+        spinner.join()
+        sys.setswitchinterval(previous)
+    return [
+        (end - start, max([min(end, g1) - max(start, g0) for g0, g1 in gaps] + [0.0]))
+        for start, end in windows
+    ]
+
+
+def test_rendering_a_large_exposition_lets_other_threads_run():
+    for i in range(4000):
+        d = pm.DeviceId(f"gil-opu-{i:04}")
+        pm.set_temperature_celsius(d, 40.0 + i % 7)
+        pm.set_optical_power_mw(d, 1.5)
+        pm.set_calibration_drift(d, 0.01)
+        pm.set_device_status(d, pm.DeviceType.MZI, True)
+    calls = stalls_of_another_thread(lambda: pm.render(openmetrics=True))
+    assert min(d for d, _ in calls) > 0.005, f"the exposition renders too fast to tell: {calls}"
+    # Holding the GIL, every render stalls the other thread for nearly all of
+    # its duration; without it, only a busy machine can (so: most, not all).
+    stalled = [(round(d, 4), round(s, 4)) for d, s in calls if s > d / 2]
+    assert len(stalled) <= len(calls) // 4, f"(duration, stall) of stalling renders: {stalled}"
+
+
+# Run in a user, network and mount namespace of its own: /etc/resolv.conf
+# names a DNS server on that namespace's loopback that never answers, so
+# resolving the listen address takes the resolver's timeout (1 s).
+SLOW_RESOLUTION = """
+import json, socket, sys
+sys.path.insert(0, sys.argv[1])
+import test_photon_metrics as t
+import photon_metrics as pm
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.bind(("127.0.0.1", 53))  # receives the query, never answers
+
+def install():
+    try:
+        pm.install_exporter("slow-resolve.photon.invalid:0")
+    except pm.ExporterError as e:
+        assert "slow-resolve" in str(e), e
+
+print(json.dumps(t.stalls_of_another_thread(install, calls=1)))
+"""
+
+
+def test_resolving_the_listen_address_lets_other_threads_run():
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs unshare and ip (util-linux, iproute2) for a private resolver")
+    with tempfile.TemporaryDirectory() as tmp:
+        resolv = pathlib.Path(tmp, "resolv.conf")
+        resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        script = pathlib.Path(tmp, "slow_resolution.py")
+        script.write_text(SLOW_RESOLUTION)
+        tests = os.path.dirname(os.path.abspath(__file__))
+        shell = (
+            f"ip link set lo up && mount --bind {resolv} /etc/resolv.conf && "
+            f"exec {sys.executable} {script} {tests}"
+        )
+        run = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--net", "--mount", "sh", "-c", shell],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    if run.returncode != 0 and "unshare" in run.stderr and "Operation not permitted" in run.stderr:
+        pytest.skip(f"user namespaces are not available here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    [(duration, stall)] = json.loads(run.stdout.strip().splitlines()[-1])
+    assert duration > 0.5, f"the resolver did not wait ({duration:.3f} s): nothing to tell"
+    assert stall < duration / 2, f"stalled {stall:.3f} s of a {duration:.3f} s install"
+
+
+def test_a_cancelled_task_records_cancelled_not_an_error():
+    t, m = pm.Target("py-cancelled"), pm.ModelType("mlp")
+
+    @pm.instrument_compile(t, m)
+    async def lower():
+        await asyncio.sleep(10)
+
+    async def scenario():
+        task = asyncio.create_task(lower())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # A timeout cancels the inner work too.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(lower(), timeout=0.01)
+        with pytest.raises(asyncio.CancelledError):
+            with pm.inference_timer(pm.DeviceType.SIMULATOR, ops=5):
+                raise asyncio.CancelledError()
+
+    asyncio.run(scenario())
+    assert sample("photon_compilations_total", target="py-cancelled", status="cancelled") == 2
+    assert sample("photon_compilations_total", target="py-cancelled", status="error") is None
+    assert sample("photon_compilation_errors_total", target="py-cancelled") is None
+    # As in Rust: a cancelled inference records no latency, no ops and no error.
+    assert sample("photon_runtime_errors_total", error_kind="CancelledError") is None
+    assert sample("photon_inference_latency_seconds_count", device_type="simulator") in (None, 0)
+
+
+def test_a_generator_function_is_timed_over_its_consumption():
+    t, m = pm.Target("py-generator"), pm.ModelType("mlp")
+
+    @pm.instrument_compile(t, m)
+    def passes(n):
+        for i in range(n):
+            time.sleep(0.05)
+            received = yield i
+            if received is not None:
+                yield f"got {received}"
+        return "done"
+
+    gen = passes(3)
+    assert passes.__name__ == "passes"
+    assert sample("photon_compilation_duration_seconds_count", target="py-generator") is None
+    assert next(gen) == 0
+    assert gen.send("x") == "got x"  # send() reaches the generator
+    assert list(gen) == [1, 2]
+    assert sample("photon_compilations_total", target="py-generator", status="success") == 1
+    assert sample("photon_compilation_duration_seconds_sum", target="py-generator") >= 0.15
+
+    @pm.instrument_compile(pm.Target("py-generator-failing"), m)
+    def failing():
+        yield 1
+        raise LoweringError("mid-iteration")
+
+    with pytest.raises(LoweringError):
+        list(failing())
+    assert (
+        sample("photon_compilation_errors_total", target="py-generator-failing", error_kind="LoweringError")
+        == 1
+    )
+    # Abandoned before its end: cancelled, as a dropped Rust future.
+    abandoned = passes(3)
+    next(abandoned)
+    abandoned.close()
+    assert sample("photon_compilations_total", target="py-generator", status="cancelled") == 1
+
+
+def test_an_async_generator_function_is_timed_over_its_consumption():
+    t, m = pm.Target("py-async-generator"), pm.ModelType("mlp")
+
+    @pm.instrument_compile(t, m)
+    async def stream(n):
+        for i in range(n):
+            await asyncio.sleep(0.05)
+            received = yield i
+            if received is not None:
+                yield f"got {received}"
+
+    @pm.instrument_compile(pm.Target("py-async-generator-failing"), m)
+    async def failing():
+        yield 1
+        raise LoweringError("mid-iteration")
+
+    async def scenario():
+        agen = stream(3)
+        assert sample("photon_compilation_duration_seconds_count", target="py-async-generator") is None
+        assert await agen.__anext__() == 0
+        assert await agen.asend("x") == "got x"  # asend() reaches the generator
+        assert [i async for i in agen] == [1, 2]
+        with pytest.raises(LoweringError):
+            async for _ in failing():
+                pass
+
+    asyncio.run(scenario())
+    assert sample("photon_compilations_total", target="py-async-generator", status="success") == 1
+    assert sample("photon_compilation_duration_seconds_sum", target="py-async-generator") >= 0.15
+    assert (
+        sample(
+            "photon_compilation_errors_total",
+            target="py-async-generator-failing",
+            error_kind="LoweringError",
+        )
+        == 1
+    )

@@ -13,8 +13,8 @@
     def lower(graph): ...       # counted, timed, classified on every call
 """
 
-import asyncio
 import functools
+import inspect
 
 from ._native import (  # noqa: F401  (the public API)
     CompileTimer,
@@ -58,10 +58,16 @@ from ._native import (  # noqa: F401  (the public API)
 
 
 def instrument_compile(target, model_type, parameters=0):
-    """Decorates a function (or coroutine function) as one compilation per
-    call: a return records status="success", an exception records
-    status="error" with error_kind = the exception's class name, and is
-    re-raised. Labels are checked when the decorator is applied."""
+    """Decorates a function as one compilation per call: a return records
+    status="success", an exception records status="error" with error_kind =
+    the exception's class name, and is re-raised; a cancelled coroutine
+    (asyncio.CancelledError) records status="cancelled". Labels are checked
+    when the decorator is applied.
+
+    Coroutine functions are timed to their completion; generator and async
+    generator functions from the first item to exhaustion (an exception
+    raised mid-iteration is an error; closing the generator early records
+    status="cancelled"), not just the creation of the generator."""
     if not isinstance(target, Target):
         raise TypeError(f"target must be a photon_metrics.Target, not {type(target).__name__}")
     if not isinstance(model_type, ModelType):
@@ -69,19 +75,62 @@ def instrument_compile(target, model_type, parameters=0):
             f"model_type must be a photon_metrics.ModelType, not {type(model_type).__name__}"
         )
 
+    def timer():
+        return compile_timer(target, model_type, parameters)
+
     def decorate(func):
-        if asyncio.iscoroutinefunction(func):
+        if inspect.isasyncgenfunction(func):
+
+            # By hand, not `async for`: that would drop what asend() sends
+            # and what athrow() throws.
+            @functools.wraps(func)
+            async def async_gen_wrapper(*args, **kwargs):
+                with timer():
+                    agen = func(*args, **kwargs)
+                    try:
+                        value = await agen.asend(None)
+                    except StopAsyncIteration:
+                        return
+                    while True:
+                        try:
+                            sent = yield value
+                        except GeneratorExit:
+                            await agen.aclose()
+                            raise
+                        except BaseException as exc:  # thrown in by athrow()
+                            step = agen.athrow(exc)
+                        else:
+                            step = agen.asend(sent)
+                        try:
+                            value = await step
+                        except StopAsyncIteration:
+                            return
+
+            return async_gen_wrapper
+
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def gen_wrapper(*args, **kwargs):
+                with timer():
+                    # `yield from` forwards send(), throw() and close(), and
+                    # the generator's return value.
+                    return (yield from func(*args, **kwargs))
+
+            return gen_wrapper
+
+        if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def async_wrapper(*args, **kwargs):
-                with compile_timer(target, model_type, parameters):
+                with timer():
                     return await func(*args, **kwargs)
 
             return async_wrapper
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with compile_timer(target, model_type, parameters):
+            with timer():
                 return func(*args, **kwargs)
 
         return wrapper

@@ -10,13 +10,23 @@
 //!   entered and pops it on exit; recording reads the top of that stack: one
 //!   thread-local load and a branch.
 //! * Each counter and each histogram bucket keeps the *latest* exemplar in a
-//!   fixed slot: no allocation, no lock. A slot is a seqlock over atomics:
-//!   a writer that finds another writer mid-update skips (both exemplars are
-//!   equally recent), and a reader that sees a torn update retries a few
-//!   times, then serves the sample without an exemplar.
+//!   fixed slot: no allocation, no lock. A slot is a [`seqlock`] over
+//!   atomics: a writer that finds another writer mid-update skips (both
+//!   exemplars are equally recent), and a reader that sees a torn update
+//!   retries a few times, then serves the sample without an exemplar. The
+//!   seqlock's orderings are model-checked with loom.
 
+mod seqlock;
+
+use seqlock::SeqLock;
 use std::cell::Cell;
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+/// The atomics [`seqlock`] is written against; `tests/loom_exemplar.rs`
+/// compiles that file against loom's instead.
+mod atomic {
+    pub(super) use std::hint::spin_loop;
+    pub(super) use std::sync::atomic::{fence, AtomicU64, Ordering};
+}
 
 /// The W3C ids of a sampled span: what an exemplar links to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,16 +93,15 @@ pub(crate) struct Exemplar {
     pub timestamp_ms: u64,
 }
 
-/// The latest exemplar of one counter or bucket.
-#[derive(Debug, Default)]
-pub(crate) struct ExemplarSlot {
-    /// Even: stable; odd: a write is in progress; 0: never written.
-    seq: AtomicU64,
-    trace_hi: AtomicU64,
-    trace_lo: AtomicU64,
-    span: AtomicU64,
-    value: AtomicU64,
-    timestamp_ms: AtomicU64,
+/// The latest exemplar of one counter or bucket: trace id (high, low),
+/// span id, value bits, timestamp.
+#[derive(Debug)]
+pub(crate) struct ExemplarSlot(SeqLock<5>);
+
+impl Default for ExemplarSlot {
+    fn default() -> Self {
+        Self(SeqLock::new())
+    }
 }
 
 impl ExemplarSlot {
@@ -107,58 +116,33 @@ impl ExemplarSlot {
     #[cold]
     #[inline(never)]
     fn write(&self, context: TraceContext, value: f64) {
-        let seq = self.seq.load(Ordering::Relaxed);
-        if seq & 1 == 1
-            || self
-                .seq
-                .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            return; // another thread is writing an equally recent exemplar
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        self.trace_hi
-            .store((context.trace_id >> 64) as u64, Ordering::Relaxed);
-        self.trace_lo
-            .store(context.trace_id as u64, Ordering::Relaxed);
-        self.span.store(context.span_id, Ordering::Relaxed);
-        self.value.store(value.to_bits(), Ordering::Relaxed);
-        self.timestamp_ms.store(now, Ordering::Relaxed);
-        self.seq.store(seq + 2, Ordering::Release);
+        // A writer that loses to another skips: both exemplars are equally recent.
+        self.0.try_write(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            [
+                (context.trace_id >> 64) as u64,
+                context.trace_id as u64,
+                context.span_id,
+                value.to_bits(),
+                now,
+            ]
+        });
     }
 
     /// The latest exemplar, or `None` if there is none (or a writer kept it
     /// busy for every retry).
     pub(crate) fn read(&self) -> Option<Exemplar> {
-        for _ in 0..8 {
-            let before = self.seq.load(Ordering::Acquire);
-            if before == 0 {
-                return None;
-            }
-            if before & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let hi = self.trace_hi.load(Ordering::Relaxed);
-            let lo = self.trace_lo.load(Ordering::Relaxed);
-            let span = self.span.load(Ordering::Relaxed);
-            let value = self.value.load(Ordering::Relaxed);
-            let timestamp_ms = self.timestamp_ms.load(Ordering::Relaxed);
-            fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == before {
-                return Some(Exemplar {
-                    context: TraceContext {
-                        trace_id: (u128::from(hi) << 64) | u128::from(lo),
-                        span_id: span,
-                    },
-                    value: f64::from_bits(value),
-                    timestamp_ms,
-                });
-            }
-        }
-        None
+        let [hi, lo, span, value, timestamp_ms] = self.0.read()?;
+        Some(Exemplar {
+            context: TraceContext {
+                trace_id: (u128::from(hi) << 64) | u128::from(lo),
+                span_id: span,
+            },
+            value: f64::from_bits(value),
+            timestamp_ms,
+        })
     }
 }
 
