@@ -124,7 +124,7 @@ impl Admissions {
         }
         let key = peer_key(peer);
         let now = Instant::now();
-        {
+        let counted = {
             let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
             if peers.len() >= PEERS && !peers.contains_key(&key) {
                 let rate = self.rate;
@@ -144,12 +144,15 @@ impl Admissions {
                 }
                 p.tokens -= 1.0;
                 p.held += 1;
+                true
+            } else {
+                false
             }
-        }
+        };
         self.active.fetch_add(1, Ordering::Relaxed);
         Admission::Serve(Slot {
             admissions: self.clone(),
-            key,
+            key: counted.then_some(key),
         })
     }
 }
@@ -157,7 +160,8 @@ impl Admissions {
 /// One connection's place under the caps, given back on drop.
 pub(super) struct Slot {
     admissions: Arc<Admissions>,
-    key: IpAddr,
+    /// The peer it is counted under; `None` when the table was full.
+    key: Option<IpAddr>,
 }
 
 impl Drop for Slot {
@@ -167,7 +171,7 @@ impl Drop for Slot {
             .peers
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = peers.get_mut(&self.key) {
+        if let Some(p) = self.key.and_then(|key| peers.get_mut(&key)) {
             p.held = p.held.saturating_sub(1);
         }
         drop(peers);

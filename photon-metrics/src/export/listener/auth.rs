@@ -15,8 +15,9 @@
 //! * bcrypt runs on a thread of its own, never on the render thread, from a
 //!   queue of [`QUEUE`] checks; a full queue answers 503 at once. Checks
 //!   from peers with no recent failure go first, so a new scraper waits
-//!   for at most the one check running, not for a guesser's burst. A check
-//!   whose client has gone away is skipped.
+//!   behind the check running and one first check per other quiet peer,
+//!   never behind a guesser's burst. A check whose client has gone away is
+//!   skipped.
 
 use super::admission::peer_key;
 use crate::export::web_config::{BasicAuth, Recall};
@@ -108,7 +109,12 @@ impl AuthGate {
                     if job.reply.is_closed() {
                         continue;
                     }
-                    let ok = worker.verify(job.claim);
+                    // A panic here must not end the thread: every later
+                    // new credential would wait, then get 503, for good.
+                    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.verify(job.claim)
+                    }))
+                    .unwrap_or(false);
                     let _ = job.reply.send(ok);
                 }
             })?;
@@ -130,6 +136,8 @@ impl AuthGate {
         };
         let (reply, answer) = oneshot::channel();
         if !self.queue.push(Job { claim, reply }, suspect) {
+            // Nothing was checked: the peer keeps its budget.
+            self.give_back(peer);
             return Verdict::Busy;
         }
         match answer.await {

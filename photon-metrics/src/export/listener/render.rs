@@ -1,20 +1,28 @@
 //! Renders shared between concurrent scrapes.
 //!
 //! A render is the expensive part of a scrape, so the listener never runs
-//! more than one at a time per (format, encoding) and never queues one
-//! that nobody waits for:
+//! more than one at a time per (format, encoding) and never runs one that
+//! nobody waits for:
 //!
 //! * A request is answered by a render that *started after it arrived*, so
 //!   a scrape always sees every record made before it was sent.
 //! * While a render runs, all requests that arrive share the *next* one,
 //!   which starts when the running one ends, and only if one of them is
-//!   still waiting: clients that have gone away cost nothing.
-//! * Every waiter gets the same [`Bytes`], so a thousand slow readers hold
-//!   one body, not a thousand.
+//!   still waiting when it would start: clients that have gone away cost
+//!   nothing.
+//! * Lanes (formats, encodings) take turns on the one render thread: each
+//!   render is its own task, so a flood in one format cannot starve a
+//!   scrape in another.
+//! * Every waiter of a render gets the same [`Bytes`]; and bodies still
+//!   held by responses in flight (slow readers), beyond each lane's newest,
+//!   are counted. Past [`MAX_IN_FLIGHT`] bytes, a request is answered with
+//!   the newest body of its lane instead of a new render, so slow readers
+//!   pin at most that much memory (plus one body per lane), however many
+//!   arrive; fresh renders resume as they finish or time out.
 //!
 //! A flood of scrapes therefore costs at most back-to-back renders while it
 //! lasts and one more after it, and a legitimate scrape waits for at most
-//! two renders.
+//! two renders of its lane and one of each other lane.
 
 use super::super::encode::{self, Format};
 use crate::store::Store;
@@ -23,6 +31,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// Bytes of rendered bodies that responses may hold at once before new
+/// requests share the newest body instead of rendering.
+pub(super) const MAX_IN_FLIGHT: usize = 64 * 1024 * 1024;
 
 /// What a scrape asks to be rendered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,9 +54,10 @@ struct Done {
 struct Lane {
     /// The number of the render started last.
     started: u64,
+    /// A render task is queued or running.
     running: bool,
     /// Requests waiting for a render that has not started yet.
-    next_waiters: usize,
+    pending: usize,
     done: watch::Sender<Done>,
     /// The last body's size, to allocate the next one at once.
     last_size: Arc<AtomicUsize>,
@@ -53,6 +66,14 @@ struct Lane {
 pub(super) struct Renders {
     store: Arc<Store>,
     lanes: Mutex<HashMap<Variant, Lane>>,
+    /// Bytes of bodies alive (held by a lane or a response in flight).
+    in_flight: Arc<AtomicUsize>,
+    /// Bytes of the lanes' newest bodies (part of `in_flight`): they are
+    /// what new requests would share, so they never count against the
+    /// bound.
+    retained: AtomicUsize,
+    /// [`MAX_IN_FLIGHT`], smaller in tests.
+    max_in_flight: usize,
     /// Renders run, for tests of the sharing.
     #[cfg(test)]
     pub(super) count: AtomicUsize,
@@ -63,33 +84,40 @@ impl Renders {
         Arc::new(Renders {
             store,
             lanes: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            retained: AtomicUsize::new(0),
+            max_in_flight: MAX_IN_FLIGHT,
             #[cfg(test)]
             count: AtomicUsize::new(0),
         })
     }
 
-    /// The body for `variant`, rendered after this call began. `None` when
-    /// the render failed. Dropping the future (the client left) withdraws
-    /// the request.
+    /// The body for `variant`, rendered after this call began (or, past
+    /// [`MAX_IN_FLIGHT`], the lane's newest). `None` when the render
+    /// failed. Dropping the future (the client left) withdraws the request.
     pub(super) async fn get(self: &Arc<Self>, variant: Variant) -> Option<Bytes> {
         let (need, mut rx, start) = {
             let mut lanes = self.lock();
             let lane = lanes.entry(variant).or_insert_with(|| Lane {
                 started: 0,
                 running: false,
-                next_waiters: 0,
+                pending: 0,
                 done: watch::Sender::new(Done { id: 0, body: None }),
                 last_size: Arc::new(AtomicUsize::new(0)),
             });
-            let need = lane.started + 1;
-            let start = !lane.running;
-            if start {
-                lane.started = need;
-                lane.running = true;
-            } else {
-                lane.next_waiters += 1;
+            let held_by_responses = self
+                .in_flight
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.retained.load(Ordering::Relaxed));
+            if held_by_responses > self.max_in_flight {
+                if let Some(newest) = lane.done.borrow().body.clone() {
+                    return Some(newest);
+                }
             }
-            (need, lane.done.subscribe(), start)
+            lane.pending += 1;
+            let start = !lane.running;
+            lane.running = true;
+            (lane.started + 1, lane.done.subscribe(), start)
         };
         let _withdraw = Withdraw {
             renders: self,
@@ -107,39 +135,57 @@ impl Renders {
         self.lanes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs renders for `variant` on the blocking thread, back to back for
-    /// as long as requests wait for the next one.
+    /// Queues one render of `variant` on the blocking thread. It renders
+    /// only if someone still waits when its turn comes, and queues the
+    /// next one behind the other lanes' if requests arrived meanwhile.
     fn spawn(self: &Arc<Self>, variant: Variant) {
         let renders = self.clone();
-        let hint = self.lock()[&variant].last_size.clone();
-        tokio::task::spawn_blocking(move || loop {
+        tokio::task::spawn_blocking(move || {
+            let (id, hint) = {
+                let mut lanes = renders.lock();
+                let lane = lanes.get_mut(&variant).expect("lanes are never removed");
+                if lane.pending == 0 {
+                    // Everyone who asked has left.
+                    lane.running = false;
+                    return;
+                }
+                // Those waiting now wait for this render.
+                lane.pending = 0;
+                lane.started += 1;
+                (lane.started, lane.last_size.clone())
+            };
             // A panic in an encoder must not leave waiters waiting forever.
             let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                render(&renders.store, variant, &hint)
+                render(&renders.store, variant, &hint, &renders.in_flight)
             }))
             .ok()
             .flatten();
             #[cfg(test)]
             renders.count.fetch_add(1, Ordering::Relaxed);
-            let mut lanes = renders.lock();
-            let lane = lanes.get_mut(&variant).expect("lanes are never removed");
-            lane.done.send_replace(Done {
-                id: lane.started,
-                body,
-            });
-            if lane.next_waiters == 0 {
-                lane.running = false;
-                return;
+            let again = {
+                let mut lanes = renders.lock();
+                let lane = lanes.get_mut(&variant).expect("lanes are never removed");
+                let size = body.as_ref().map_or(0, Bytes::len);
+                let old = lane.done.send_replace(Done { id, body });
+                self_retain(&renders.retained, old.body.map_or(0, |b| b.len()), size);
+                lane.running = lane.pending > 0;
+                lane.running
+            };
+            if again {
+                renders.spawn(variant);
             }
-            // Those waiting now wait for the render about to start.
-            lane.next_waiters = 0;
-            lane.started += 1;
         });
     }
 }
 
+/// Moves the lane's newest body from `old` bytes to `new` in `retained`.
+fn self_retain(retained: &AtomicUsize, old: usize, new: usize) {
+    retained.fetch_add(new, Ordering::Relaxed);
+    retained.fetch_sub(old, Ordering::Relaxed);
+}
+
 /// Takes a request that has not been served out of the count of those
-/// waiting for the next render, so a render nobody waits for never starts.
+/// waiting for the next render, so a render nobody waits for never runs.
 struct Withdraw<'a> {
     renders: &'a Renders,
     variant: Variant,
@@ -151,13 +197,18 @@ impl Drop for Withdraw<'_> {
         let mut lanes = self.renders.lock();
         if let Some(lane) = lanes.get_mut(&self.variant) {
             if lane.started < self.need {
-                lane.next_waiters -= 1;
+                lane.pending -= 1;
             }
         }
     }
 }
 
-fn render(store: &Store, variant: Variant, last_size: &AtomicUsize) -> Option<Bytes> {
+fn render(
+    store: &Store,
+    variant: Variant,
+    last_size: &AtomicUsize,
+    in_flight: &Arc<AtomicUsize>,
+) -> Option<Bytes> {
     let hint = last_size.load(Ordering::Relaxed);
     let mut body = Vec::with_capacity(hint + hint / 8);
     encode::render(store, variant.format, &mut body);
@@ -167,7 +218,33 @@ fn render(store: &Store, variant: Variant, last_size: &AtomicUsize) -> Option<By
     } else {
         body
     };
-    Some(Bytes::from(body))
+    Some(Bytes::from_owner(Counted::new(body, in_flight.clone())))
+}
+
+/// A body that counts itself in the bytes in flight while any response,
+/// or the lane, still holds it.
+struct Counted {
+    body: Vec<u8>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Counted {
+    fn new(body: Vec<u8>, in_flight: Arc<AtomicUsize>) -> Self {
+        in_flight.fetch_add(body.len(), Ordering::Relaxed);
+        Counted { body, in_flight }
+    }
+}
+
+impl AsRef<[u8]> for Counted {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(self.body.len(), Ordering::Relaxed);
+    }
 }
 
 fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -187,6 +264,10 @@ mod tests {
     use std::time::Duration;
 
     fn renders() -> Arc<Renders> {
+        renders_with(MAX_IN_FLIGHT)
+    }
+
+    fn renders_with(max_in_flight: usize) -> Arc<Renders> {
         let store = Store::new(StoreConfig {
             global_labels: Vec::new(),
             default_buckets: crate::store::DEFAULT_BUCKETS.to_vec(),
@@ -194,7 +275,15 @@ mod tests {
         });
         // Make each render take a while, so that requests overlap it.
         store.on_render(Box::new(|| std::thread::sleep(Duration::from_millis(100))));
-        Renders::new(Arc::new(store))
+        let renders = Renders::new(Arc::new(store));
+        Arc::new(Renders {
+            store: renders.store.clone(),
+            lanes: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            retained: AtomicUsize::new(0),
+            max_in_flight,
+            count: AtomicUsize::new(0),
+        })
     }
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -271,5 +360,78 @@ mod tests {
             "a later scrape never reuses an older body"
         );
         assert_eq!(renders.count.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_flood_in_one_format_does_not_starve_another() {
+        let renders = renders();
+        let took = runtime().block_on(async {
+            // Text requests arrive all the time, so its lane always has a
+            // next render waiting.
+            let flooding = tokio::spawn({
+                let r = renders.clone();
+                async move {
+                    let mut tasks = Vec::new();
+                    for _ in 0..40 {
+                        let r = r.clone();
+                        tasks.push(tokio::spawn(async move { r.get(TEXT).await }));
+                        tokio::time::sleep(Duration::from_millis(25)).await;
+                    }
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let start = std::time::Instant::now();
+            let body = renders
+                .get(Variant {
+                    format: Format::OpenMetrics,
+                    gzip: false,
+                })
+                .await
+                .unwrap();
+            let took = start.elapsed();
+            assert!(body.ends_with(b"# EOF\n"));
+            flooding.await.unwrap();
+            took
+        });
+        // One text render running, at most one queued ahead, then ours.
+        assert!(
+            took < Duration::from_millis(450),
+            "OpenMetrics waited {took:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_in_flight_bound_requests_share_the_newest_body() {
+        let renders = renders_with(1);
+        let rt = runtime();
+        // The lane's newest body alone never counts: a render each time.
+        let older = rt.block_on(renders.get(TEXT)).unwrap();
+        let newest = rt.block_on(renders.get(TEXT)).unwrap();
+        assert_eq!(renders.count.load(Ordering::Relaxed), 2);
+        // `older` (a slow reader) holds bytes beyond the lane's: over the
+        // bound, so the next request shares the newest body.
+        let shared = rt.block_on(renders.get(TEXT)).unwrap();
+        assert_eq!(renders.count.load(Ordering::Relaxed), 2, "no new render");
+        assert_eq!(shared.as_ptr(), newest.as_ptr());
+        drop(older);
+        // Below the bound again: a fresh render.
+        let fresh = rt.block_on(renders.get(TEXT)).unwrap();
+        assert_eq!(renders.count.load(Ordering::Relaxed), 3);
+        assert_ne!(fresh.as_ptr(), newest.as_ptr());
+        drop((newest, shared, fresh));
+        // The lane still holds its newest body; nothing else does.
+        assert_eq!(
+            renders.in_flight.load(Ordering::Relaxed),
+            renders.lock()[&TEXT]
+                .done
+                .borrow()
+                .body
+                .as_ref()
+                .unwrap()
+                .len()
+        );
     }
 }
