@@ -10,8 +10,16 @@
 //! * When photon's store is the global recorder, a record is: the facade's
 //!   thread-local check for a local recorder (`metrics::with_recorder`), one
 //!   pointer comparison, a cached table pointer, the series index by
-//!   multiply-add, two loads to reach the cell, and the cell's atomic. No
-//!   hashing, no lock, no allocation, no facade handle.
+//!   multiply-add and its stamp by shift-or (which lives of the label
+//!   slots the handles belong to), two loads to reach the cell (the second
+//!   compares the series' stamp with the handles'), and the cell's atomic.
+//!   No hashing, no lock, no allocation, no facade handle, and no extra
+//!   cache line for the retirement check.
+//! * A handle to a retired value records nothing: its stamp no longer
+//!   matches, so the record falls to the cold path, which counts it in
+//!   `photon_metrics_stale_records_total{label}` and drops it (its text is
+//!   gone; re-creating "its" series would need a value that no longer
+//!   exists).
 //! * Under any other recorder (a local one, a foreign global one, the no-op
 //!   recorder before install) the series is registered through that recorder
 //!   on every record, like `metrics::counter!` does: slower, always correct,
@@ -74,7 +82,9 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
                     None => return self.through(recorder, labels, through),
                 },
             };
-            direct(table.cell(labels.flat(&table.layout.strides)))
+            if let Some(cell) = table.cell(labels.flat(&table.layout.strides), labels.stamp()) {
+                direct(cell)
+            }
         })
     }
 
@@ -92,6 +102,13 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     #[cold]
     #[inline(never)]
     fn through(&self, recorder: &dyn Recorder, labels: L, f: impl FnOnce(&dyn Recorder, &Key)) {
+        if let Some(label) = labels.stale() {
+            // The same rule as photon's own store: a retired value records nothing.
+            if let Some(open) = label.open() {
+                crate::labels::count_stale(open);
+            }
+            return;
+        }
         let spec = self.id.spec();
         describe(recorder, spec);
         f(recorder, &Key::from_parts(spec.name, labels.to_labels()));

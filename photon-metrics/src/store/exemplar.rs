@@ -129,6 +129,12 @@ impl ExemplarSlot {
         self.seq.store(seq + 2, Ordering::Release);
     }
 
+    /// Forgets the exemplar (a series re-created for another value). A
+    /// reader that was mid-read sees `seq` change and retries.
+    pub(crate) fn clear(&self) {
+        self.seq.store(0, Ordering::Release);
+    }
+
     /// The latest exemplar, or `None` if there is none (or a writer kept it
     /// busy for every retry).
     pub(crate) fn read(&self) -> Option<Exemplar> {

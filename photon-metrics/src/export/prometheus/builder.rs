@@ -266,6 +266,7 @@ impl PrometheusExporterBuilder {
                 .collect(),
             default_buckets: self.default_buckets,
         }));
+        crate::lifecycle::register(&store);
         if self.process_metrics {
             let sampler = crate::process::ProcessSampler::new();
             let weak = Arc::downgrade(&store);

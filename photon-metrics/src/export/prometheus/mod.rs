@@ -49,25 +49,28 @@
 //!
 //! | family | series at most | memory at most |
 //! |---|---|---|
-//! | `photon_compilations_total` | 8580 | 7393 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 104 KiB |
-//! | `photon_compilation_errors_total` | 2145 | 1291 KiB |
-//! | `photon_cache_hits_total` | 33 | 12 KiB |
-//! | `photon_cache_misses_total` | 33 | 12 KiB |
-//! | `photon_memory_usage_bytes` | 66 | 37 KiB |
+//! | `photon_compilations_total` | 8580 | 7661 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 106 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 1358 KiB |
+//! | `photon_cache_hits_total` | 33 | 13 KiB |
+//! | `photon_cache_misses_total` | 33 | 13 KiB |
+//! | `photon_memory_usage_bytes` | 66 | 39 KiB |
 //! | `photon_memory_limit_bytes` | 1 | 1 KiB |
-//! | `photon_device_status` | 5125 | 2865 KiB |
-//! | `photon_optical_power_mw` | 1025 | 302 KiB |
-//! | `photon_device_temperature_celsius` | 1025 | 302 KiB |
-//! | `photon_calibration_drift` | 1025 | 302 KiB |
+//! | `photon_device_status` | 5125 | 3025 KiB |
+//! | `photon_optical_power_mw` | 1025 | 334 KiB |
+//! | `photon_device_temperature_celsius` | 1025 | 334 KiB |
+//! | `photon_calibration_drift` | 1025 | 334 KiB |
 //! | `photon_inference_latency_seconds` | 5 | 11 KiB |
-//! | `photon_active_devices` | 325 | 182 KiB |
+//! | `photon_active_devices` | 325 | 192 KiB |
 //! | `photon_active_sessions` | 1 | 1 KiB |
 //! | `photon_throughput_ops_per_second` | 1 | 1 KiB |
 //! | `photon_inference_ops_total` | 5 | 2 KiB |
 //! | `photon_queue_depth` | 1 | 1 KiB |
-//! | `photon_runtime_errors_total` | 65 | 23 KiB |
+//! | `photon_runtime_errors_total` | 65 | 25 KiB |
 //! | `photon_metrics_label_overflow_total` | 5 | 2 KiB |
+//! | `photon_metrics_label_values` | 5 | 2 KiB |
+//! | `photon_metrics_label_cap` | 5 | 2 KiB |
+//! | `photon_metrics_stale_records_total` | 5 | 2 KiB |
 //! | `photon_otlp_spans_dropped_total` | 2 | 1 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
