@@ -3,7 +3,7 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--churn SECS]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
@@ -11,7 +11,10 @@ pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [-
   --otlp URL            send spans over OTLP/gRPC, e.g. http://localhost:4317 (beats OTEL_EXPORTER_OTLP_ENDPOINT)
   --log-format FORMAT   json (the promtail schema), pretty (default) or off (beats PHOTON_LOG_FORMAT)
   --show-overflow       lower the model_type cap to 6, so ad-hoc experiment models overflow into
-                        __overflow__ within seconds (the cardinality guard at work)";
+                        __overflow__ within seconds (the cardinality guard at work)
+  --churn SECS          replace one device every SECS seconds (the old id retired, its series gone,
+                        DeviceFailure resolved; a new id brought up), and give ad-hoc model types a
+                        life of 2 × SECS, after which idle expiry (3 × SECS) retires them";
 
 pub struct Args {
     /// `None`: the environment or the library's default decides.
@@ -21,6 +24,7 @@ pub struct Args {
     pub otlp: Option<String>,
     pub log_format: Option<LogFormat>,
     pub show_overflow: bool,
+    pub churn: Option<Duration>,
 }
 
 impl Args {
@@ -32,6 +36,7 @@ impl Args {
             otlp: None,
             log_format: None,
             show_overflow: false,
+            churn: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -55,6 +60,17 @@ impl Args {
                     ))?);
                 }
                 "--show-overflow" => parsed.show_overflow = true,
+                "--churn" => {
+                    let raw = value("--churn")?;
+                    let secs: f64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                        .ok_or(format!(
+                            "--churn takes a positive number of seconds, got `{raw}`"
+                        ))?;
+                    parsed.churn = Some(Duration::from_secs_f64(secs));
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);

@@ -65,6 +65,15 @@ fn main() {
         .expect("set before any model type exists");
     }
 
+    // Under --churn, ad-hoc model types live 2 × SECS (compiler.rs) and
+    // expire 3 × SECS after their last compilation.
+    if let Some(churn) = args.churn {
+        photon_metrics::labels::set_idle_expiry(
+            photon_metrics::labels::OpenLabel::ModelType,
+            Some(churn * 3),
+        );
+    }
+
     // Validate every flag before anything is installed or bound.
     let mut devices = match devices::Fleet::new(args.device_down.as_deref()) {
         Ok(fleet) => fleet,
@@ -121,7 +130,8 @@ fn main() {
     let mut rng = rng::Rng::new(0x5eed_f011_1197);
     devices.step(0, &mut rng);
     let fleet = devices.shared.clone();
-    spawn("photon-demo-compiler", move || compiler::run(0xc0de));
+    let churn = args.churn;
+    spawn("photon-demo-compiler", move || compiler::run(0xc0de, churn));
     spawn("photon-demo-runtime", move || runtime::run(fleet, 0xfeed));
 
     // Ctrl-C and SIGTERM (how Kubernetes stops a pod) end the loop instead
@@ -140,7 +150,15 @@ fn main() {
 
     let start = Instant::now();
     let mut tick: u64 = 1;
+    let mut last_churn = Instant::now();
     while args.duration.is_none_or(|d| start.elapsed() < d) && !STOP.load(Ordering::SeqCst) {
+        if args
+            .churn
+            .is_some_and(|every| last_churn.elapsed() >= every)
+        {
+            devices.replace_one();
+            last_churn = Instant::now();
+        }
         devices.step(tick, &mut rng);
         tick += 1;
         std::thread::sleep(TICK);
