@@ -89,10 +89,12 @@ fn build_examples() -> (TempDir, PathBuf) {
     (dir, build)
 }
 
-/// A running example: its /metrics port; serves until dropped (stdin closed).
+/// A running example: its /metrics port and what it printed up to "done";
+/// serves until dropped (stdin closed).
 struct Running {
     child: Child,
     port: u16,
+    output: String,
 }
 
 impl Running {
@@ -112,8 +114,11 @@ impl Running {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut port = None;
+        let mut output = String::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            output.push_str(&line);
+            output.push('\n');
             if let Some(p) = line.strip_prefix("listening on ") {
                 port = Some(p.parse().unwrap());
             }
@@ -123,7 +128,11 @@ impl Running {
         }
         let port =
             port.unwrap_or_else(|| panic!("{} never said where it listens", program.display()));
-        Running { child, port }
+        Running {
+            child,
+            port,
+            output,
+        }
     }
 
     fn scrape(&self) -> (String, Vec<Sample>) {
@@ -250,6 +259,18 @@ fn a_cpp_compiler_pass_records_into_the_catalog_and_serves_it() {
     );
     // The rejected empty label recorded nothing under an empty target.
     assert!(!body.contains("target=\"\""), "{body}");
+    // The decommissioned device was retired once (the second call had
+    // nothing to do) and its kept copy recorded nothing.
+    assert!(pass.output.contains("retired: 1 0"), "{}", pass.output);
+    assert!(!body.contains("opu-decommissioned"), "{body}");
+    assert_eq!(
+        value(
+            &samples,
+            "photon_metrics_stale_records_total",
+            &[("label", "device_id")]
+        ),
+        Some(1.0)
+    );
 }
 
 #[test]

@@ -6,10 +6,10 @@
 mod support;
 
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::alerting::{start_alertmanager, webhook};
 use support::stack::{dashboard_queries, demo_binary, monitoring};
-use support::{free_port, http_get, require_binary, wait_for, Process, Prometheus, TempDir};
+use support::{free_port, http_get, Process, Prometheus, TempDir};
 
 /// Grafana's template variables and macros, as Grafana would expand them for
 /// "All" over the last hour.
@@ -25,55 +25,9 @@ fn expand(expr: &str) -> String {
 fn dashboards_and_alerts_work_against_the_running_demo() {
     let dir = TempDir::new("stack");
 
-    // A webhook that hands every notification body to the test.
-    let webhook = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let webhook_port = webhook.server_addr().to_ip().unwrap().port();
-    let (tx, notifications) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for mut request in webhook.incoming_requests() {
-            let mut body = String::new();
-            let _ = request.as_reader().read_to_string(&mut body);
-            let _ = request.respond(tiny_http::Response::empty(200));
-            if tx.send(body).is_err() {
-                break;
-            }
-        }
-    });
-
     // Alertmanager first: an alert fired while it is down waits for the resend delay.
-    let am_port = free_port();
-    let am_config = dir.path().join("alertmanager.yml");
-    std::fs::write(
-        &am_config,
-        format!(
-            "route:\n  receiver: test\n  group_by: [alertname, device_id]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-             receivers:\n  - name: test\n    webhook_configs:\n      - url: http://127.0.0.1:{webhook_port}/alerts\n"
-        ),
-    )
-    .unwrap();
-    let mut am_command = Command::new(require_binary(
-        "prometheus-alertmanager",
-        "prometheus-alertmanager",
-    ));
-    am_command
-        .arg(format!("--config.file={}", am_config.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("am-data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-        .arg("--cluster.listen-address=");
-    let mut alertmanager = Process::spawn(
-        "alertmanager",
-        am_command,
-        dir.path().join("alertmanager.log"),
-    );
-    wait_for("alertmanager to be ready", Duration::from_secs(20), || {
-        alertmanager.assert_running();
-        http_get(&format!("http://127.0.0.1:{am_port}/-/ready"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
+    let (webhook_port, notifications) = webhook();
+    let (alertmanager, am_port) = start_alertmanager(dir.path(), webhook_port);
 
     // The demo, with opu-1 held down.
     let demo_port = free_port();

@@ -246,6 +246,19 @@ fn record_everything() -> Expected {
         &[("label", "location")],
         1.0,
     );
+    e.add("photon_metrics_label_values", &[("label", "location")], 1.0);
+    e.add("photon_metrics_label_cap", &[("label", "location")], 1.0);
+
+    // A retired device leaves; a handle kept past it records nothing, counted.
+    let gone = DeviceId::new("opu-retired").unwrap();
+    hardware::set_temperature_celsius(gone, 80.0);
+    assert!(gone.retire());
+    hardware::set_temperature_celsius(gone, 81.0);
+    e.add(
+        "photon_metrics_stale_records_total",
+        &[("label", "device_id")],
+        1.0,
+    );
 
     let s1 = runtime::start_session();
     let s2 = runtime::start_session();

@@ -84,6 +84,16 @@ int main(int argc, char** argv) {
             // Recorded by the timer's destructor as a runtime error.
         }
     }
+    // A device that went down and is then decommissioned: retiring it
+    // removes its series, so DeviceFailure resolves; a kept copy records nothing.
+    const auto gone = photon::DeviceId::make("opu-decommissioned");
+    photon::hardware::set_device_status(gone, photon::DeviceType::Mzi, false);
+    const auto copy = gone;
+    const bool first = gone.retire();
+    const bool second = copy.retire();
+    photon::hardware::set_temperature_celsius(copy, 90.0);
+    std::cout << "retired: " << first << " " << second << std::endl;
+
     std::cout << "done" << std::endl;
 
     // Keep serving until the parent closes stdin.

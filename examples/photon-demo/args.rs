@@ -3,7 +3,7 @@
 use photon_metrics::export::logs::LogFormat;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--web-config FILE] [--crash KIND]
+pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [--device-down ID] [--otlp URL] [--log-format FORMAT] [--show-overflow] [--web-config FILE] [--crash KIND] [--churn SECS]
 
   --listen ADDR         where to serve /metrics (default 0.0.0.0:8080; beats $PHOTON_METRICS_LISTEN)
   --duration SECS       stop after SECS seconds (default: run until Ctrl-C)
@@ -16,7 +16,10 @@ pub const USAGE: &str = "usage: photon-demo [--listen ADDR] [--duration SECS] [-
                         web-config file (the format of node_exporter's --web.config.file)
   --crash KIND          the first compile crashes: `simulated` (one of the demo's deliberate crashes:
                         recorded as status=\"panic\", caught, and the demo carries on) or `real` (an
-                        unexpected panic: reported as one, and the demo stops with exit status 101)";
+                        unexpected panic: reported as one, and the demo stops with exit status 101)
+  --churn SECS          replace one device every SECS seconds (the old id retired, its series gone,
+                        DeviceFailure resolved; a new id brought up), and give ad-hoc model types a
+                        life of 2 × SECS, after which idle expiry (3 × SECS) retires them";
 
 /// Which crash `--crash` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,7 @@ pub struct Args {
     pub show_overflow: bool,
     pub web_config: Option<String>,
     pub crash: Option<Crash>,
+    pub churn: Option<Duration>,
 }
 
 impl Args {
@@ -50,6 +54,7 @@ impl Args {
             show_overflow: false,
             web_config: None,
             crash: None,
+            churn: None,
         };
         while let Some(flag) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -82,6 +87,17 @@ impl Args {
                             return Err(format!("--crash takes simulated or real, got `{other}`"))
                         }
                     })
+                }
+                "--churn" => {
+                    let raw = value("--churn")?;
+                    let secs: f64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                        .ok_or(format!(
+                            "--churn takes a positive number of seconds, got `{raw}`"
+                        ))?;
+                    parsed.churn = Some(Duration::from_secs_f64(secs));
                 }
                 "-h" | "--help" => {
                     println!("{USAGE}");

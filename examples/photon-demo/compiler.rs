@@ -8,7 +8,7 @@ use crate::rng::Rng;
 use photon_metrics::labels::{MemoryStat, ModelType, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The `model_type` cap under `--show-overflow`: three real architectures
 /// plus a few ad-hoc experiments; later experiments are folded into
@@ -30,6 +30,8 @@ struct Model {
     parameters: u64,
     /// Typical compile time in seconds.
     seconds: f64,
+    /// Under `--churn`, when an ad-hoc experiment stops being compiled.
+    until: Option<Instant>,
 }
 
 #[derive(Debug, ErrorClass)]
@@ -82,8 +84,10 @@ fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {
 }
 
 /// Compiles on the calling thread until `stop` is set; `fault` is what the
-/// first compile does (`--crash`).
-pub fn run(seed: u64, mut fault: Option<Crash>, stop: &AtomicBool) {
+/// first compile does (`--crash`). Under `--churn SECS` (`churn`), ad-hoc
+/// experiments are compiled for 2 × SECS and then dropped, so idle expiry
+/// retires their model types.
+pub fn run(seed: u64, mut fault: Option<Crash>, churn: Option<Duration>, stop: &AtomicBool) {
     let mut rng = Rng::new(seed);
     compiler::set_memory_limit(8 << 30);
     let targets: Vec<Target> = ["mzi-64x64", "microring-16", "simulator"]
@@ -96,18 +100,21 @@ pub fn run(seed: u64, mut fault: Option<Crash>, stop: &AtomicBool) {
             arch: label(ModelType::new("resnet")),
             parameters: 25_600_000,
             seconds: 8.0,
+            until: None,
         },
         Model {
             id: "bert-base-uncased",
             arch: label(ModelType::new("bert")),
             parameters: 110_000_000,
             seconds: 25.0,
+            until: None,
         },
         Model {
             id: "tiny-mlp",
             arch: label(ModelType::new("mlp")),
             parameters: 50_000,
             seconds: 0.3,
+            until: None,
         },
     ];
     let mut experiments = 0;
@@ -122,8 +129,10 @@ pub fn run(seed: u64, mut fault: Option<Crash>, stop: &AtomicBool) {
                 arch,
                 parameters: 80_000,
                 seconds: 0.5,
+                until: churn.map(|c| Instant::now() + c * 2),
             });
         }
+        models.retain(|m| m.until.is_none_or(|t| Instant::now() < t));
         let target = *rng.pick(&targets);
         let model = rng.pick(&models);
         if rng.chance(0.4) {

@@ -1,5 +1,7 @@
 //! The simulated photonic fleet: temperature, optical power and calibration
-//! drift wander; `opu-2` goes down for a while and comes back.
+//! drift wander; `opu-2` goes down for a while and comes back. Under
+//! `--churn` one device at a time is decommissioned (its id retired) and
+//! replaced by a new board with a fresh id.
 
 use crate::rng::Rng;
 use photon_metrics::hardware;
@@ -30,6 +32,10 @@ pub struct Fleet {
     pub devices: Vec<Device>,
     pub shared: Shared,
     forced_down: Option<DeviceId>,
+    /// Boards brought up so far (the next new id is `opu-{boards}`).
+    boards: usize,
+    /// Replacements so far: which device goes next.
+    replaced: usize,
 }
 
 /// Steps (of 200 ms) in each down/up cycle of `opu-2`: up for 40 s, down for 20 s.
@@ -75,7 +81,37 @@ impl Fleet {
             devices,
             shared: Shared::default(),
             forced_down,
+            boards: spec.len(),
+            replaced: 0,
         })
+    }
+
+    /// Decommissions one device and brings up a new board in its place:
+    /// the forced-down one first (so its DeviceFailure resolves), then in
+    /// turn. Retiring the id removes its series from every family at once.
+    pub fn replace_one(&mut self) {
+        let n = self.devices.len();
+        let i = self
+            .devices
+            .iter()
+            .position(|d| Some(d.id) == self.forced_down)
+            .unwrap_or(self.replaced % n);
+        self.replaced += 1;
+        let new_id = format!("opu-{}", self.boards);
+        self.boards += 1;
+        let Ok(id) = DeviceId::new(&new_id) else {
+            return;
+        };
+        if id.is_overflow() {
+            // Every free slot is still resting: keep the old board a while.
+            return;
+        }
+        let old = std::mem::replace(&mut self.devices[i].id, id);
+        tracing::info!(device_id = %old, replacement = %id, "device decommissioned");
+        old.retire();
+        let d = &mut self.devices[i];
+        d.up = true;
+        d.drift = 0.0;
     }
 
     pub fn step(&mut self, tick: u64, rng: &mut Rng) {

@@ -67,6 +67,15 @@ fn main() {
         .expect("set before any model type exists");
     }
 
+    // Under --churn, ad-hoc model types live 2 × SECS (compiler.rs) and
+    // expire 3 × SECS after their last compilation.
+    if let Some(churn) = args.churn {
+        photon_metrics::labels::set_idle_expiry(
+            photon_metrics::labels::OpenLabel::ModelType,
+            Some(churn * 3),
+        );
+    }
+
     // Validate every flag before anything is installed or bound.
     let mut devices = match devices::Fleet::new(args.device_down.as_deref()) {
         Ok(fleet) => fleet,
@@ -131,10 +140,10 @@ fn main() {
     // The workers stop before telemetry shuts down: a span opened after
     // that is never exported, and the lines written in it have no trace ids.
     static STOP_WORKERS: AtomicBool = AtomicBool::new(false);
-    let fault = args.crash;
+    let (fault, churn) = (args.crash, args.churn);
     let workers = [
         spawn("photon-demo-compiler", move || {
-            compiler::run(0xc0de, fault, &STOP_WORKERS)
+            compiler::run(0xc0de, fault, churn, &STOP_WORKERS)
         }),
         spawn("photon-demo-runtime", move || {
             runtime::run(fleet, 0xfeed, &STOP_WORKERS)
@@ -160,10 +169,18 @@ fn main() {
     // A worker ends early only by panicking (a real failure, not a simulated
     // crash): then the demo stops and says so instead of running on without it.
     let died = || workers.iter().any(JoinHandle::is_finished);
+    let mut last_churn = Instant::now();
     while args.duration.is_none_or(|d| start.elapsed() < d)
         && !STOP.load(Ordering::SeqCst)
         && !died()
     {
+        if args
+            .churn
+            .is_some_and(|every| last_churn.elapsed() >= every)
+        {
+            devices.replace_one();
+            last_churn = Instant::now();
+        }
         devices.step(tick, &mut rng);
         tick += 1;
         std::thread::sleep(TICK);

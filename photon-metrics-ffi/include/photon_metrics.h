@@ -271,6 +271,47 @@ PhotonCode photon_location_new(const char *value, size_t len, PhotonLocation *ou
 // afterwards the cap is fixed and this returns `PHOTON_ERR_INVALID_CONFIG`.
 PhotonCode photon_set_label_cap(PhotonOpenLabel label, size_t cap);
 
+// Retires a `target` value: every series carrying it leaves the next
+// scrape and its slot is freed for a new value. `retired` (may be NULL)
+// gets `true` when this call retired it, `false` when there was nothing to
+// retire (already retired, or `__overflow__`).
+// `PHOTON_ERR_INVALID_HANDLE` for a handle no value ever had.
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_target_retire(PhotonTarget value, bool *retired);
+
+// Retires a `model_type` value, as [`photon_target_retire`].
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_model_type_retire(PhotonModelType value, bool *retired);
+
+// Retires an `error_kind` value, as [`photon_target_retire`].
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_error_kind_retire(PhotonErrorKind value, bool *retired);
+
+// Retires a `device_id` value (a decommissioned device: its status,
+// temperature, power and drift series leave, so alerts on them resolve),
+// as [`photon_target_retire`].
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_device_id_retire(PhotonDeviceId value, bool *retired);
+
+// Retires a `location` value, as [`photon_target_retire`].
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_location_retire(PhotonLocation value, bool *retired);
+
+// Sets how long a value of `label` may go without a record before it is
+// retired by itself, in milliseconds (0: never). Defaults: 24 h for
+// `model_type`, never for the others. Checked at each scrape.
+PhotonCode photon_set_label_idle_expiry(PhotonOpenLabel label, uint64_t millis);
+
 // Counts one compilation in `photon_compilations_total{target, status, model_type}`.
 PhotonCode photon_record_compilation(PhotonTarget target,
                                      PhotonStatus status,

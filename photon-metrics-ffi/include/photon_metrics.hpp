@@ -83,7 +83,7 @@ private:
     std::string message_;
 };
 
-#define PHOTON_OPEN_LABEL(Name, Handle, new_fn)                                      \
+#define PHOTON_OPEN_LABEL(Name, Handle, new_fn, retire_fn)                           \
     /** An interned open label value. */                                              \
     class Name {                                                                      \
     public:                                                                           \
@@ -104,16 +104,24 @@ private:
         Handle handle() const noexcept { return handle_; }                            \
         /** Whether the label's cap folded this value into __overflow__. */           \
         bool is_overflow() const noexcept { return handle_.slot == 0; }              \
+        /** Retires the value: its series leave every family and its slot is   */    \
+        /** freed. false: nothing to retire (already retired, __overflow__).   */    \
+        /** Copies kept afterwards record nothing. Throws Error on a bad handle. */  \
+        bool retire() const {                                                         \
+            bool retired = false;                                                     \
+            detail::check(retire_fn(handle_, &retired));                              \
+            return retired;                                                           \
+        }                                                                             \
                                                                                       \
     private:                                                                          \
         Handle handle_;                                                               \
     };
 
-PHOTON_OPEN_LABEL(Target, PhotonTarget, photon_target_new)
-PHOTON_OPEN_LABEL(ModelType, PhotonModelType, photon_model_type_new)
-PHOTON_OPEN_LABEL(ErrorKind, PhotonErrorKind, photon_error_kind_new)
-PHOTON_OPEN_LABEL(DeviceId, PhotonDeviceId, photon_device_id_new)
-PHOTON_OPEN_LABEL(Location, PhotonLocation, photon_location_new)
+PHOTON_OPEN_LABEL(Target, PhotonTarget, photon_target_new, photon_target_retire)
+PHOTON_OPEN_LABEL(ModelType, PhotonModelType, photon_model_type_new, photon_model_type_retire)
+PHOTON_OPEN_LABEL(ErrorKind, PhotonErrorKind, photon_error_kind_new, photon_error_kind_retire)
+PHOTON_OPEN_LABEL(DeviceId, PhotonDeviceId, photon_device_id_new, photon_device_id_retire)
+PHOTON_OPEN_LABEL(Location, PhotonLocation, photon_location_new, photon_location_retire)
 #undef PHOTON_OPEN_LABEL
 
 /// A compilation's outcome (`status`).
@@ -153,6 +161,13 @@ enum class OpenLabel : PhotonOpenLabel {
 /// (PHOTON_ERR_INVALID_CONFIG) once the cap is frozen or out of 1..=4096.
 inline void set_label_cap(OpenLabel label, std::size_t cap) {
     detail::check(photon_set_label_cap(static_cast<PhotonOpenLabel>(label), cap));
+}
+
+/// Retires values of `label` that went `millis` milliseconds without a
+/// record (0: never; default 24 h for model_type, never for the others),
+/// checked at each scrape.
+inline void set_label_idle_expiry(OpenLabel label, std::uint64_t millis) {
+    detail::check(photon_set_label_idle_expiry(static_cast<PhotonOpenLabel>(label), millis));
 }
 
 namespace exporter {

@@ -30,6 +30,7 @@
 pub mod error;
 pub mod exporter;
 pub mod labels;
+pub mod lifecycle;
 pub mod record;
 pub mod timers;
 pub mod traces;

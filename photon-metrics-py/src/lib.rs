@@ -66,6 +66,20 @@ macro_rules! open_label {
                 self.0.is_overflow()
             }
 
+            /// Retires the value: its series leave every family and its
+            /// slot is freed for a new value. False when there was nothing
+            /// to retire (already retired, or `__overflow__`). Copies kept
+            /// afterwards record nothing (photon_metrics_stale_records_total).
+            fn retire(&self) -> bool {
+                self.0.retire()
+            }
+
+            /// Whether the value is still live (not retired).
+            #[getter]
+            fn is_live(&self) -> bool {
+                self.0.is_live()
+            }
+
             fn __str__(&self) -> &'static str {
                 self.0.as_str()
             }
@@ -181,6 +195,35 @@ pub enum OpenLabel {
     DeviceId,
     #[pyo3(name = "LOCATION")]
     Location,
+}
+
+/// Retires values of `label` that went `seconds` without a record (None:
+/// never; default 24 h for MODEL_TYPE, never for the others), checked at
+/// each scrape.
+#[pyfunction]
+#[pyo3(signature = (label, seconds))]
+fn set_label_idle_expiry(label: OpenLabel, seconds: Option<f64>) -> PyResult<()> {
+    let expiry = match seconds {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(LabelError::new_err(format!(
+                "idle expiry must be a positive number of seconds or None, not {s}"
+            )))
+        }
+    };
+    labels::set_idle_expiry(open_label(label), expiry);
+    Ok(())
+}
+
+fn open_label(label: OpenLabel) -> labels::OpenLabel {
+    match label {
+        OpenLabel::Target => labels::OpenLabel::Target,
+        OpenLabel::ModelType => labels::OpenLabel::ModelType,
+        OpenLabel::ErrorKind => labels::OpenLabel::ErrorKind,
+        OpenLabel::DeviceId => labels::OpenLabel::DeviceId,
+        OpenLabel::Location => labels::OpenLabel::Location,
+    }
 }
 
 /// Sets how many distinct values `label` keeps before new ones become
@@ -559,6 +602,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryStat>()?;
     m.add_class::<OpenLabel>()?;
     m.add_function(wrap_pyfunction!(set_label_cap, m)?)?;
+    m.add_function(wrap_pyfunction!(set_label_idle_expiry, m)?)?;
     m.add_class::<CompileTimer>()?;
     m.add_class::<InferenceTimerContext>()?;
     m.add_function(wrap_pyfunction!(install_exporter, m)?)?;

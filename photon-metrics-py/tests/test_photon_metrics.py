@@ -408,3 +408,22 @@ def test_an_async_generator_function_is_timed_over_its_consumption():
         )
         == 1
     )
+
+
+def test_retiring_a_device_removes_its_series_and_old_copies_record_nothing():
+    d = pm.DeviceId("py-retired")
+    pm.set_device_status(d, pm.DeviceType.MZI, False)
+    assert sample("photon_device_status", device_id="py-retired") == 0
+    copy = d
+    assert d.retire() is True
+    assert copy.retire() is False  # nothing left to retire
+    assert not copy.is_live and str(copy) == "__retired__"
+    pm.set_temperature_celsius(copy, 90.0)  # records nothing
+    assert 'device_id="py-retired"' not in scrape()
+    assert sample("photon_metrics_stale_records_total", label="device_id") >= 1
+    again = pm.DeviceId("py-retired")
+    assert again.is_live and again != copy
+    pm.set_label_idle_expiry(pm.OpenLabel.ERROR_KIND, 3600.0)
+    pm.set_label_idle_expiry(pm.OpenLabel.ERROR_KIND, None)
+    with pytest.raises(pm.LabelError, match="idle expiry"):
+        pm.set_label_idle_expiry(pm.OpenLabel.ERROR_KIND, -1.0)

@@ -108,7 +108,7 @@ pub enum Subsystem {
     Hardware,
     /// The inference runtime: sessions, throughput, queue, errors.
     Runtime,
-    /// photon-metrics' own health (cardinality overflows).
+    /// photon-metrics' own health (cardinality headroom and overflows, stale records, dropped spans).
     SelfMonitoring,
 }
 
@@ -364,8 +364,29 @@ families! {
     LabelOverflow = {
         name: "photon_metrics_label_overflow_total", kind: Counter, unit: Count, subsystem: SelfMonitoring,
         labels: [Label], buckets: None,
-        help: "New label values folded into the __overflow__ value because their label reached its cardinality cap, by label name.",
+        help: "Foldings into the __overflow__ value because a label was at its cardinality cap, by label name: each creation (or facade record) of a value that did not fit counts once, so one value made twice counts 2.",
         query: "sum by (label) (increase(photon_metrics_label_overflow_total[1h])) > 0",
+    }
+    /// `photon_metrics_label_values`
+    LabelValues = {
+        name: "photon_metrics_label_values", kind: Gauge, unit: Count, subsystem: SelfMonitoring,
+        labels: [Label], buckets: None,
+        help: "Values of each open label live now (interned and not retired, __overflow__ not counted), by label name; compare with photon_metrics_label_cap.",
+        query: "photon_metrics_label_values / photon_metrics_label_cap",
+    }
+    /// `photon_metrics_label_cap`
+    LabelCap = {
+        name: "photon_metrics_label_cap", kind: Gauge, unit: Count, subsystem: SelfMonitoring,
+        labels: [Label], buckets: None,
+        help: "The cardinality cap of each open label: how many values it holds at once before new ones fold into __overflow__, by label name.",
+        query: "photon_metrics_label_cap - photon_metrics_label_values",
+    }
+    /// `photon_metrics_stale_records_total`
+    StaleRecords = {
+        name: "photon_metrics_stale_records_total", kind: Counter, unit: Count, subsystem: SelfMonitoring,
+        labels: [Label], buckets: None,
+        help: "Records dropped because the label value they were made with had been retired (a handle kept past its retirement or idle expiry), by label name.",
+        query: "sum by (label) (rate(photon_metrics_stale_records_total[5m]))",
     }
     /// `photon_otlp_spans_dropped_total`
     SpansDropped = {

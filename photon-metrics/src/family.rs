@@ -10,8 +10,16 @@
 //! * When photon's store is the global recorder, a record is: the facade's
 //!   thread-local check for a local recorder (`metrics::with_recorder`), one
 //!   pointer comparison, a cached table pointer, the series index by
-//!   multiply-add, two loads to reach the cell, and the cell's atomic. No
-//!   hashing, no lock, no allocation, no facade handle.
+//!   multiply-add and its stamp by shift-or (which lives of the label
+//!   slots the handles belong to), two loads to reach the cell (the second
+//!   compares the series' stamp with the handles'), and the cell's atomic.
+//!   No hashing, no lock, no allocation, no facade handle, and no extra
+//!   cache line for the retirement check.
+//! * A handle to a retired value records nothing: its stamp no longer
+//!   matches, so the record falls to the cold path, which counts it in
+//!   `photon_metrics_stale_records_total{label}` and drops it (its text is
+//!   gone; re-creating "its" series would need a value that no longer
+//!   exists).
 //! * Under any other recorder (a local one, a foreign global one, the no-op
 //!   recorder before install) the series is registered through that recorder
 //!   on every record, like `metrics::counter!` does: slower, always correct,
@@ -66,17 +74,18 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         direct: impl FnOnce(&C),
         through: impl FnOnce(&dyn Recorder, &Key),
     ) {
-        self.resolve(labels, direct, through)
+        self.resolve(labels, direct, through);
     }
 
-    /// Like [`record`](Self::record), returning what the record reached.
+    /// Like [`record`](Self::record), returning what the record reached:
+    /// `None` for a stale label (a retired value records nothing).
     #[inline(always)]
     fn resolve<R>(
         &self,
         labels: L,
         direct: impl FnOnce(&'static C) -> R,
         through: impl FnOnce(&dyn Recorder, &Key) -> R,
-    ) -> R {
+    ) -> Option<R> {
         metrics::with_recorder(|recorder| {
             let table = match self.bound.get() {
                 Some((global, table)) if *global == global::address(recorder) => *table,
@@ -85,7 +94,9 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
                     None => return self.through(recorder, labels, through),
                 },
             };
-            direct(table.cell(labels.flat(&table.layout.strides)))
+            table
+                .cell(labels.flat(&table.layout.strides), labels.stamp())
+                .map(direct)
         })
     }
 
@@ -107,10 +118,17 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         recorder: &dyn Recorder,
         labels: L,
         f: impl FnOnce(&dyn Recorder, &Key) -> R,
-    ) -> R {
+    ) -> Option<R> {
+        if let Some(label) = labels.stale() {
+            // The same rule as photon's own store: a retired value records nothing.
+            if let Some(open) = label.open() {
+                crate::labels::count_stale(open);
+            }
+            return None;
+        }
         let spec = self.id.spec();
         describe(recorder, spec);
-        f(recorder, &Key::from_parts(spec.name, labels.to_labels()))
+        Some(f(recorder, &Key::from_parts(spec.name, labels.to_labels())))
     }
 }
 
@@ -158,6 +176,7 @@ impl<L: LabelSet> Family<GaugeCell, L> {
                 HeldGauge::Through(gauge)
             },
         )
+        .unwrap_or(HeldGauge::Stale)
     }
 }
 
@@ -169,6 +188,8 @@ pub(crate) enum HeldGauge {
     Direct(&'static GaugeCell),
     /// The handle another recorder (or the no-op one) gave out.
     Through(metrics::Gauge),
+    /// A retired label value's series: nothing to undo.
+    Stale,
 }
 
 impl HeldGauge {
@@ -178,6 +199,7 @@ impl HeldGauge {
         match self {
             HeldGauge::Direct(cell) => cell.add(delta),
             HeldGauge::Through(gauge) => gauge.increment(delta),
+            HeldGauge::Stale => {}
         }
     }
 }

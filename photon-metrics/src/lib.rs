@@ -65,6 +65,7 @@ pub mod hardware;
 #[cfg(feature = "logs")]
 mod init;
 pub mod labels;
+mod lifecycle;
 mod model;
 pub mod process;
 #[cfg(feature = "otlp")]

@@ -2,6 +2,7 @@
 //! processes on 127.0.0.1, plain HTTP through `ureq`.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod alerting;
 pub mod attack;
 pub mod exec;
 pub mod exposition;

@@ -48,6 +48,7 @@ from ._native import (  # noqa: F401  (the public API)
     set_calibration_drift,
     set_device_status,
     set_label_cap,
+    set_label_idle_expiry,
     set_memory_limit,
     set_memory_usage,
     set_optical_power_mw,

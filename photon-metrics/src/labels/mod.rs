@@ -10,12 +10,15 @@
 //!
 //! # Cardinality caps
 //!
-//! Every open label has a cap on the number of distinct values it will ever
-//! intern (see [`OpenLabel::default_cap`]; change it with [`set_cap`] before
+//! Every open label has a cap on the number of distinct values it holds at
+//! once (see [`OpenLabel::default_cap`]; change it with [`set_cap`] before
 //! the first value of that label is created). Once a label is full, every
 //! *new* value maps to the single value `__overflow__`, a warning is logged
 //! once for that label, and `photon_metrics_label_overflow_total{label="…"}`
-//! counts each folded value. A family's series count is therefore bounded by
+//! counts each folding: every `new()` (or facade record) that asked for a
+//! value that did not fit counts once, so one value created twice counts 2. Retiring a value ([`DeviceId::retire`], or idle
+//! expiry: [`set_idle_expiry`]) removes its series and frees its slot; see
+//! the README's "Series lifecycle". A family's series count is therefore bounded by
 //! the product of its labels' slots ([`FamilySpec::max_series`]), so a
 //! runaway caller can never take Prometheus down.
 //!
@@ -55,29 +58,36 @@ mod set;
 
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
-    cap, set_cap, DeviceId, ErrorKind, Location, ModelType, Target, MAX_CAP, MAX_VALUE_LEN,
-    OVERFLOW_VALUE,
+    cap, idle_expiry, live_values, set_cap, set_idle_expiry, set_reuse_delay, stale_records,
+    DeviceId, ErrorKind, Location, ModelType, Target, DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP,
+    MAX_VALUE_LEN, OVERFLOW_VALUE, RETIRED_VALUE,
 };
 
-pub(crate) use open::{intern_slots, value_text};
-pub(crate) use set::{same_names, LabelSet, MAX_LABELS};
+pub(crate) use open::{
+    begin_retire, count_stale, current_text, finish_retire, idle_values, intern_slots, now_ms,
+    raw_generation, raw_slot, seen,
+};
+pub(crate) use set::{same_names, stamp, LabelSet, MAX_LABELS};
 
-/// The slot of `value` for `label`: its index in a closed set, or its
-/// interned id (interning it, under the label's cap) for an open label.
-pub(crate) fn slot_of(label: LabelName, value: &str) -> Result<usize, LabelError> {
+/// The slot of `value` for `label` and the generation of that slot's
+/// value: its index in a closed set (generation 0), or its interned handle
+/// (interning it, under the label's cap) for an open label. Both come from
+/// one interning, so they name the same value even if it is retired next.
+pub(crate) fn slot_of(label: LabelName, value: &str) -> Result<(usize, u32), LabelError> {
     match (label.closed_values(), label.open()) {
-        (Some(values), _) => {
-            values
-                .iter()
-                .position(|v| *v == value)
-                .ok_or_else(|| LabelError::UnknownVariant {
-                    label: label.as_str(),
-                    value: value.to_string(),
-                    expected: values.join(", "),
-                })
+        (Some(values), _) => values
+            .iter()
+            .position(|v| *v == value)
+            .map(|slot| (slot, 0))
+            .ok_or_else(|| LabelError::UnknownVariant {
+                label: label.as_str(),
+                value: value.to_string(),
+                expected: values.join(", "),
+            }),
+        (None, Some(open)) => {
+            open::intern(open, value).map(|raw| (raw_slot(raw), raw_generation(raw)))
         }
-        (None, Some(open)) => open::intern(open, value).map(|slot| slot as usize),
-        (None, None) => Ok(0),
+        (None, None) => Ok((0, 0)),
     }
 }
 
@@ -165,12 +175,14 @@ impl LabelName {
         }
     }
 
-    /// The text of the value in `slot` (see [`value_slots`](Self::value_slots)).
-    pub(crate) fn slot_text(self, slot: usize) -> &'static str {
+    /// The text of the value in `slot` in its life `generation` (see
+    /// [`value_slots`](Self::value_slots)), or `None` once an open value's
+    /// life is over.
+    pub(crate) fn slot_text(self, slot: usize, generation: u32) -> Option<&'static str> {
         match (self.closed_values(), self.open()) {
-            (Some(values), _) => values.get(slot).copied().unwrap_or(OVERFLOW_VALUE),
-            (None, Some(open)) => value_text(open, slot),
-            (None, None) => OVERFLOW_VALUE,
+            (Some(values), _) => Some(values.get(slot).copied().unwrap_or(OVERFLOW_VALUE)),
+            (None, Some(open)) => current_text(open, slot, generation),
+            (None, None) => Some(OVERFLOW_VALUE),
         }
     }
 }

@@ -1,19 +1,40 @@
-//! Open label sets: validated, interned, cardinality-capped newtypes.
+//! Open label sets: validated, interned, cardinality-capped, retirable newtypes.
 //!
 //! Interning happens once per distinct value, when the user constructs it
 //! (`Target::new("…")`), behind a mutex. The resulting value is `Copy` and
-//! carries its slot, so the record path indexes a table with it instead of
-//! hashing a string.
+//! carries its slot and that slot's generation, so the record path indexes
+//! a table with it instead of hashing a string, and a copy that outlives
+//! its value's retirement is recognised as stale instead of landing in the
+//! series of whichever value takes the slot next.
+//!
+//! # Why a handle is a slot *and* a generation, packed in 32 bits
+//!
+//! A retired value's slot is handed to a later value, and `Copy` handles to
+//! the old one may still exist anywhere (the ABA problem). Each slot counts
+//! its lives; a handle remembers the life it was made in, and each series
+//! remembers the lives of the values it was created for (its *stamp*, see
+//! [`crate::labels::LabelSet::stamp`]). The record path compares the two in
+//! the word it already loaded to learn that the series exists, so checking
+//! costs no extra cache line. Packing both into 32 bits keeps a handle the
+//! size it always was (records pass three of them in registers) and keeps
+//! [`to_raw`](DeviceId::to_raw), which the C ABI passes around, a `u32`. A
+//! slot that used up its [`GENERATIONS`] lives is never handed out again,
+//! so a generation is never reused: stale handles are told apart for ever.
 
 use super::{ClosedLabel, LabelError, OpenLabel};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The value every new label value maps to once its label is at its cap.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// What [`as_str`](DeviceId::as_str) says for a handle whose value was
+/// retired: its text is no longer the slot's.
+pub const RETIRED_VALUE: &str = "__retired__";
 
 /// The longest label value accepted, in bytes. Longer values are refused
 /// with [`LabelError::TooLong`] rather than truncated, so two distinct
@@ -23,9 +44,23 @@ pub const MAX_VALUE_LEN: usize = 128;
 /// The hard ceiling for any open label's cap.
 pub const MAX_CAP: usize = 4096;
 
+/// Bits of a raw handle that hold the slot (`0..=MAX_CAP`).
+pub(crate) const SLOT_BITS: u32 = 13;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+/// Bits of a raw handle that hold the slot's generation.
+pub(crate) const GEN_BITS: u32 = 32 - SLOT_BITS;
+/// How many values one slot can hold in turn before it is never reused.
+pub const GENERATIONS: u32 = 1 << GEN_BITS;
+const _: () = assert!(MAX_CAP < (1 << SLOT_BITS));
+
+/// How long a retired value's slot rests before a new value may take it,
+/// unless changed with [`set_reuse_delay`].
+pub const DEFAULT_REUSE_DELAY: Duration = Duration::from_secs(1);
+
 impl OpenLabel {
-    /// The default cap: how many distinct values this label interns before
-    /// folding new ones into `__overflow__`.
+    /// The default cap: how many distinct values this label holds at once
+    /// before folding new ones into `__overflow__`. Retired values
+    /// ([`DeviceId::retire`], idle expiry) give their slot back.
     ///
     /// | label        | default | why |
     /// |--------------|---------|-----|
@@ -41,6 +76,26 @@ impl OpenLabel {
             OpenLabel::DeviceId => 1024,
         }
     }
+
+    /// The default idle expiry: how long a value may go without a record
+    /// before it is retired by itself (`None`: never).
+    ///
+    /// | label        | default | why |
+    /// |--------------|---------|-----|
+    /// | `target`     | none    | a build's backends are few and fixed; a quiet one is still configured |
+    /// | `model_type` | 24 h    | a compile server sees new architectures every day; one unseen for a day has left, and a day is longer than any `rate()` window a dashboard uses |
+    /// | `error_kind` | none    | bounded by the code's error enums; `increase(…[7d])` wants the rare ones kept |
+    /// | `device_id`  | none    | a silent device is news: its last status must stay until it is retired on purpose |
+    /// | `location`   | none    | racks and sites are few and stable |
+    pub const fn default_idle_expiry(self) -> Option<Duration> {
+        match self {
+            OpenLabel::ModelType => Some(Duration::from_secs(24 * 60 * 60)),
+            OpenLabel::Target
+            | OpenLabel::ErrorKind
+            | OpenLabel::DeviceId
+            | OpenLabel::Location => None,
+        }
+    }
 }
 
 /// One interner per open label.
@@ -48,17 +103,43 @@ struct Interner {
     requested_cap: AtomicUsize,
     state: OnceLock<State>,
     warned: AtomicBool,
-    /// The highest slot holding a value: slots are handed out in order, so
-    /// `slot <= interned` is the whole check of a raw handle (one load).
-    interned: AtomicU32,
+    /// The highest slot ever handed out: slots are handed out in order the
+    /// first time, so `slot <= handed` is the whole check of a raw handle.
+    handed: AtomicU32,
+    /// Records dropped because their handle's value was retired.
+    stale: AtomicU64,
+    /// Idle expiry in milliseconds: 0 = the label's default, `u64::MAX` = never.
+    expiry_ms: AtomicU64,
 }
 
 /// Fixed once the first value is interned: tables sized from the cap stay valid.
 struct State {
     cap: usize,
-    ids: Mutex<HashMap<&'static str, u32>>,
+    inner: Mutex<Inner>,
     /// Slot 0 is `__overflow__`; slots `1..=cap` hold interned values.
-    texts: Box<[OnceLock<&'static str>]>,
+    slots: Box<[Slot]>,
+}
+
+/// One slot: which life it is in, whether a value holds it, and its text.
+struct Slot {
+    /// `generation << 1 | live`. Changed only under [`Inner`]'s lock.
+    word: AtomicU32,
+    /// The text of the value in the current life.
+    text: Mutex<&'static str>,
+    /// When a sweep (or interning) last saw this value recorded, in
+    /// milliseconds since [`epoch`].
+    seen_ms: AtomicU64,
+}
+
+struct Inner {
+    /// Live values by text, to their raw handle.
+    ids: HashMap<&'static str, u32>,
+    /// Every text this label ever interned. Kept because
+    /// [`as_str`](DeviceId::as_str) hands out `&'static str`: a value that
+    /// comes back reuses its text, so the leak is bounded by distinct values.
+    texts: HashSet<&'static str>,
+    /// Retired slots waiting to be reused, oldest first, with when.
+    resting: VecDeque<(u32, Instant)>,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // used only to initialise the static array
@@ -66,13 +147,44 @@ const INTERNER: Interner = Interner {
     requested_cap: AtomicUsize::new(0),
     state: OnceLock::new(),
     warned: AtomicBool::new(false),
-    interned: AtomicU32::new(0),
+    handed: AtomicU32::new(0),
+    stale: AtomicU64::new(0),
+    expiry_ms: AtomicU64::new(0),
 };
 
-static INTERNERS: [Interner; 5] = [INTERNER; 5];
+static INTERNERS: [Interner; OpenLabel::ALL.len()] = [INTERNER; OpenLabel::ALL.len()];
+
+/// The reuse delay in milliseconds; `u64::MAX` = the default.
+static REUSE_DELAY_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 fn interner(label: OpenLabel) -> &'static Interner {
     &INTERNERS[label.slot()]
+}
+
+/// Milliseconds since the first call: the clock of idle expiry.
+pub(crate) fn now_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+const fn word(generation: u32, live: bool) -> u32 {
+    (generation << 1) | live as u32
+}
+
+const fn raw(slot: u32, generation: u32) -> u32 {
+    (generation << SLOT_BITS) | slot
+}
+
+/// The slot of a raw handle.
+#[inline(always)]
+pub(crate) const fn raw_slot(raw: u32) -> usize {
+    (raw & SLOT_MASK) as usize
+}
+
+/// The generation of a raw handle.
+#[inline(always)]
+pub(crate) const fn raw_generation(raw: u32) -> u32 {
+    raw >> SLOT_BITS
 }
 
 impl Interner {
@@ -82,16 +194,38 @@ impl Interner {
                 0 => label.default_cap(),
                 n => n,
             };
-            let mut texts = Vec::with_capacity(cap + 1);
-            texts.resize_with(cap + 1, OnceLock::new);
-            let _ = texts[0].set(OVERFLOW_VALUE);
+            let mut slots = Vec::with_capacity(cap + 1);
+            slots.resize_with(cap + 1, || Slot {
+                word: AtomicU32::new(0),
+                text: Mutex::new(OVERFLOW_VALUE),
+                seen_ms: AtomicU64::new(0),
+            });
+            // The overflow value is always live, in its first and only life.
+            slots[0].word.store(word(0, true), Ordering::Relaxed);
             State {
                 cap,
-                ids: Mutex::new(HashMap::new()),
-                texts: texts.into_boxed_slice(),
+                inner: Mutex::new(Inner {
+                    ids: HashMap::new(),
+                    texts: HashSet::new(),
+                    resting: VecDeque::new(),
+                }),
+                slots: slots.into_boxed_slice(),
             }
         })
     }
+}
+
+impl State {
+    // A poisoned lock only means another thread panicked mid-update; every
+    // update below leaves the state consistent before it can panic (the
+    // allocation comes first), so keep using it.
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn lock_text(slot: &Slot) -> MutexGuard<'_, &'static str> {
+    slot.text.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Sets the cardinality cap of an open label. Call it at start-up, before the
@@ -136,25 +270,111 @@ pub fn cap(label: OpenLabel) -> usize {
     }
 }
 
+/// How many values of an open label are live now (interned and not
+/// retired; `__overflow__` not counted): what
+/// `photon_metrics_label_values{label}` exports.
+///
+/// ```
+/// use photon_metrics::labels::{live_values, OpenLabel, ErrorKind};
+/// let before = live_values(OpenLabel::ErrorKind);
+/// let kind = ErrorKind::new("live-values-doc").unwrap();
+/// assert_eq!(live_values(OpenLabel::ErrorKind), before + 1);
+/// kind.retire();
+/// assert_eq!(live_values(OpenLabel::ErrorKind), before);
+/// ```
+pub fn live_values(label: OpenLabel) -> usize {
+    interner(label)
+        .state
+        .get()
+        .map_or(0, |state| state.inner().ids.len())
+}
+
+/// Records dropped so far because the handle they were made with belongs
+/// to a retired value (see [`DeviceId::retire`]): what
+/// `photon_metrics_stale_records_total{label}` exports.
+pub fn stale_records(label: OpenLabel) -> u64 {
+    interner(label).stale.load(Ordering::Relaxed)
+}
+
+/// Sets how long a value of `label` may go without a record before it is
+/// retired by itself (`None`: never). See [`OpenLabel::default_idle_expiry`]
+/// for the defaults. Takes effect at the next scrape: expiry is checked
+/// when the store is rendered, so it needs no thread of its own.
+///
+/// ```
+/// use std::time::Duration;
+/// use photon_metrics::labels::{idle_expiry, set_idle_expiry, OpenLabel};
+/// assert_eq!(idle_expiry(OpenLabel::ModelType), Some(Duration::from_secs(86_400)));
+/// set_idle_expiry(OpenLabel::Location, Some(Duration::from_secs(3_600)));
+/// assert_eq!(idle_expiry(OpenLabel::Location), Some(Duration::from_secs(3_600)));
+/// ```
+pub fn set_idle_expiry(label: OpenLabel, expiry: Option<Duration>) {
+    let ms = match expiry {
+        None => u64::MAX,
+        Some(d) => (d.as_millis() as u64).clamp(1, u64::MAX - 1),
+    };
+    interner(label).expiry_ms.store(ms, Ordering::Relaxed);
+}
+
+/// The idle expiry in force for `label` (see [`set_idle_expiry`]).
+pub fn idle_expiry(label: OpenLabel) -> Option<Duration> {
+    match interner(label).expiry_ms.load(Ordering::Relaxed) {
+        0 => label.default_idle_expiry(),
+        u64::MAX => None,
+        ms => Some(Duration::from_millis(ms)),
+    }
+}
+
+/// Sets how long a retired value's slot rests before a new value may take
+/// it (default [`DEFAULT_REUSE_DELAY`], for every open label).
+///
+/// Why the rest: a record checks that its series belongs to its handle's
+/// value and then writes the series' atomic, two instructions apart. A
+/// thread that is descheduled between the two (a CFS quota can stall a
+/// container's threads for up to its 100 ms period) and wakes after the
+/// slot went to another value would write into that value's series. A
+/// delay longer than any such stall closes the window without a single
+/// extra instruction on the record path. Values interned while every free
+/// slot is still resting fold into `__overflow__`, so a label can take at
+/// most `cap − live` new values per delay.
+pub fn set_reuse_delay(delay: Duration) {
+    REUSE_DELAY_MS.store(
+        (delay.as_millis() as u64).min(u64::MAX - 1),
+        Ordering::Relaxed,
+    );
+}
+
+fn reuse_delay() -> Duration {
+    match REUSE_DELAY_MS.load(Ordering::Relaxed) {
+        u64::MAX => DEFAULT_REUSE_DELAY,
+        ms => Duration::from_millis(ms),
+    }
+}
+
 /// Freezes the label's cap and returns the number of slots (cap + overflow).
 pub(crate) fn intern_slots(label: OpenLabel) -> usize {
     interner(label).state(label).cap + 1
 }
 
-/// The text interned in `slot`, `__overflow__` for slot 0 or an empty slot.
-pub(crate) fn value_text(label: OpenLabel, slot: usize) -> &'static str {
+/// The text of the value in `slot` in its life `generation`, or `None`
+/// when that life is over (or never began).
+pub(crate) fn current_text(label: OpenLabel, slot: usize, generation: u32) -> Option<&'static str> {
     let state = interner(label).state(label);
-    state
-        .texts
-        .get(slot)
-        .and_then(|t| t.get().copied())
-        .unwrap_or(OVERFLOW_VALUE)
+    let slot = state.slots.get(slot)?;
+    let text = lock_text(slot);
+    (slot.word.load(Ordering::Acquire) == word(generation, true)).then_some(*text)
 }
 
-/// Whether `slot` holds an interned value of `label` (0, the overflow, always does).
+/// Counts one record dropped because its `label` value was retired.
+#[cold]
+pub(crate) fn count_stale(label: OpenLabel) {
+    interner(label).stale.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether `slot` was ever handed out for `label` (0, the overflow, always was).
 #[inline]
-fn is_interned(label: OpenLabel, slot: u32) -> bool {
-    slot <= interner(label).interned.load(Ordering::Acquire)
+fn was_handed_out(label: OpenLabel, slot: usize) -> bool {
+    slot <= interner(label).handed.load(Ordering::Acquire) as usize
 }
 
 fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
@@ -173,31 +393,61 @@ fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
     Ok(())
 }
 
-/// Validates and interns `value`, returning its slot.
+/// Validates and interns `value`, returning its raw handle (slot and
+/// generation).
 pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     validate(label, value)?;
     let interner = interner(label);
     let state = interner.state(label);
-    // A poisoned lock only means another thread panicked mid-insert; the map
-    // is still consistent (insert is the last step), so keep using it.
-    let mut ids = state.ids.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&id) = ids.get(value) {
-        return Ok(id);
+    let mut inner = state.inner();
+    if let Some(&raw) = inner.ids.get(value) {
+        return Ok(raw);
     }
-    if ids.len() >= state.cap {
-        drop(ids);
+    let Some(slot) = free_slot(interner, state, &mut inner) else {
+        drop(inner);
         overflowed(label, interner, state.cap);
         return Ok(0);
+    };
+    let text = match inner.texts.get(value) {
+        Some(text) => *text,
+        None => {
+            // Leaked on purpose, once per distinct value: `as_str` hands
+            // out `&'static str`, and every series key borrows it for free.
+            let text: &'static str = Box::leak(value.to_owned().into_boxed_str());
+            inner.texts.insert(text);
+            text
+        }
+    };
+    let s = &state.slots[slot as usize];
+    let generation = s.word.load(Ordering::Relaxed) >> 1;
+    *lock_text(s) = text;
+    s.seen_ms.store(now_ms(), Ordering::Relaxed);
+    // After the text, so a handle that sees the slot live sees its text.
+    s.word.store(word(generation, true), Ordering::Release);
+    let raw = raw(slot, generation);
+    inner.ids.insert(text, raw);
+    Ok(raw)
+}
+
+/// A slot for a new value: a never-used one, else the longest-resting
+/// retired one if it has rested [`reuse_delay`]; `None` when the label is
+/// full.
+fn free_slot(interner: &Interner, state: &State, inner: &mut Inner) -> Option<u32> {
+    if inner.ids.len() >= state.cap {
+        return None;
     }
-    // Leaked on purpose: at most `cap` strings per label for the life of the
-    // process, and a `&'static str` lets every series key borrow it for free.
-    let text: &'static str = Box::leak(value.to_owned().into_boxed_str());
-    let id = ids.len() as u32 + 1;
-    let _ = state.texts[id as usize].set(text);
-    ids.insert(text, id);
-    // After the text is set, so a handle that passes is_interned has its text.
-    interner.interned.store(id, Ordering::Release);
-    Ok(id)
+    let handed = interner.handed.load(Ordering::Relaxed);
+    if (handed as usize) < state.cap {
+        interner.handed.store(handed + 1, Ordering::Release);
+        return Some(handed + 1);
+    }
+    match inner.resting.front() {
+        Some(&(slot, since)) if since.elapsed() >= reuse_delay() => {
+            inner.resting.pop_front();
+            Some(slot)
+        }
+        _ => None,
+    }
 }
 
 #[cold]
@@ -213,6 +463,71 @@ fn overflowed(label: OpenLabel, interner: &Interner, cap: usize) {
     crate::selfmon::record_label_overflow(label);
 }
 
+/// First half of a retirement: ends the life of the value behind `raw`, so
+/// no handle to it can create a series any more. Returns its slot, or
+/// `None` when `raw` is not a live value (already retired, never
+/// interned, or the overflow value, which is never retired).
+pub(crate) fn begin_retire(label: OpenLabel, raw: u32) -> Option<usize> {
+    let slot = raw_slot(raw);
+    if slot == 0 {
+        return None;
+    }
+    let state = interner(label).state.get()?;
+    let mut inner = state.inner();
+    let s = state.slots.get(slot)?;
+    let generation = raw_generation(raw);
+    if s.word.load(Ordering::Relaxed) != word(generation, true) {
+        return None;
+    }
+    let text = *lock_text(s);
+    inner.ids.remove(text);
+    // The next life's generation, not live: stale handles fail the check
+    // from here on, and no new value can take the slot until
+    // `finish_retire` (the series of this life are removed in between).
+    s.word.store(word(generation + 1, false), Ordering::Release);
+    Some(slot)
+}
+
+/// Second half of a retirement: the slot's series are gone, so it may rest
+/// and then serve a new value, unless it has used up its generations.
+pub(crate) fn finish_retire(label: OpenLabel, slot: usize) {
+    let Some(state) = interner(label).state.get() else {
+        return;
+    };
+    let mut inner = state.inner();
+    if state.slots[slot].word.load(Ordering::Relaxed) >> 1 < GENERATIONS {
+        inner.resting.push_back((slot as u32, Instant::now()));
+    }
+}
+
+/// The raw handles of the live values of `label` that no sweep has seen
+/// recorded since `before_ms`.
+pub(crate) fn idle_values(label: OpenLabel, before_ms: u64) -> Vec<u32> {
+    let Some(state) = interner(label).state.get() else {
+        return Vec::new();
+    };
+    let inner = state.inner();
+    inner
+        .ids
+        .values()
+        .copied()
+        .filter(|raw| state.slots[raw_slot(*raw)].seen_ms.load(Ordering::Relaxed) < before_ms)
+        .collect()
+}
+
+/// Notes that the value in `slot`, life `generation`, was recorded by `now_ms`.
+pub(crate) fn seen(label: OpenLabel, slot: usize, generation: u32, now_ms: u64) {
+    if let Some(s) = interner(label)
+        .state
+        .get()
+        .and_then(|st| st.slots.get(slot))
+    {
+        if s.word.load(Ordering::Relaxed) == word(generation, true) {
+            s.seen_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
+    }
+}
+
 macro_rules! open_label {
     ($(#[$meta:meta])* $name:ident, $label:ident) => {
         $(#[$meta])*
@@ -223,15 +538,16 @@ macro_rules! open_label {
         /// Past the label's cap (see [`OpenLabel::default_cap`]) new values
         /// become [`OVERFLOW`](Self::OVERFLOW).
         ///
-        /// Four bytes: the interned slot. The text is looked up when needed.
+        /// Four bytes: the interned slot and its generation (see
+        /// [`retire`](Self::retire)). The text is looked up when needed.
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $name {
-            slot: u32,
+            raw: u32,
         }
 
         impl $name {
             /// The value new values fold into once the cap is reached.
-            pub const OVERFLOW: $name = $name { slot: 0 };
+            pub const OVERFLOW: $name = $name { raw: 0 };
 
             /// The open label this type fills.
             pub const LABEL: OpenLabel = OpenLabel::$label;
@@ -243,37 +559,55 @@ macro_rules! open_label {
             /// [`LabelError::Empty`] or [`LabelError::TooLong`]. Reaching the
             /// cap is not an error: the result is [`OVERFLOW`](Self::OVERFLOW).
             pub fn new(value: &str) -> Result<Self, LabelError> {
-                intern(OpenLabel::$label, value).map(|slot| $name { slot })
+                intern(OpenLabel::$label, value).map(|raw| $name { raw })
             }
 
-            /// The value as exported.
+            /// The value as exported, or [`RETIRED_VALUE`] once this value
+            /// was retired.
             pub fn as_str(&self) -> &'static str {
-                value_text(OpenLabel::$label, self.slot as usize)
+                current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
+                    .unwrap_or(RETIRED_VALUE)
             }
 
             /// Whether this is the overflow value.
             pub const fn is_overflow(&self) -> bool {
-                self.slot == 0
+                self.raw == 0
             }
 
-            /// The value's interned slot, a small integer stable for the
-            /// life of this process (0 is [`OVERFLOW`](Self::OVERFLOW)): a
-            /// handle for code across an FFI boundary (photon-metrics-ffi).
-            /// It means nothing in another process.
+            /// Whether this value is still live: interned and not retired.
+            pub fn is_live(&self) -> bool {
+                current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
+                    .is_some()
+            }
+
+            /// The value's handle as a small integer (its slot and the
+            /// slot's generation; 0 is [`OVERFLOW`](Self::OVERFLOW)), stable
+            /// for the life of this value in this process: a handle for code
+            /// across an FFI boundary (photon-metrics-ffi). It means nothing
+            /// in another process.
             pub const fn to_raw(self) -> u32 {
-                self.slot
+                self.raw
             }
 
             /// The value whose [`to_raw`](Self::to_raw) is `raw`, or `None`
-            /// when no value of this label was interned at that slot.
+            /// when no value of this label was ever interned at its slot. A
+            /// raw handle of a retired value is returned as it was: records
+            /// through it are dropped as stale.
             #[inline]
             pub fn from_raw(raw: u32) -> Option<Self> {
-                is_interned(OpenLabel::$label, raw).then_some($name { slot: raw })
+                was_handed_out(OpenLabel::$label, raw_slot(raw)).then_some($name { raw })
             }
 
-            #[inline]
+            /// The slot, for the series index.
+            #[inline(always)]
             pub(crate) const fn slot(self) -> usize {
-                self.slot as usize
+                raw_slot(self.raw)
+            }
+
+            /// The slot's generation, for the series stamp.
+            #[inline(always)]
+            pub(crate) const fn generation(self) -> u32 {
+                raw_generation(self.raw)
             }
         }
 
@@ -345,7 +679,7 @@ mod tests {
         let c = DeviceId::new("opu-unit-test-c").unwrap();
         assert_eq!(a, b);
         assert_ne!(a.slot(), c.slot());
-        assert_eq!(value_text(OpenLabel::DeviceId, a.slot()), "opu-unit-test-a");
+        assert_eq!(a.as_str(), "opu-unit-test-a");
     }
 
     #[test]
@@ -385,6 +719,41 @@ mod tests {
             Err(LabelError::CapOutOfRange { .. })
         ));
     }
+
+    #[test]
+    fn a_retired_slot_rests_then_serves_a_new_value_in_a_new_generation() {
+        // Location: no other unit test fills it. Fill the cap, so the next
+        // value can only come from a retired slot.
+        set_reuse_delay(Duration::from_millis(50));
+        let cap = cap(OpenLabel::Location);
+        let values: Vec<Location> = (0..cap)
+            .map(|i| Location::new(&format!("gen-rack-{i}")).unwrap())
+            .filter(|v| !v.is_overflow())
+            .collect();
+        let full = Location::new("gen-rack-one-too-many").unwrap();
+        assert!(full.is_overflow());
+        let old = values[0];
+        let slot = begin_retire(OpenLabel::Location, old.to_raw()).unwrap();
+        assert_eq!(
+            begin_retire(OpenLabel::Location, old.to_raw()),
+            None,
+            "twice"
+        );
+        finish_retire(OpenLabel::Location, slot);
+        assert!(!old.is_live());
+        assert_eq!(old.as_str(), RETIRED_VALUE);
+        // Resting: the slot is not handed out yet.
+        assert!(Location::new("gen-rack-new").unwrap().is_overflow());
+        std::thread::sleep(Duration::from_millis(60));
+        let new = Location::new("gen-rack-new").unwrap();
+        assert_eq!(new.slot(), old.slot());
+        assert_eq!(new.generation(), old.generation() + 1);
+        assert_ne!(new, old);
+        assert_eq!(new.as_str(), "gen-rack-new");
+        assert_eq!(old.as_str(), RETIRED_VALUE);
+        // The label is full again: a retired value does not come back by itself.
+        assert!(Location::new("gen-rack-0").unwrap().is_overflow());
+    }
 }
 
 #[cfg(test)]
@@ -393,11 +762,11 @@ mod raw_tests {
 
     #[test]
     fn raw_handles_round_trip_and_unknown_slots_are_refused() {
-        let loc = Location::new("raw-rack").unwrap();
-        assert_eq!(Location::from_raw(loc.to_raw()), Some(loc));
-        assert_eq!(Location::from_raw(0), Some(Location::OVERFLOW));
-        assert_eq!(Location::from_raw(u32::MAX), None);
+        let t = Target::new("raw-target").unwrap();
+        assert_eq!(Target::from_raw(t.to_raw()), Some(t));
+        assert_eq!(Target::from_raw(0), Some(Target::OVERFLOW));
+        assert_eq!(Target::from_raw(SLOT_MASK), None);
         // A slot past every interned value is not a value.
-        assert_eq!(Location::from_raw(MAX_CAP as u32), None);
+        assert_eq!(Target::from_raw(MAX_CAP as u32), None);
     }
 }

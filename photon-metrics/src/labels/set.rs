@@ -25,6 +25,42 @@ pub(crate) const MAX_LABELS: usize = {
     max
 };
 
+/// A series' *stamp*: which lives of its open labels' slots it belongs to.
+///
+/// The table keeps one per series, in the word the record path loads to
+/// learn that the series exists, and a record compares it with the stamp
+/// of its own label handles: equal means the series is this value's. Bits:
+///
+/// * 63, [`LIVE`](stamp::LIVE): the series exists (0 is "no series");
+/// * 62, [`IDLE`](stamp::IDLE): set by an idle-expiry sweep, cleared by the
+///   next record (which therefore takes the cold path once per sweep);
+/// * `GEN_BITS * i ..`: the generation of the label in position `i`
+///   (0 for closed labels and the overflow value).
+pub(crate) mod stamp {
+    use super::super::open::GEN_BITS;
+    use super::MAX_LABELS;
+
+    /// The series exists.
+    pub(crate) const LIVE: u64 = 1 << 63;
+    /// No record since the last idle-expiry sweep.
+    pub(crate) const IDLE: u64 = 1 << 62;
+    const _: () = assert!(
+        MAX_LABELS as u32 * GEN_BITS <= 62,
+        "the generations of every label of a family fit below the flag bits"
+    );
+
+    /// The stamp bits of generation `generation` in label position `i`.
+    #[inline(always)]
+    pub(crate) const fn part(i: usize, generation: u32) -> u64 {
+        (generation as u64) << (GEN_BITS as usize * i)
+    }
+
+    /// The generation of label position `i` in `stamp`.
+    pub(crate) const fn generation(stamp: u64, i: usize) -> u32 {
+        ((stamp >> (GEN_BITS as usize * i)) & ((1 << GEN_BITS) - 1)) as u32
+    }
+}
+
 /// One label value of a known label name: its slot in the family table and
 /// its exported text.
 pub(crate) trait LabelValue: Copy {
@@ -32,8 +68,12 @@ pub(crate) trait LabelValue: Copy {
     const NAME: LabelName;
     /// The slot (enum index, or interned id) of this value.
     fn slot(self) -> usize;
-    /// The value as exported.
+    /// The generation of the slot's value (0 for closed labels).
+    fn generation(self) -> u32;
+    /// The value as exported ([`RETIRED_VALUE`](super::RETIRED_VALUE) once retired).
     fn text(self) -> &'static str;
+    /// Whether the value is still live (always, for closed labels).
+    fn is_live(self) -> bool;
 }
 
 macro_rules! closed_value {
@@ -44,8 +84,15 @@ macro_rules! closed_value {
             fn slot(self) -> usize {
                 self as usize
             }
+            #[inline(always)]
+            fn generation(self) -> u32 {
+                0
+            }
             fn text(self) -> &'static str {
                 self.as_str()
+            }
+            fn is_live(self) -> bool {
+                true
             }
         }
     )*};
@@ -68,8 +115,15 @@ macro_rules! open_value {
             fn slot(self) -> usize {
                 $ty::slot(self)
             }
+            #[inline(always)]
+            fn generation(self) -> u32 {
+                $ty::generation(self)
+            }
             fn text(self) -> &'static str {
                 self.as_str()
+            }
+            fn is_live(self) -> bool {
+                $ty::is_live(&self)
             }
         }
     )*};
@@ -83,6 +137,10 @@ pub(crate) trait LabelSet: Copy {
     const NAMES: &'static [LabelName];
     /// The series index: the dot product of the slots with `strides`.
     fn flat(self, strides: &[usize; MAX_LABELS]) -> usize;
+    /// The stamp a series of these values carries (see [`stamp`]).
+    fn stamp(self) -> u64;
+    /// The first label whose value was retired, if any.
+    fn stale(self) -> Option<LabelName>;
     /// The labels as `metrics` labels, for recorders other than photon's.
     fn to_labels(self) -> Vec<metrics::Label>;
 }
@@ -92,6 +150,13 @@ impl LabelSet for () {
     #[inline(always)]
     fn flat(self, _: &[usize; MAX_LABELS]) -> usize {
         0
+    }
+    #[inline(always)]
+    fn stamp(self) -> u64 {
+        stamp::LIVE
+    }
+    fn stale(self) -> Option<LabelName> {
+        None
     }
     fn to_labels(self) -> Vec<metrics::Label> {
         Vec::new()
@@ -105,6 +170,16 @@ macro_rules! tuple_set {
             #[inline(always)]
             fn flat(self, strides: &[usize; MAX_LABELS]) -> usize {
                 0 $(+ self.$i.slot() * strides[$i])+
+            }
+            #[inline(always)]
+            fn stamp(self) -> u64 {
+                stamp::LIVE $(| stamp::part($i, self.$i.generation()))+
+            }
+            fn stale(self) -> Option<LabelName> {
+                $(if !self.$i.is_live() {
+                    return Some($t::NAME);
+                })+
+                None
             }
             fn to_labels(self) -> Vec<metrics::Label> {
                 vec![$(metrics::Label::from_static_parts($t::NAME.as_str(), self.$i.text())),+]

@@ -34,6 +34,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) trait Cell: Send + Sync + Sized + 'static {
     /// A zeroed cell; `bounds` are the bucket bounds (histograms only).
     fn new(bounds: &'static [f64]) -> Self;
+    /// Zeroes the cell again, for a series created where a retired one was.
+    fn reset(&self);
 }
 
 /// A monotonic count with the latest exemplar.
@@ -46,6 +48,10 @@ pub(crate) struct CounterCell {
 impl Cell for CounterCell {
     fn new(_: &'static [f64]) -> Self {
         Self::default()
+    }
+    fn reset(&self) {
+        self.value.store(0, Ordering::Relaxed);
+        self.exemplar.clear();
     }
 }
 
@@ -79,6 +85,9 @@ pub(crate) struct GaugeCell {
 impl Cell for GaugeCell {
     fn new(_: &'static [f64]) -> Self {
         Self::default()
+    }
+    fn reset(&self) {
+        self.bits.store(0, Ordering::Relaxed);
     }
 }
 
@@ -169,6 +178,16 @@ impl Cell for HistogramCell {
             stride,
             lines: lines.into_boxed_slice(),
             exemplars: exemplars.into_boxed_slice(),
+        }
+    }
+    fn reset(&self) {
+        for line in self.lines.iter() {
+            for word in &line.0 {
+                word.store(0, Ordering::Relaxed);
+            }
+        }
+        for exemplar in self.exemplars.iter() {
+            exemplar.clear();
         }
     }
 }

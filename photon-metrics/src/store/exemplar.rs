@@ -131,10 +131,25 @@ impl ExemplarSlot {
         });
     }
 
+    /// Forgets the exemplar (a series re-created for another value) by
+    /// writing an empty one (timestamp 0), through the lock like any write:
+    /// resetting the sequence instead would let a reader mid-read match an
+    /// old sequence number against words of a later write. A writer holds
+    /// the lock for five stores, so waiting for it is short.
+    pub(crate) fn clear(&self) {
+        while !self.0.try_write(|| [0; 5]) {
+            std::hint::spin_loop();
+        }
+    }
+
     /// The latest exemplar, or `None` if there is none (or a writer kept it
     /// busy for every retry).
     pub(crate) fn read(&self) -> Option<Exemplar> {
         let [hi, lo, span, value, timestamp_ms] = self.0.read()?;
+        if timestamp_ms == 0 {
+            // Cleared.
+            return None;
+        }
         Some(Exemplar {
             context: TraceContext {
                 trace_id: (u128::from(hi) << 64) | u128::from(lo),

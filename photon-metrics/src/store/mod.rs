@@ -21,6 +21,7 @@ pub(crate) mod recorder;
 pub(crate) mod table;
 
 use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
+use crate::labels::OpenLabel;
 use cell::{CounterCell, GaugeCell, HistogramCell};
 use std::sync::OnceLock;
 use table::Table;
@@ -138,6 +139,53 @@ impl Store {
             .get_or_init(|| Table::new(id.spec(), &self.global_labels))
     }
 
+    /// Every catalog family's table that exists, in catalog order, for
+    /// what series lifecycle does to all kinds alike.
+    fn existing(&self) -> impl Iterator<Item = (&'static FamilySpec, &dyn Lifecycle)> {
+        CATALOG
+            .iter()
+            .zip(self.tables.iter())
+            .filter_map(|(spec, table)| {
+                let table: &dyn Lifecycle = match table {
+                    AnyTable::Counter(t) => t.get()?,
+                    AnyTable::Gauge(t) => t.get()?,
+                    AnyTable::Histogram(t) => t.get()?,
+                };
+                Some((spec, table))
+            })
+    }
+
+    /// Removes every series, in every catalog family, whose `label` holds
+    /// `slot`; returns how many there were.
+    pub(crate) fn remove_value(&self, label: OpenLabel, slot: usize) -> usize {
+        let mut removed = 0;
+        for (spec, table) in self.existing() {
+            for (position, name) in spec.labels.iter().enumerate() {
+                if name.open() == Some(label) {
+                    removed += table.remove(position, slot);
+                }
+            }
+        }
+        removed
+    }
+
+    /// One idle-expiry pass over the families that carry a label in
+    /// `expiring` (see [`table::Table::sweep`]).
+    pub(crate) fn sweep(&self, expiring: &[OpenLabel], now_ms: u64) {
+        for (spec, table) in self.existing() {
+            let positions: Vec<(usize, OpenLabel)> = spec
+                .labels
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| name.open().map(|open| (i, open)))
+                .filter(|(_, open)| expiring.contains(open))
+                .collect();
+            if !positions.is_empty() {
+                table.sweep(&positions, now_ms);
+            }
+        }
+    }
+
     /// Calls `f` for every catalog family in catalog order, with its
     /// table if any series can exist yet.
     pub(crate) fn for_each_family(&self, mut f: impl FnMut(&'static FamilySpec, Tables<'_>)) {
@@ -152,6 +200,21 @@ impl Store {
     }
 }
 
+/// What series lifecycle does to a table of any kind.
+trait Lifecycle {
+    fn remove(&self, position: usize, slot: usize) -> usize;
+    fn sweep(&self, positions: &[(usize, OpenLabel)], now_ms: u64);
+}
+
+impl<C: cell::Cell> Lifecycle for Table<C> {
+    fn remove(&self, position: usize, slot: usize) -> usize {
+        Table::remove(self, position, slot)
+    }
+    fn sweep(&self, positions: &[(usize, OpenLabel)], now_ms: u64) {
+        Table::sweep(self, positions, now_ms)
+    }
+}
+
 /// The most bytes a catalog family's series can occupy in the store at the
 /// current caps, as the table allocates them: every chunk the family's
 /// series can touch, allocated whole ([`table::CHUNK`] cells with their
@@ -162,6 +225,8 @@ impl Store {
 pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
     use std::mem::size_of;
     let series = spec.max_series();
+    // Whole chunks, as the table allocates them (a chunk holds its cells'
+    // stamps too).
     let chunks = series.div_ceil(table::CHUNK);
     let chunk = match spec.kind {
         Kind::Counter => size_of::<table::Chunk<CounterCell>>(),
@@ -171,13 +236,16 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
                 + table::CHUNK * HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
         }
     };
+    // Each series' entry in the table's map of label texts (a B-tree node
+    // holds at least half its capacity, so at most twice the entry).
+    let entry = 2 * size_of::<(usize, Box<str>)>();
     let text: usize = spec
         .labels
         .iter()
         .map(|l| l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
         .sum();
     let index = chunks * size_of::<OnceLock<Box<()>>>();
-    chunks * chunk + series * text + index
+    chunks * chunk + series * (text + entry) + index
 }
 
 /// A catalog family's table as the encoders see it (`None`: no series yet).

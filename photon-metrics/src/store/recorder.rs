@@ -40,42 +40,58 @@ struct Typed {
     store: Arc<Store>,
     id: FamilyId,
     index: usize,
+    /// Which lives of its label values the series is for: a handle kept
+    /// past a retirement records nothing rather than into the slot's next value.
+    stamp: u64,
 }
 
 impl Typed {
-    fn cell<C: TableCell>(&self) -> &C {
-        self.store.table::<C>(self.id).cell(self.index)
+    fn cell<C: TableCell>(&self) -> Option<&C> {
+        self.store.table::<C>(self.id).cell(self.index, self.stamp)
     }
 }
 
 impl CounterFn for Typed {
     fn increment(&self, value: u64) {
-        self.cell::<CounterCell>().add(value);
+        if let Some(c) = self.cell::<CounterCell>() {
+            c.add(value);
+        }
     }
     fn absolute(&self, value: u64) {
-        self.cell::<CounterCell>().absolute(value);
+        if let Some(c) = self.cell::<CounterCell>() {
+            c.absolute(value);
+        }
     }
 }
 
 impl GaugeFn for Typed {
     fn increment(&self, value: f64) {
-        self.cell::<GaugeCell>().add(value);
+        if let Some(c) = self.cell::<GaugeCell>() {
+            c.add(value);
+        }
     }
     fn decrement(&self, value: f64) {
-        self.cell::<GaugeCell>().add(-value);
+        if let Some(c) = self.cell::<GaugeCell>() {
+            c.add(-value);
+        }
     }
     fn set(&self, value: f64) {
-        self.cell::<GaugeCell>().set(value);
+        if let Some(c) = self.cell::<GaugeCell>() {
+            c.set(value);
+        }
     }
 }
 
 impl HistogramFn for Typed {
     fn record(&self, value: f64) {
-        self.cell::<HistogramCell>().observe(value);
+        if let Some(c) = self.cell::<HistogramCell>() {
+            c.observe(value);
+        }
     }
     fn record_many(&self, value: f64, count: usize) {
-        self.cell::<HistogramCell>()
-            .observe_many(value, count as u64);
+        if let Some(c) = self.cell::<HistogramCell>() {
+            c.observe_many(value, count as u64);
+        }
     }
 }
 
@@ -121,9 +137,10 @@ fn catalog_id(name: &str) -> Option<FamilyId> {
 }
 
 impl PhotonRecorder {
-    /// The flat index of a catalog key, creating its series; `None` (logged
-    /// once per family) when the kind, label names or a value do not fit.
-    fn typed<C: TableCell>(&self, id: FamilyId, key: &Key) -> Option<usize> {
+    /// The flat index and stamp of a catalog key, creating its series;
+    /// `None` (logged once per family) when the kind, label names or a
+    /// value do not fit.
+    fn typed<C: TableCell>(&self, id: FamilyId, key: &Key) -> Option<(usize, u64)> {
         let spec = id.spec();
         let refuse = |why: String| {
             if !WARNED[id as usize].swap(true, Ordering::Relaxed) {
@@ -150,26 +167,31 @@ impl PhotonRecorder {
         }
         let table = self.store.table::<C>(id);
         let mut index = 0;
+        let mut stamp = crate::labels::stamp::LIVE;
         for (i, label) in spec.labels.iter().enumerate() {
             let Some(value) = key.labels().find(|l| l.key() == label.as_str()) else {
                 return refuse(format!("the label `{}` is missing", label.as_str()));
             };
             match crate::labels::slot_of(*label, value.value()) {
-                Ok(slot) => index += slot * table.layout.strides[i],
+                Ok((slot, generation)) => {
+                    index += slot * table.layout.strides[i];
+                    stamp |= crate::labels::stamp::part(i, generation);
+                }
                 Err(e) => return refuse(e.to_string()),
             }
         }
-        table.cell(index);
-        Some(index)
+        table.cell(index, stamp);
+        Some((index, stamp))
     }
 
     fn typed_handle<C: TableCell>(&self, key: &Key) -> Option<Option<Arc<Typed>>> {
         let id = catalog_id(key.name())?;
-        Some(self.typed::<C>(id, key).map(|index| {
+        Some(self.typed::<C>(id, key).map(|(index, stamp)| {
             Arc::new(Typed {
                 store: self.store.clone(),
                 id,
                 index,
+                stamp,
             })
         }))
     }

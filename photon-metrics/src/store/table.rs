@@ -5,8 +5,19 @@
 //!
 //! * A series is found by arithmetic, not by hashing: each label
 //!   contributes its slot (enum index or interned id), combined mixed-radix
-//!   into one flat index. Recording is two loads (chunk, then the slot's
-//!   "created" check) and the cell's own atomic.
+//!   into one flat index. Recording is two loads (chunk, then the series'
+//!   stamp) and the cell's own atomic.
+//! * The stamp says which lives of its labels' slots a series belongs to
+//!   ([`crate::labels::LabelSet::stamp`]). The record compares it with its
+//!   handles' stamp, one compare where a "created" check used to be: so a
+//!   handle to a retired value, whose slot now serves another value, never
+//!   reaches that value's cell, at no cost on the record path. Anything
+//!   else (no series yet, a stale handle, a sweep's idle mark) takes the
+//!   cold path.
+//! * Series come and go (retirement, idle expiry) under the table's lock,
+//!   which a scrape holds for reading while it walks the table: a scrape
+//!   shows a series whole or not at all, never one value's label text with
+//!   another value's numbers. Records into existing series never take it.
 //! * Memory is bounded by design: a family can never hold more than the
 //!   product of its labels' slots (caps for open labels, set sizes for
 //!   closed ones), and only the chunks actually touched are allocated.
@@ -16,8 +27,10 @@
 use super::cell::Cell;
 use super::escape;
 use crate::catalog::FamilySpec;
-use crate::labels::{LabelName, MAX_LABELS};
-use std::sync::OnceLock;
+use crate::labels::{stamp, LabelName, OpenLabel, MAX_LABELS};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Series per lazily allocated chunk.
 pub(crate) const CHUNK: usize = 64;
@@ -27,7 +40,7 @@ pub(crate) const CHUNK: usize = 64;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Layout {
     labels: usize,
-    radix: [usize; MAX_LABELS],
+    pub(crate) radix: [usize; MAX_LABELS],
     /// `strides[i]` = product of `radix[i + 1..]`.
     pub(crate) strides: [usize; MAX_LABELS],
     total: usize,
@@ -73,11 +86,12 @@ fn slots(label: LabelName) -> usize {
     }
 }
 
-/// [`CHUNK`] series: their encoded labels (each set once its series
-/// exists) apart from their cells, so the line a record reads to check that
-/// its series exists is never the line another thread is writing to.
+/// [`CHUNK`] series: their stamps apart from their cells, so the line a
+/// record reads to check its series is never the line another thread is
+/// writing to.
 pub(crate) struct Chunk<C> {
-    texts: [OnceLock<Box<str>>; CHUNK],
+    /// 0: no series; otherwise the series' stamp (see [`stamp`]).
+    stamps: [AtomicU64; CHUNK],
     cells: [C; CHUNK],
 }
 
@@ -89,6 +103,9 @@ pub(crate) struct Table<C> {
     /// (`name="value",…`); a family label of the same name wins.
     globals: Box<str>,
     chunks: Box<[OnceLock<Box<Chunk<C>>>]>,
+    /// The encoded labels of every series that exists, by flat index.
+    /// Written when a series is created or removed, read by scrapes.
+    series: RwLock<BTreeMap<usize, Box<str>>>,
 }
 
 impl<C: Cell> Table<C> {
@@ -108,50 +125,101 @@ impl<C: Cell> Table<C> {
             layout,
             globals: encoded.into_boxed_str(),
             chunks: chunks.into_boxed_slice(),
+            series: RwLock::new(BTreeMap::new()),
         };
         if spec.all_labels_closed() {
             // Every series of a family with only closed labels (or none)
             // exists from the start, at 0.
             for index in 0..table.layout.total {
-                table.cell(index);
+                table.cell(index, stamp::LIVE);
             }
         }
         table
     }
 
-    /// The cell of the series at `index` (a flat index from the layout),
-    /// created on first use.
+    /// The cell of the series at `index` (a flat index from the layout)
+    /// for label values stamped `stamp`, created on first use; `None` when
+    /// a value behind `stamp` was retired (the record is counted as stale).
     #[inline(always)]
-    pub(crate) fn cell(&self, index: usize) -> &C {
+    pub(crate) fn cell(&self, index: usize, stamp: u64) -> Option<&C> {
         if let Some(chunk) = self.chunks.get(index / CHUNK).and_then(OnceLock::get) {
             let i = index % CHUNK;
-            if chunk.texts[i].get().is_some() {
-                return &chunk.cells[i];
+            if chunk.stamps[i].load(Ordering::Acquire) == stamp {
+                return Some(&chunk.cells[i]);
             }
         }
-        self.create(index)
+        self.slow(index, stamp)
     }
 
     #[cold]
     #[inline(never)]
-    fn create(&self, index: usize) -> &C {
+    fn slow(&self, index: usize, stamp: u64) -> Option<&C> {
         let bounds = self.spec.buckets.unwrap_or(&[]);
-        let chunk = self.chunks[index / CHUNK].get_or_init(|| {
+        let chunk = self.chunks.get(index / CHUNK)?.get_or_init(|| {
             Box::new(Chunk {
-                texts: std::array::from_fn(|_| OnceLock::new()),
+                stamps: std::array::from_fn(|_| AtomicU64::new(0)),
                 cells: std::array::from_fn(|_| C::new(bounds)),
             })
         });
         let i = index % CHUNK;
-        chunk.texts[i].get_or_init(|| self.encode(index));
-        &chunk.cells[i]
+        let word = &chunk.stamps[i];
+        // A sweep marked the series idle: this record is what it looks for.
+        if word
+            .compare_exchange(
+                stamp | stamp::IDLE,
+                stamp,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            return Some(&chunk.cells[i]);
+        }
+        let mut series = self.write();
+        if word.load(Ordering::Acquire) & !stamp::IDLE == stamp {
+            word.fetch_and(!stamp::IDLE, Ordering::AcqRel);
+            return Some(&chunk.cells[i]);
+        }
+        // Under the lock, so a retirement (which ends the value's life
+        // first, then removes its series under this lock) either sees this
+        // series and removes it, or this check sees the life ended.
+        let text = match self.encode(index, stamp) {
+            Ok(text) => text,
+            Err(label) => {
+                drop(series);
+                crate::labels::count_stale(label);
+                return None;
+            }
+        };
+        // Zeroed now rather than at removal: nothing of the slot's
+        // previous value survives into this one.
+        chunk.cells[i].reset();
+        series.insert(index, text);
+        word.store(stamp, Ordering::Release);
+        Some(&chunk.cells[i])
     }
 
-    fn encode(&self, index: usize) -> Box<str> {
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<usize, Box<str>>> {
+        // Poisoning: every write below leaves the map consistent.
+        self.series.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<usize, Box<str>>> {
+        self.series.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The label text of the series at `index` for the values stamped
+    /// `stamp`, or the first open label whose value's life is over.
+    fn encode(&self, index: usize, stamp: u64) -> Result<Box<str>, OpenLabel> {
         let slots = self.layout.slots(index);
         let mut text = String::new();
-        for (label, slot) in self.spec.labels.iter().zip(slots) {
-            push_label(&mut text, label.as_str(), label.slot_text(slot));
+        for (i, (label, slot)) in self.spec.labels.iter().zip(slots).enumerate() {
+            let value = label.slot_text(slot, stamp::generation(stamp, i));
+            match (value, label.open()) {
+                (Some(value), _) => push_label(&mut text, label.as_str(), value),
+                (None, Some(open)) => return Err(open),
+                (None, None) => unreachable!("closed labels have no lives"),
+            }
         }
         if !self.globals.is_empty() {
             if !text.is_empty() {
@@ -159,16 +227,66 @@ impl<C: Cell> Table<C> {
             }
             text.push_str(&self.globals);
         }
-        text.into_boxed_str()
+        Ok(text.into_boxed_str())
     }
 
-    /// Every created series, in index order: its label text and cell.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &C)) {
-        for chunk in self.chunks.iter().filter_map(OnceLock::get) {
-            for (text, cell) in chunk.texts.iter().zip(&chunk.cells) {
-                if let Some(text) = text.get() {
-                    f(text, cell);
+    /// Removes every series whose label in `position` holds `slot`; returns
+    /// how many there were.
+    pub(crate) fn remove(&self, position: usize, slot: usize) -> usize {
+        let stride = self.layout.strides[position];
+        let block = stride * self.layout.radix[position];
+        let mut series = self.write();
+        let mut removed = 0;
+        for high in (0..self.layout.total).step_by(block) {
+            for low in 0..stride {
+                let index = high + slot * stride + low;
+                if series.remove(&index).is_some() {
+                    if let Some(chunk) = self.chunks[index / CHUNK].get() {
+                        chunk.stamps[index % CHUNK].store(0, Ordering::Release);
+                    }
+                    removed += 1;
                 }
+            }
+        }
+        removed
+    }
+
+    /// One idle-expiry pass: every series recorded since the previous pass
+    /// (idle mark cleared) reports its values in `positions` as seen at
+    /// `now_ms`, and every series is marked idle again.
+    pub(crate) fn sweep(&self, positions: &[(usize, OpenLabel)], now_ms: u64) {
+        let series = self.read();
+        for &index in series.keys() {
+            let Some(chunk) = self.chunks[index / CHUNK].get() else {
+                continue;
+            };
+            let word = &chunk.stamps[index % CHUNK];
+            let current = word.load(Ordering::Acquire);
+            if current == 0 || current & stamp::IDLE != 0 {
+                continue;
+            }
+            let slots = self.layout.slots(index);
+            for &(position, label) in positions {
+                let generation = stamp::generation(current, position);
+                crate::labels::seen(label, slots[position], generation, now_ms);
+            }
+            let _ = word.compare_exchange(
+                current,
+                current | stamp::IDLE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Every existing series, in index order: its label text and cell. The
+    /// table's lock is held for reading throughout, so no series is
+    /// removed or re-created while `f` looks at it.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &C)) {
+        let series = self.read();
+        for (&index, text) in series.iter() {
+            if let Some(chunk) = self.chunks[index / CHUNK].get() {
+                f(text, &chunk.cells[index % CHUNK]);
             }
         }
     }

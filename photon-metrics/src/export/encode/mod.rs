@@ -92,6 +92,7 @@ impl Format {
 /// Renders the whole store in `format` into `out`.
 pub(crate) fn render(store: &Store, format: Format, out: &mut Vec<u8>) {
     store.refresh();
+    crate::lifecycle::before_render(store);
     let mut e = Encoder {
         out,
         om: format == Format::OpenMetrics,

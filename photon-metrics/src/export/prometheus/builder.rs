@@ -336,6 +336,7 @@ impl PrometheusExporterBuilder {
             default_buckets: self.default_buckets,
             foreign_limits: self.foreign_limits,
         }));
+        crate::lifecycle::register(&store);
         if self.process_metrics {
             let sampler = crate::process::ProcessSampler::new();
             let weak = Arc::downgrade(&store);

@@ -49,26 +49,29 @@
 //!
 //! | family | series at most | memory at most |
 //! |---|---|---|
-//! | `photon_compilations_total` | 8580 | 7397 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 169 KiB |
-//! | `photon_compilation_errors_total` | 2145 | 1294 KiB |
-//! | `photon_cache_hits_total` | 33 | 14 KiB |
-//! | `photon_cache_misses_total` | 33 | 14 KiB |
-//! | `photon_memory_usage_bytes` | 66 | 39 KiB |
-//! | `photon_memory_limit_bytes` | 1 | 3 KiB |
-//! | `photon_device_status` | 5125 | 2866 KiB |
-//! | `photon_optical_power_mw` | 1025 | 304 KiB |
-//! | `photon_device_temperature_celsius` | 1025 | 304 KiB |
-//! | `photon_calibration_drift` | 1025 | 304 KiB |
-//! | `photon_inference_latency_seconds` | 5 | 121 KiB |
-//! | `photon_active_devices` | 325 | 184 KiB |
-//! | `photon_active_sessions` | 1 | 3 KiB |
-//! | `photon_throughput_ops_per_second` | 1 | 3 KiB |
-//! | `photon_inference_ops_total` | 5 | 7 KiB |
-//! | `photon_queue_depth` | 1 | 3 KiB |
-//! | `photon_runtime_errors_total` | 65 | 28 KiB |
-//! | `photon_metrics_label_overflow_total` | 5 | 7 KiB |
-//! | `photon_otlp_spans_dropped_total` | 2 | 6 KiB |
+//! | `photon_compilations_total` | 8580 | 7665 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 170 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 1360 KiB |
+//! | `photon_cache_hits_total` | 33 | 15 KiB |
+//! | `photon_cache_misses_total` | 33 | 15 KiB |
+//! | `photon_memory_usage_bytes` | 66 | 40 KiB |
+//! | `photon_memory_limit_bytes` | 1 | 2 KiB |
+//! | `photon_device_status` | 5125 | 3026 KiB |
+//! | `photon_optical_power_mw` | 1025 | 335 KiB |
+//! | `photon_device_temperature_celsius` | 1025 | 335 KiB |
+//! | `photon_calibration_drift` | 1025 | 335 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 120 KiB |
+//! | `photon_active_devices` | 325 | 193 KiB |
+//! | `photon_active_sessions` | 1 | 2 KiB |
+//! | `photon_throughput_ops_per_second` | 1 | 2 KiB |
+//! | `photon_inference_ops_total` | 5 | 6 KiB |
+//! | `photon_queue_depth` | 1 | 2 KiB |
+//! | `photon_runtime_errors_total` | 65 | 29 KiB |
+//! | `photon_metrics_label_overflow_total` | 5 | 6 KiB |
+//! | `photon_metrics_label_values` | 5 | 3 KiB |
+//! | `photon_metrics_label_cap` | 5 | 3 KiB |
+//! | `photon_metrics_stale_records_total` | 5 | 6 KiB |
+//! | `photon_otlp_spans_dropped_total` | 2 | 5 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
 //! process pays for what it touches: the demo's whole store is well under

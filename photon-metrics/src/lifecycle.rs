@@ -1,0 +1,150 @@
+//! Series lifecycle: label values leave, and their series with them.
+//!
+//! * **Retirement.** `DeviceId::retire` (and the same on every open label
+//!   type) removes every series carrying that value, in every catalog
+//!   family of every store, and gives its slot back to the label's cap.
+//!   The next scrape no longer has those series, so Prometheus marks them
+//!   stale and alerts on them resolve.
+//! * **Idle expiry.** A value of a label with an idle expiry
+//!   ([`set_idle_expiry`](crate::labels::set_idle_expiry)) that no record
+//!   touched for that long is retired by itself. It is checked when a store
+//!   is rendered (a scrape, a push), so it needs no thread: a record clears
+//!   its series' idle mark (on the cold path, once per sweep), and each
+//!   render marks every series idle again after noting which values were
+//!   recorded since the last one. Precision: the expiry plus one scrape
+//!   interval.
+//! * **Stale handles.** Label values are `Copy`; a copy made before its
+//!   value's retirement records nothing and counts one
+//!   `photon_metrics_stale_records_total{label}`, even after its slot went
+//!   to a new value (see [`crate::labels`]' handle layout and
+//!   [`crate::labels::set_reuse_delay`]).
+//! * **Headroom.** Every render publishes `photon_metrics_label_values`,
+//!   `photon_metrics_label_cap` and `photon_metrics_stale_records_total`
+//!   for each open label, process-wide figures, into the rendered store.
+//!
+//! A counter that is removed and later comes back (the same device id
+//! interned again) starts from 0. Prometheus' `rate()` and `increase()`
+//! read a drop as a counter reset and count from the new value, so they
+//! stay right; between the two lives the series is absent (Prometheus
+//! writes a staleness marker at the first scrape without it), and
+//! `rate()` over a window that spans the gap uses the samples of both
+//! lives as one series with a reset.
+
+use crate::catalog::FamilyId;
+use crate::labels::{self, stamp, DeviceId, ErrorKind, Location, ModelType, OpenLabel, Target};
+use crate::store::cell::{CounterCell, GaugeCell};
+use crate::store::Store;
+use std::sync::{Arc, Mutex, Weak};
+
+/// Every store that can hold series: a retirement removes from all of them.
+static STORES: Mutex<Vec<Weak<Store>>> = Mutex::new(Vec::new());
+
+/// Serialises idle sweeps (renders of several stores may overlap).
+static SWEEP: Mutex<()> = Mutex::new(());
+
+/// Makes `store` one whose series retirements remove.
+pub(crate) fn register(store: &Arc<Store>) {
+    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    stores.retain(|s| s.strong_count() > 0);
+    stores.push(Arc::downgrade(store));
+}
+
+fn stores() -> Vec<Arc<Store>> {
+    let stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    stores.iter().filter_map(Weak::upgrade).collect()
+}
+
+/// Retires the value behind `raw`: ends its life, removes its series from
+/// every store, then lets its slot rest for reuse.
+fn retire(label: OpenLabel, raw: u32) -> bool {
+    let Some(slot) = labels::begin_retire(label, raw) else {
+        return false;
+    };
+    for store in stores() {
+        store.remove_value(label, slot);
+    }
+    labels::finish_retire(label, slot);
+    true
+}
+
+/// What runs before every render of `store`: the idle sweep, then the
+/// headroom figures.
+pub(crate) fn before_render(store: &Store) {
+    sweep_idle();
+    publish(store);
+}
+
+fn sweep_idle() {
+    let expiring: Vec<(OpenLabel, u64)> = OpenLabel::ALL
+        .iter()
+        .filter_map(|&l| labels::idle_expiry(l).map(|d| (l, d.as_millis() as u64)))
+        .collect();
+    if expiring.is_empty() {
+        return;
+    }
+    // Another render is sweeping: its pass serves this one too.
+    let Ok(_sweeping) = SWEEP.try_lock() else {
+        return;
+    };
+    let now = labels::now_ms();
+    let names: Vec<OpenLabel> = expiring.iter().map(|(l, _)| *l).collect();
+    for store in stores() {
+        store.sweep(&names, now);
+    }
+    for (label, expiry) in expiring {
+        for raw in labels::idle_values(label, now.saturating_sub(expiry)) {
+            retire(label, raw);
+        }
+    }
+}
+
+fn publish(store: &Store) {
+    let values = store.table::<GaugeCell>(FamilyId::LabelValues);
+    let caps = store.table::<GaugeCell>(FamilyId::LabelCap);
+    let stale = store.table::<CounterCell>(FamilyId::StaleRecords);
+    for &label in OpenLabel::ALL {
+        let index = label as usize;
+        if let Some(cell) = values.cell(index, stamp::LIVE) {
+            cell.set(labels::live_values(label) as f64);
+        }
+        if let Some(cell) = caps.cell(index, stamp::LIVE) {
+            cell.set(labels::cap(label) as f64);
+        }
+        if let Some(cell) = stale.cell(index, stamp::LIVE) {
+            cell.absolute(labels::stale_records(label));
+        }
+    }
+}
+
+macro_rules! retire {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// Retires this value: every series carrying it, in every
+            /// family, is removed at once (the next scrape no longer has
+            /// them, so alerts on them resolve), and its slot goes back to
+            /// the label's cap for a new value after
+            /// [`set_reuse_delay`](crate::labels::set_reuse_delay).
+            ///
+            /// Copies of this value made before keep existing and stay
+            /// safe: they record nothing (counted in
+            /// `photon_metrics_stale_records_total{label}`), even once the
+            /// slot serves another value, and show as
+            /// [`RETIRED_VALUE`](crate::labels::RETIRED_VALUE). Creating
+            /// the same text again makes a new value whose counters start
+            /// from 0.
+            ///
+            /// Returns `false` when there was nothing to retire: the value
+            /// was retired already, or it is the overflow value (which is
+            /// never retired).
+            ///
+            /// Cost: one lock of the label, then, per family with this
+            /// label, one write lock of its table and one lookup per
+            /// series that could carry the value.
+            pub fn retire(self) -> bool {
+                retire(Self::LABEL, self.to_raw())
+            }
+        }
+    )*};
+}
+
+retire!(Target, ModelType, ErrorKind, DeviceId, Location);
