@@ -8,25 +8,17 @@ mod support;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::runtime;
 use std::time::Duration;
-use support::tls::certificate;
+use support::tls::tls_web_config;
 use support::{wait_for, Prometheus, TempDir};
 
 #[test]
 fn prometheus_scrapes_over_tls_with_basic_auth_and_strangers_do_not() {
     let dir = TempDir::new("tls");
-    certificate(&dir);
     // `$2y$`, as htpasswd writes it for node_exporter's web config.
     let hash = bcrypt::hash_with_result("s3cret", 6)
         .unwrap()
         .format_for_version(bcrypt::Version::TwoY);
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"
-        ),
-    )
-    .unwrap();
+    let web = tls_web_config(&dir, &hash);
 
     let exporter = PrometheusExporterBuilder::new()
         .listen("127.0.0.1:0".parse().unwrap())

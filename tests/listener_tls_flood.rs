@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::attack::{connect_from, server_cpu_over, Flood, SCRAPER};
-use support::tls::{certificate, client_config, get};
+use support::tls::{client_config, get, tls_web_config};
 use support::TempDir;
 
 fn basic(credentials: &str) -> String {
@@ -26,16 +26,8 @@ fn basic(credentials: &str) -> String {
 #[test]
 fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
     let dir = TempDir::new("tls-flood");
-    certificate(&dir);
     let hash = bcrypt::hash("s3cret", 10).unwrap();
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"
-        ),
-    )
-    .unwrap();
+    let web = tls_web_config(&dir, &hash);
     let exporter = PrometheusExporterBuilder::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .web_config_file(&web)

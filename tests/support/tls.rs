@@ -43,6 +43,21 @@ pub fn certificate(dir: &TempDir) {
     );
 }
 
+/// A certificate (see [`certificate`]) and a web-config file in `dir` that
+/// serves TLS with it and basic auth for `prometheus` with bcrypt `hash`.
+pub fn tls_web_config(dir: &TempDir, hash: &str) -> std::path::PathBuf {
+    certificate(dir);
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"
+        ),
+    )
+    .unwrap();
+    web
+}
+
 /// A client configuration that trusts `server.crt` in `dir`.
 pub fn client_config(dir: &TempDir) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
