@@ -51,8 +51,16 @@ fn render_until(
 #[test]
 fn an_idle_series_leaves_at_the_first_render_past_its_expiry_and_a_busy_one_stays() {
     let (recorder, exporter) = store(Some(EXPIRY), PrometheusExporterBuilder::new());
-    let (control_recorder, control) = store(None, PrometheusExporterBuilder::new());
-    for r in [&recorder, &control_recorder] {
+    // Controls: the default (no expiry), and an expiry turned off again.
+    let (default_recorder, default) = PrometheusExporterBuilder::new()
+        .without_listener()
+        .process_metrics(false)
+        .build_recorder();
+    let (off_recorder, off) = store(
+        None,
+        PrometheusExporterBuilder::new().foreign_idle_expiry(EXPIRY),
+    );
+    for r in [&recorder, &default_recorder, &off_recorder] {
         metrics::with_local_recorder(r, || {
             metrics::counter!("idle_total", "job" => "a").increment(7);
             metrics::gauge!("idle_gauge").set(3.0);
@@ -106,14 +114,17 @@ fn an_idle_series_leaves_at_the_first_render_past_its_expiry_and_a_busy_one_stay
         left_after < EXPIRY * 3,
         "within the expiry and a scrape: {left_after:?}"
     );
-    // Without an expiry (the default) nothing leaves.
-    let kept = samples(&control);
-    assert_eq!(
-        value(&kept, "idle_total", &[("job", "a")]),
-        Some(7.0),
-        "default: no expiry"
-    );
-    assert_eq!(value(&kept, "idle_gauge", &[]), Some(3.0));
+    // Without an expiry nothing leaves.
+    for (control, what) in [(&default, "the default"), (&off, "turned off with None")] {
+        let kept = samples(control);
+        assert_eq!(
+            value(&kept, "idle_total", &[("job", "a")]),
+            Some(7.0),
+            "{what}: no expiry"
+        );
+        assert_eq!(value(&kept, "idle_gauge", &[]), Some(3.0), "{what}");
+        assert_eq!(value(&kept, "idle_seconds_count", &[]), Some(1.0), "{what}");
+    }
 }
 
 #[test]
