@@ -12,7 +12,10 @@
 //!   its series' idle mark (on the cold path, once per sweep), and each
 //!   render marks every series idle again after noting which values were
 //!   recorded since the last one. Precision: the expiry plus one scrape
-//!   interval.
+//!   interval. Series recorded through the facade outside the catalog
+//!   expire the same way, per series, when
+//!   [`foreign_idle_expiry`](crate::export::prometheus::PrometheusExporterBuilder::foreign_idle_expiry)
+//!   asks for it (`store::foreign`'s sweep, run here too).
 //! * **Stale handles.** Label values are `Copy`; a copy made before its
 //!   value's retirement records nothing and counts one
 //!   `photon_metrics_stale_records_total{label}`, even after its slot went
@@ -71,6 +74,7 @@ fn retire(label: OpenLabel, raw: u32) -> bool {
 /// headroom figures.
 pub(crate) fn before_render(store: &Store) {
     sweep_idle();
+    store.foreign.sweep_idle();
     publish(store);
 }
 

@@ -43,8 +43,9 @@ use crate::catalog::{Kind, CATALOG};
 use crate::labels::OVERFLOW_VALUE;
 use metrics::{Key, SharedString, Unit};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 /// The default cap on all foreign series together.
 pub(crate) const DEFAULT_SERIES_CAP: usize = 10_000;
@@ -80,11 +81,55 @@ impl Default for Limits {
     }
 }
 
-/// One foreign series: its encoded labels and its cell.
+/// One foreign series: its encoded labels, its cell, and when it was last
+/// recorded.
 #[derive(Debug)]
 pub(crate) struct Series<C> {
     pub(crate) text: Arc<str>,
     pub(crate) cell: C,
+    /// [`TOUCHED`] (a record or registration since the last sweep), [`OWN`]
+    /// (a key's own series, counted in its family's `distinct`) and, below
+    /// them, the [`now_ms`](crate::labels::now_ms) at which a sweep last
+    /// found it touched. One word, so a series costs 8 bytes more.
+    seen: AtomicU64,
+}
+
+/// Set by a record; read and cleared by an idle sweep.
+const TOUCHED: u64 = 1 << 63;
+/// Set at creation on a series a key got for itself (not an `__overflow__` one).
+const OWN: u64 = 1 << 62;
+const TIME: u64 = OWN - 1;
+
+impl<C> Series<C> {
+    /// Marks the series recorded. On the record path: one relaxed load that
+    /// finds the flag set (the line stays shared) except once per sweep.
+    #[inline(always)]
+    pub(crate) fn touch(&self) {
+        if self.seen.load(Ordering::Relaxed) & TOUCHED == 0 {
+            self.seen.fetch_or(TOUCHED, Ordering::Relaxed);
+        }
+    }
+
+    /// One sweep's look at the series at `now`: whether it was idle for
+    /// `expiry` ms (a touched one is noted as seen now instead).
+    fn idle(&self, now: u64, expiry: u64) -> bool {
+        let seen = self.seen.load(Ordering::Relaxed);
+        if seen & TOUCHED != 0 {
+            // Only sweeps clear the flag, and they hold the store's lock.
+            let _ = self.seen.compare_exchange(
+                seen,
+                (seen & OWN) | now,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            return false;
+        }
+        now.saturating_sub(seen & TIME) >= expiry
+    }
+
+    fn own(&self) -> bool {
+        self.seen.load(Ordering::Relaxed) & OWN != 0
+    }
 }
 
 /// A registered series of any kind.
@@ -96,6 +141,39 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
+    fn touch(&self) {
+        match self {
+            Handle::Counter(s) => s.touch(),
+            Handle::Gauge(s) => s.touch(),
+            Handle::Histogram(s) => s.touch(),
+        }
+    }
+
+    fn idle(&self, now: u64, expiry: u64) -> bool {
+        match self {
+            Handle::Counter(s) => s.idle(now, expiry),
+            Handle::Gauge(s) => s.idle(now, expiry),
+            Handle::Histogram(s) => s.idle(now, expiry),
+        }
+    }
+
+    fn own(&self) -> bool {
+        match self {
+            Handle::Counter(s) => s.own(),
+            Handle::Gauge(s) => s.own(),
+            Handle::Histogram(s) => s.own(),
+        }
+    }
+
+    /// The series' address: which handles are one series.
+    fn addr(&self) -> *const () {
+        match self {
+            Handle::Counter(s) => Arc::as_ptr(s).cast(),
+            Handle::Gauge(s) => Arc::as_ptr(s).cast(),
+            Handle::Histogram(s) => Arc::as_ptr(s).cast(),
+        }
+    }
+
     fn kind(&self) -> Kind {
         match self {
             Handle::Counter(_) => Kind::Counter,
@@ -178,6 +256,8 @@ pub(crate) struct Foreign {
     globals: Vec<(String, String)>,
     bounds: &'static [f64],
     limits: Limits,
+    /// How long a series may go unrecorded before a render removes it, in ms.
+    idle_expiry: Option<u64>,
     warned_full: AtomicBool,
     warned_long: AtomicBool,
 }
@@ -201,7 +281,12 @@ fn claims(name: &str, kind: Kind) -> Vec<String> {
 impl Foreign {
     /// `bounds` are the buckets of every foreign histogram. They are leaked:
     /// a few bytes per store built, and cells borrow them for free.
-    pub(crate) fn new(globals: Vec<(String, String)>, bounds: Vec<f64>, limits: Limits) -> Self {
+    pub(crate) fn new(
+        globals: Vec<(String, String)>,
+        bounds: Vec<f64>,
+        limits: Limits,
+        idle_expiry: Option<Duration>,
+    ) -> Self {
         let mut claimed = HashMap::new();
         for spec in CATALOG {
             for claim in claims(spec.name, spec.kind) {
@@ -221,6 +306,7 @@ impl Foreign {
             globals,
             bounds: Box::leak(bounds.into_boxed_slice()),
             limits,
+            idle_expiry: idle_expiry.map(|d| d.as_millis().min(TIME as u128) as u64),
             warned_full: AtomicBool::new(false),
             warned_long: AtomicBool::new(false),
         }
@@ -230,18 +316,23 @@ impl Foreign {
     /// records are dropped (a second kind for a name, a name colliding with
     /// another family's samples, or no room for a new family), warned once
     /// per name.
+    ///
+    /// The series is touched under the lock that found it: an idle sweep
+    /// (which removes under the write lock) either ran before, and the key
+    /// got a new series, or runs after and sees this one recorded; so the
+    /// record that follows a `counter!` never goes into a removed series.
     pub(crate) fn register(&self, key: &Key, kind: Kind) -> Option<Handle> {
         {
             let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
             if let Some(found) = self.known(&inner, key, kind) {
-                return found;
+                return touched(found);
             }
         }
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = self.known(&inner, key, kind) {
-            return found;
+            return touched(found);
         }
-        self.create(&mut inner, key, kind)
+        touched(self.create(&mut inner, key, kind))
     }
 
     /// What `key` resolves to without changing anything, if that is known
@@ -344,7 +435,7 @@ impl Foreign {
         };
         let family = inner.families.get_mut(&name).expect("created above");
         if fits {
-            let handle = self.handle(kind, encoded.text.clone());
+            let handle = self.handle(kind, encoded.text.clone(), OWN);
             family.by_text.insert(encoded.text, handle.clone());
             family.series.push(handle.clone());
             family.distinct += 1;
@@ -368,7 +459,7 @@ impl Foreign {
         let overflow = match family.by_text.get(&text) {
             Some(existing) => existing.clone(),
             None => {
-                let handle = self.handle(kind, text.clone());
+                let handle = self.handle(kind, text.clone(), 0);
                 family.by_text.insert(text, handle.clone());
                 family.series.push(handle.clone());
                 inner.total += 1;
@@ -380,20 +471,100 @@ impl Foreign {
         Some(overflow)
     }
 
-    fn handle(&self, kind: Kind, text: Arc<str>) -> Handle {
+    /// A new series (`own`: [`OWN`] or 0), touched: it counts as recorded
+    /// until the next sweep.
+    fn handle(&self, kind: Kind, text: Arc<str>, own: u64) -> Handle {
+        let seen = AtomicU64::new(TOUCHED | own | crate::labels::now_ms());
         match kind {
             Kind::Counter => Handle::Counter(Arc::new(Series {
                 text,
                 cell: CounterCell::new(&[]),
+                seen,
             })),
             Kind::Gauge => Handle::Gauge(Arc::new(Series {
                 text,
                 cell: GaugeCell::new(&[]),
+                seen,
             })),
             Kind::Histogram => Handle::Histogram(Arc::new(Series {
                 text,
                 cell: HistogramCell::new(self.bounds),
+                seen,
             })),
+        }
+    }
+
+    /// The idle-expiry pass a render makes first (nothing without an
+    /// expiry): every series recorded since the previous pass is noted as
+    /// seen now, and those unrecorded for the expiry are removed from the
+    /// store, their room given back to the caps. The look is under the
+    /// read lock (registrations go on); only a pass that finds an expired
+    /// series takes the write lock.
+    ///
+    /// A removed series is only detached: handles still holding it record
+    /// into it harmlessly and it is never rendered again, while the next
+    /// registration of its key creates a new series from 0.
+    pub(crate) fn sweep_idle(&self) {
+        let Some(expiry) = self.idle_expiry else {
+            return;
+        };
+        let now = crate::labels::now_ms();
+        {
+            let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            let mut expired = false;
+            for family in inner.families.values() {
+                for handle in &family.series {
+                    // Every series is looked at: each touched one is noted.
+                    expired |= handle.idle(now, expiry);
+                }
+            }
+            if !expired {
+                return;
+            }
+        }
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let inner = &mut *inner;
+        let mut removed = HashSet::new();
+        let mut empty = Vec::new();
+        for (name, family) in inner.families.iter_mut() {
+            family.series.retain(|handle| {
+                // Looked at again: it may have been recorded since.
+                if !handle.idle(now, expiry) {
+                    return true;
+                }
+                removed.insert(handle.addr());
+                if handle.own() {
+                    family.distinct -= 1;
+                    inner.total -= 1;
+                }
+                if family.overflow.as_ref().map(Handle::addr) == Some(handle.addr()) {
+                    family.overflow = None;
+                    // The family may make a new one: room is kept for it.
+                    inner.reserved += 1;
+                    if !handle.own() {
+                        inner.total -= 1;
+                    }
+                }
+                false
+            });
+            family.by_text.retain(|_, h| !removed.contains(&h.addr()));
+            if family.series.is_empty() {
+                empty.push((name.clone(), family.kind));
+            }
+        }
+        if removed.is_empty() {
+            return;
+        }
+        inner.by_key.retain(|_, h| !removed.contains(&h.addr()));
+        // A family without series goes too, with the room kept for its
+        // `__overflow__` series and its names, so churn of names does not
+        // fill the cap either. Its description stays.
+        for (name, kind) in empty {
+            inner.families.remove(&name);
+            inner.reserved -= 1;
+            for claim in claims(&name, kind) {
+                inner.claims.remove(&claim);
+            }
         }
     }
 
@@ -501,6 +672,13 @@ pub(crate) fn max_memory_bytes(limits: Limits, bounds: usize) -> usize {
     // B-tree nodes are at least half full.
     let per_family = 2 * size_of::<(String, Family)>() + name + claims;
     limits.series * per_series + limits.series / 2 * per_family
+}
+
+fn touched(handle: Option<Handle>) -> Option<Handle> {
+    if let Some(handle) = &handle {
+        handle.touch();
+    }
+    handle
 }
 
 fn warn_labels(family: &Family, name: &str) {

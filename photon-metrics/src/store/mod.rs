@@ -38,6 +38,8 @@ pub(crate) struct StoreConfig {
     pub(crate) global_labels: Vec<(String, String)>,
     pub(crate) default_buckets: Vec<f64>,
     pub(crate) foreign_limits: foreign::Limits,
+    /// How long a foreign series may go unrecorded before a render removes it.
+    pub(crate) foreign_idle_expiry: Option<std::time::Duration>,
 }
 
 /// One catalog family's table, created on first record (which freezes its
@@ -112,6 +114,7 @@ impl Store {
                 config.global_labels.clone(),
                 config.default_buckets,
                 config.foreign_limits,
+                config.foreign_idle_expiry,
             ),
             global_labels: config.global_labels,
             refresh: OnceLock::new(),

@@ -97,30 +97,37 @@ impl HistogramFn for Typed {
 
 impl CounterFn for Series<CounterCell> {
     fn increment(&self, value: u64) {
+        self.touch();
         self.cell.add(value);
     }
     fn absolute(&self, value: u64) {
+        self.touch();
         self.cell.absolute(value);
     }
 }
 
 impl GaugeFn for Series<GaugeCell> {
     fn increment(&self, value: f64) {
+        self.touch();
         self.cell.add(value);
     }
     fn decrement(&self, value: f64) {
+        self.touch();
         self.cell.add(-value);
     }
     fn set(&self, value: f64) {
+        self.touch();
         self.cell.set(value);
     }
 }
 
 impl HistogramFn for Series<HistogramCell> {
     fn record(&self, value: f64) {
+        self.touch();
         self.cell.observe(value);
     }
     fn record_many(&self, value: f64, count: usize) {
+        self.touch();
         self.cell.observe_many(value, count as u64);
     }
 }

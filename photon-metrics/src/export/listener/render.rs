@@ -272,6 +272,7 @@ mod tests {
             global_labels: Vec::new(),
             default_buckets: crate::store::DEFAULT_BUCKETS.to_vec(),
             foreign_limits: Default::default(),
+            foreign_idle_expiry: None,
         });
         // Make each render take a while, so that requests overlap it.
         store.on_render(Box::new(|| std::thread::sleep(Duration::from_millis(100))));

@@ -30,6 +30,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`process_metrics`](Self::process_metrics) | on: `process_*`, process memory and cgroup limit sampled at each render |
 /// | [`foreign_series_cap`](Self::foreign_series_cap) | 10,000 series recorded through the facade outside the catalog |
 /// | [`foreign_family_series_cap`](Self::foreign_family_series_cap) | 1,000 series per such family |
+/// | [`foreign_idle_expiry`](Self::foreign_idle_expiry) | none: such series stay until the process ends |
 #[derive(Debug, Clone)]
 pub struct PrometheusExporterBuilder {
     listen: Option<SocketAddr>,
@@ -37,6 +38,7 @@ pub struct PrometheusExporterBuilder {
     default_buckets: Vec<f64>,
     process_metrics: bool,
     foreign_limits: Limits,
+    foreign_idle_expiry: Option<Duration>,
     listener: ListenerConfig,
     #[cfg(feature = "push-gateway")]
     push: Option<crate::export::push::PushConfig>,
@@ -57,6 +59,7 @@ impl PrometheusExporterBuilder {
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             process_metrics: true,
             foreign_limits: Limits::default(),
+            foreign_idle_expiry: None,
             listener: ListenerConfig {
                 path: "/metrics".into(),
                 max_connections: 512,
@@ -102,6 +105,34 @@ impl PrometheusExporterBuilder {
     /// every label is `__overflow__`, so the family's totals stay exact.
     pub fn foreign_family_series_cap(mut self, series: usize) -> Self {
         self.foreign_limits.per_family = series;
+        self
+    }
+
+    /// Removes a series recorded through the facade outside the catalog
+    /// once it went unrecorded for `expiry`: the first render (scrape,
+    /// [`render`](PrometheusExporter::render), push) after that no longer
+    /// has it, and its room counts back against
+    /// [`foreign_series_cap`](Self::foreign_series_cap) and
+    /// [`foreign_family_series_cap`](Self::foreign_family_series_cap), so
+    /// label churn does not fill them (a family left without series goes
+    /// too). The check runs at each render, so precision is the expiry
+    /// plus one scrape interval; a render costs one look at each foreign
+    /// series more.
+    ///
+    /// A `counter!`, `gauge!` or `histogram!` call of the same key later
+    /// makes a new series, from 0 (Prometheus' `rate()` reads a counter's
+    /// drop as a reset). A `metrics::Counter` (or gauge, histogram) handle
+    /// kept from before the removal records into the removed series, which
+    /// is never rendered again: code that holds handles across silences
+    /// longer than the expiry should register again (`counter!` does,
+    /// cheaply) rather than keep them.
+    ///
+    /// Off by default: a third-party series that goes silent may be news
+    /// (an alert on it should not resolve by itself), and the `metrics`
+    /// facade has no call to remove a series, so its removal has to be
+    /// asked for explicitly. `None` turns it off again.
+    pub fn foreign_idle_expiry(mut self, expiry: impl Into<Option<Duration>>) -> Self {
+        self.foreign_idle_expiry = expiry.into();
         self
     }
 
@@ -335,6 +366,7 @@ impl PrometheusExporterBuilder {
                 .collect(),
             default_buckets: self.default_buckets,
             foreign_limits: self.foreign_limits,
+            foreign_idle_expiry: self.foreign_idle_expiry,
         }));
         crate::lifecycle::register(&store);
         if self.process_metrics {

@@ -85,7 +85,7 @@
 //! 10,000 in all, and [`PrometheusExporterBuilder::foreign_family_series_cap`],
 //! default 1,000 per family), and a key longer than 1 KiB (its name and
 //! labels) or a name longer than 256 bytes never gets a series of its own.
-//! At the default caps and buckets they take at most 58.5 MiB, every series
+//! At the default caps and buckets they take at most 58.6 MiB, every series
 //! a histogram with a 1 KiB key ([`PrometheusExporterBuilder::max_foreign_memory_bytes`]
 //! computes it for a builder's settings; a test keeps this figure honest);
 //! series with short keys take a small fraction of that.
