@@ -6,26 +6,13 @@
 mod support;
 
 use std::process::Command;
+use support::init::VARIABLES;
 use support::stack::demo_binary;
 use support::{free_port, http_get, Process, TempDir};
 
-/// The variables `init()` reads, so each test starts from a clean slate.
-const TABLE: &[&str] = &[
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_PROTOCOL",
-    "OTEL_SERVICE_NAME",
-    "OTEL_TRACES_SAMPLER",
-    "OTEL_TRACES_SAMPLER_ARG",
-    "RUST_LOG",
-    "PHOTON_METRICS_LISTEN",
-    "PHOTON_LOG_FORMAT",
-    "PHOTON_LOG_FILE",
-];
-
 fn demo(env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut command = Command::new(demo_binary());
-    for var in TABLE {
+    for var in VARIABLES {
         command.env_remove(var);
     }
     command.envs(env.iter().copied()).args(args);

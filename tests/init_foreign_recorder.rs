@@ -5,27 +5,16 @@
 
 mod support;
 
-use photon_metrics::export::logs::LogFormat;
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::export::ExportError;
 use photon_metrics::InitError;
+use support::init::quiet_telemetry;
 use support::{free_port, http_get};
-
-fn telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
-    let metrics = PrometheusExporterBuilder::new()
-        .listen_on(&format!("127.0.0.1:{port}"))
-        .unwrap();
-    photon_metrics::init()
-        .ignore_environment()
-        .metrics(metrics)
-        .log_format(LogFormat::Off)
-}
 
 #[test]
 fn a_foreign_metrics_recorder_is_found_after_the_subscriber_is_set() {
     metrics::set_global_recorder(metrics::NoopRecorder).unwrap();
     let port = free_port();
-    let err = telemetry(port).install().unwrap_err();
+    let err = quiet_telemetry(port).install().unwrap_err();
     assert!(
         matches!(err, InitError::Export(ExportError::ForeignRecorder)),
         "{err}"
@@ -35,6 +24,6 @@ fn a_foreign_metrics_recorder_is_found_after_the_subscriber_is_set() {
         "no listener after the failed install"
     );
     // As documented: photon's subscriber stayed.
-    let err = telemetry(port).install().unwrap_err();
+    let err = quiet_telemetry(port).install().unwrap_err();
     assert!(matches!(err, InitError::SubscriberAlreadySet), "{err}");
 }

@@ -10,20 +10,8 @@ use photon_metrics::export::otlp::OtlpConfig;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{ModelType, Status, Target};
 use photon_metrics::InitError;
+use support::init::VARIABLES;
 use support::{free_port, http_get, TempDir};
-
-/// The variables of `init()`'s table but the one under test.
-const OTHERS: &[&str] = &[
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_PROTOCOL",
-    "OTEL_SERVICE_NAME",
-    "OTEL_TRACES_SAMPLER",
-    "OTEL_TRACES_SAMPLER_ARG",
-    "RUST_LOG",
-    "PHOTON_METRICS_LISTEN",
-    "PHOTON_LOG_FORMAT",
-];
 
 fn telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
     let metrics = PrometheusExporterBuilder::new()
@@ -39,7 +27,7 @@ fn telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
 #[test]
 fn a_bad_photon_log_file_installs_nothing_and_the_corrected_retry_serves_metrics() {
     // The only test in this binary: nothing else reads the environment.
-    for var in OTHERS {
+    for var in VARIABLES.iter().filter(|v| **v != "PHOTON_LOG_FILE") {
         std::env::remove_var(var);
     }
     let dir = TempDir::new("init-retry");

@@ -6,27 +6,16 @@
 
 mod support;
 
-use photon_metrics::export::logs::LogFormat;
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::InitError;
+use support::init::quiet_telemetry;
 use support::{free_port, http_get};
-
-fn telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
-    let metrics = PrometheusExporterBuilder::new()
-        .listen_on(&format!("127.0.0.1:{port}"))
-        .unwrap();
-    photon_metrics::init()
-        .ignore_environment()
-        .metrics(metrics)
-        .log_format(LogFormat::Off)
-}
 
 #[test]
 fn install_over_another_subscriber_installs_nothing_and_layers_then_succeeds() {
     tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap();
 
     let port = free_port();
-    let err = telemetry(port).install().unwrap_err();
+    let err = quiet_telemetry(port).install().unwrap_err();
     assert!(matches!(err, InitError::SubscriberAlreadySet), "{err}");
     // Nothing listens: the failed call took its listener down with it.
     assert!(
@@ -34,7 +23,7 @@ fn install_over_another_subscriber_installs_nothing_and_layers_then_succeeds() {
         "the failed install left a listener on {port}"
     );
 
-    let (_layer, guard) = telemetry(port)
+    let (_layer, guard) = quiet_telemetry(port)
         .layers()
         .unwrap_or_else(|e| panic!("the retry with layers() failed: {e}"));
     assert_eq!(

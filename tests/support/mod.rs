@@ -7,6 +7,7 @@ pub mod attack;
 pub mod exec;
 pub mod exposition;
 pub mod foreign;
+pub mod init;
 pub mod log_buffer;
 pub mod model;
 pub mod raw_http;

@@ -1,0 +1,32 @@
+//! `photon_metrics::init()` as the tests set it up.
+#![allow(dead_code)]
+
+use photon_metrics::export::logs::LogFormat;
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+
+/// The environment variables `init()` reads (its documented table), so a
+/// test can start from a clean slate.
+pub const VARIABLES: &[&str] = &[
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "RUST_LOG",
+    "PHOTON_METRICS_LISTEN",
+    "PHOTON_LOG_FORMAT",
+    "PHOTON_LOG_FILE",
+];
+
+/// `init()` serving `/metrics` on 127.0.0.1:`port`, logs off, the
+/// environment ignored.
+pub fn quiet_telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
+    let metrics = PrometheusExporterBuilder::new()
+        .listen_on(&format!("127.0.0.1:{port}"))
+        .unwrap();
+    photon_metrics::init()
+        .ignore_environment()
+        .metrics(metrics)
+        .log_format(LogFormat::Off)
+}
