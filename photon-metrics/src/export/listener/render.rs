@@ -167,7 +167,7 @@ impl Renders {
                 let lane = lanes.get_mut(&variant).expect("lanes are never removed");
                 let size = body.as_ref().map_or(0, Bytes::len);
                 let old = lane.done.send_replace(Done { id, body });
-                self_retain(&renders.retained, old.body.map_or(0, |b| b.len()), size);
+                retain_newest(&renders.retained, old.body.map_or(0, |b| b.len()), size);
                 lane.running = lane.pending > 0;
                 lane.running
             };
@@ -179,7 +179,7 @@ impl Renders {
 }
 
 /// Moves the lane's newest body from `old` bytes to `new` in `retained`.
-fn self_retain(retained: &AtomicUsize, old: usize, new: usize) {
+fn retain_newest(retained: &AtomicUsize, old: usize, new: usize) {
     retained.fetch_add(new, Ordering::Relaxed);
     retained.fetch_sub(old, Ordering::Relaxed);
 }
