@@ -127,6 +127,9 @@ pub struct FamilySpec {
     pub labels: &'static [LabelName],
     /// Upper bucket bounds (histograms only), strictly increasing; `+Inf` is implicit.
     pub buckets: Option<&'static [f64]>,
+    /// Native (sparse exponential) buckets kept beside the classic ones
+    /// (histograms only); served in the protobuf exposition.
+    pub native: Option<NativeBuckets>,
     /// Where the family belongs.
     pub subsystem: Subsystem,
     /// A PromQL query a dashboard or an operator would run against this family.
@@ -148,6 +151,49 @@ impl FamilySpec {
         self.labels.iter().all(|l| l.open().is_none())
     }
 }
+
+/// The native-histogram buckets of a histogram family: Prometheus' sparse
+/// exponential buckets, served in the protobuf exposition next to the
+/// classic ones (which the text formats, and long-term stores that keep only
+/// classic histograms, still get).
+///
+/// At schema `s` a bucket's upper bound is `2^(2^-s)` times its lower one,
+/// so a quantile estimated from it is off by at most that factor less one
+/// (schema 3: 9.05 %), whatever the values' range.
+///
+/// ```
+/// let f = photon_metrics::catalog::family("photon_inference_latency_seconds").unwrap();
+/// let native = f.native.unwrap();
+/// assert_eq!(native.schema, 3);
+/// assert!((native.relative_error() - 0.0905).abs() < 1e-4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NativeBuckets {
+    /// The resolution (-4 to 8): bucket bounds are the powers `2^(k/2^schema)`.
+    pub schema: i8,
+    /// Observations with `|v|` at or below this count in the zero bucket.
+    pub zero_threshold: f64,
+    /// The most buckets one series shows; a scrape that finds more halves
+    /// the resolution (merges neighbouring buckets) until they fit.
+    pub max_buckets: u32,
+}
+
+impl NativeBuckets {
+    /// The widest relative error of a quantile read from these buckets:
+    /// the ratio of a bucket's bounds, less one.
+    pub fn relative_error(&self) -> f64 {
+        (-f64::from(self.schema)).exp2().exp2() - 1.0
+    }
+}
+
+/// The native buckets of the catalog's latency histograms: schema 3 (each
+/// bucket 9 % wider than the one below), the zero bucket of the Go client
+/// (`2^-128`), at most 160 buckets a series (client_golang's usual limit).
+pub const LATENCY_NATIVE_BUCKETS: NativeBuckets = NativeBuckets {
+    schema: 3,
+    zero_threshold: 2.938_735_877_055_719e-39,
+    max_buckets: 160,
+};
 
 /// Bucket bounds of `photon_compilation_duration_seconds`, from the design.
 pub const COMPILATION_DURATION_BUCKETS: &[f64] =
@@ -182,9 +228,11 @@ pub const INFERENCE_LATENCY_BUCKETS: &[f64] = &[
 ];
 
 macro_rules! families {
+    (@native) => { None };
+    (@native $native:expr) => { Some($native) };
     ($( $(#[$doc:meta])* $ident:ident = {
         name: $name:literal, kind: $kind:ident, unit: $unit:ident, subsystem: $sub:ident,
-        labels: [$($label:ident),*], buckets: $buckets:expr,
+        labels: [$($label:ident),*], buckets: $buckets:expr, $(native: $native:expr,)?
         help: $help:literal, query: $query:literal $(,)?
     } )*) => {
         /// Index of every family in [`CATALOG`]; the typed helpers use it to
@@ -226,6 +274,7 @@ macro_rules! families {
                 kind: Kind::$kind,
                 labels: &[$(LabelName::$label),*],
                 buckets: $buckets,
+                native: families!(@native $($native)?),
                 subsystem: Subsystem::$sub,
                 example_query: $query,
             },
@@ -245,6 +294,7 @@ families! {
     CompilationDuration = {
         name: "photon_compilation_duration_seconds", kind: Histogram, unit: Seconds, subsystem: Compiler,
         labels: [Target, ModelSize], buckets: Some(COMPILATION_DURATION_BUCKETS),
+        native: LATENCY_NATIVE_BUCKETS,
         help: "Wall-clock time of one compilation in seconds, by target and model size (large above 100000 parameters).",
         query: "histogram_quantile(0.95, sum by (le, target) (rate(photon_compilation_duration_seconds_bucket[5m])))",
     }
@@ -315,6 +365,7 @@ families! {
     InferenceLatency = {
         name: "photon_inference_latency_seconds", kind: Histogram, unit: Seconds, subsystem: Hardware,
         labels: [DeviceType], buckets: Some(INFERENCE_LATENCY_BUCKETS),
+        native: LATENCY_NATIVE_BUCKETS,
         help: "Latency of one inference call in seconds, by device type.",
         query: "histogram_quantile(0.99, sum by (le, device_type) (rate(photon_inference_latency_seconds_bucket[5m])))",
     }

@@ -59,10 +59,12 @@ pub(crate) fn parse_endpoint(endpoint: &str) -> Result<String, ExportError> {
     Ok(endpoint.trim_end_matches('/').to_string())
 }
 
-/// Pushes the exposition once, replacing the group (HTTP PUT).
+/// Pushes the exposition once, replacing the group (HTTP PUT), in the
+/// protobuf format, as client_golang's push does: the Pushgateway's own
+/// format, and the one that carries native histograms and start times.
 pub(crate) fn push(store: &Store, endpoint: &str) -> Result<(), ExportError> {
     let mut body = Vec::new();
-    encode::render(store, Format::Text, &mut body);
+    encode::render(store, Format::Protobuf, &mut body);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
@@ -74,7 +76,7 @@ pub(crate) fn push(store: &Store, endpoint: &str) -> Result<(), ExportError> {
     };
     let mut response = agent
         .put(endpoint)
-        .content_type(Format::Text.content_type())
+        .content_type(Format::Protobuf.content_type())
         .send(&body[..])
         .map_err(|e| failed(e.to_string()))?;
     if response.status().is_success() {

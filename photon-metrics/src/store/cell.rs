@@ -28,12 +28,31 @@
 //! stripe by stripe.
 
 use super::exemplar::{Exemplar, ExemplarSlot};
+use super::native::{self, NativeCell, NativeSnapshot};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a histogram series counts in: its classic bounds and, if it has
+/// them, its native buckets' layout (ignored by counters and gauges).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) bounds: &'static [f64],
+    pub(crate) native: Option<native::Layout>,
+}
+
+impl Shape {
+    /// Classic buckets only (and what counters and gauges take).
+    pub(crate) const fn classic(bounds: &'static [f64]) -> Self {
+        Shape {
+            bounds,
+            native: None,
+        }
+    }
+}
 
 /// A cell type a series can hold.
 pub(crate) trait Cell: Send + Sync + Sized + 'static {
-    /// A zeroed cell; `bounds` are the bucket bounds (histograms only).
-    fn new(bounds: &'static [f64]) -> Self;
+    /// A zeroed cell of `shape` (bounds and native layout: histograms only).
+    fn new(shape: Shape) -> Self;
     /// Zeroes the cell again, for a series created where a retired one was.
     fn reset(&self);
 }
@@ -46,7 +65,7 @@ pub(crate) struct CounterCell {
 }
 
 impl Cell for CounterCell {
-    fn new(_: &'static [f64]) -> Self {
+    fn new(_: Shape) -> Self {
         Self::default()
     }
     fn reset(&self) {
@@ -83,7 +102,7 @@ pub(crate) struct GaugeCell {
 }
 
 impl Cell for GaugeCell {
-    fn new(_: &'static [f64]) -> Self {
+    fn new(_: Shape) -> Self {
         Self::default()
     }
     fn reset(&self) {
@@ -164,10 +183,13 @@ pub(crate) struct HistogramCell {
     stride: usize,
     lines: Box<[Line]>,
     exemplars: Box<[ExemplarSlot]>,
+    /// Native buckets, for families that have them.
+    native: Option<NativeCell>,
 }
 
 impl Cell for HistogramCell {
-    fn new(bounds: &'static [f64]) -> Self {
+    fn new(shape: Shape) -> Self {
+        let bounds = shape.bounds;
         let stride = Self::lines_per_stripe(bounds.len());
         let mut lines = Vec::with_capacity(stride * STRIPES);
         lines.resize_with(stride * STRIPES, Line::default);
@@ -178,9 +200,13 @@ impl Cell for HistogramCell {
             stride,
             lines: lines.into_boxed_slice(),
             exemplars: exemplars.into_boxed_slice(),
+            native: shape.native.map(NativeCell::new),
         }
     }
     fn reset(&self) {
+        if let Some(native) = &self.native {
+            native.reset();
+        }
         for line in self.lines.iter() {
             for word in &line.0 {
                 word.store(0, Ordering::Relaxed);
@@ -198,6 +224,9 @@ pub(crate) struct HistogramSnapshot {
     pub cumulative: Vec<u64>,
     pub exemplars: Vec<Option<Exemplar>>,
     pub sum: f64,
+    /// The native buckets (read after the classic ones, so their count is
+    /// never below the classic `+Inf`), unreduced.
+    pub native: Option<NativeSnapshot>,
 }
 
 impl HistogramCell {
@@ -242,6 +271,11 @@ impl HistogramCell {
             value * count as f64
         };
         add_f64(self.word(stripe, 0), delta, Ordering::Relaxed);
+        // Native first: a scrape reads the classic buckets first, so every
+        // observation it counts there it also finds in the native ones.
+        if let Some(native) = &self.native {
+            native.observe(value, count);
+        }
         // The release pairs with the scrape's acquire: a counted
         // observation's sum is visible to the scrape that counts it.
         self.word(stripe, 1 + i).fetch_add(count, Ordering::Release);
@@ -252,9 +286,15 @@ impl HistogramCell {
         self.bounds
     }
 
+    /// The native buckets, if the family has them.
+    pub(crate) fn native(&self) -> Option<&NativeCell> {
+        self.native.as_ref()
+    }
+
     /// The counts and sum; the exemplars too when `exemplars` (only
-    /// OpenMetrics prints them, so text renders skip the reads).
-    pub(crate) fn snapshot(&self, exemplars: bool) -> HistogramSnapshot {
+    /// OpenMetrics and protobuf carry them, so text renders skip the
+    /// reads); the native buckets too when `native`.
+    pub(crate) fn snapshot(&self, exemplars: bool, native: bool) -> HistogramSnapshot {
         let buckets = self.bounds.len() + 1;
         let mut total = 0u64;
         let mut cumulative = Vec::with_capacity(buckets);
@@ -264,6 +304,12 @@ impl HistogramCell {
             }
             cumulative.push(total);
         }
+        // After the classic buckets (see `observe_many`).
+        let native = if native {
+            self.native.as_ref().map(NativeCell::snapshot)
+        } else {
+            None
+        };
         let sum = (0..STRIPES)
             .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Relaxed)))
             .sum();
@@ -275,6 +321,7 @@ impl HistogramCell {
                 vec![None; self.exemplars.len()]
             },
             sum,
+            native,
         }
     }
 }
@@ -285,27 +332,27 @@ mod tests {
 
     #[test]
     fn buckets_are_inclusive_upper_bounds_and_nan_goes_to_inf() {
-        let h = HistogramCell::new(&[1.0, 2.0]);
+        let h = HistogramCell::new(Shape::classic(&[1.0, 2.0]));
         for v in [0.5, 1.0, 1.5, 2.0, 3.0, f64::NAN] {
             h.observe(v);
         }
-        let s = h.snapshot(true);
+        let s = h.snapshot(true, true);
         assert_eq!(s.cumulative, [2, 4, 6]);
         assert!(s.sum.is_nan());
     }
 
     #[test]
     fn many_observations_count_each() {
-        let h = HistogramCell::new(&[1.0]);
+        let h = HistogramCell::new(Shape::classic(&[1.0]));
         h.observe_many(0.25, 4);
-        let s = h.snapshot(true);
+        let s = h.snapshot(true, true);
         assert_eq!(s.cumulative, [4, 4]);
         assert_eq!(s.sum, 1.0);
     }
 
     #[test]
     fn gauges_add_and_set() {
-        let g = GaugeCell::new(&[]);
+        let g = GaugeCell::new(Shape::classic(&[]));
         g.add(1.5);
         g.add(-0.5);
         assert_eq!(g.get(), 1.0);

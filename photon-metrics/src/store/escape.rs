@@ -10,6 +10,52 @@ pub(crate) fn label_value(out: &mut String, value: &str) {
     escape(out, value, true);
 }
 
+/// Appends one protobuf `Metric.label` field (number 1): a `LabelPair`
+/// with `name` (1) and `value` (2), as the protobuf exposition copies it.
+pub(crate) fn label_pair(out: &mut Vec<u8>, name: &str, value: &str) {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+    let inner = 1 + encoded_len_varint(name.len() as u64) + name.len()
+        + 1
+        + encoded_len_varint(value.len() as u64)
+        + value.len();
+    encode_key(1, WireType::LengthDelimited, out);
+    encode_varint(inner as u64, out);
+    for (tag, text) in [(1, name), (2, value)] {
+        encode_key(tag, WireType::LengthDelimited, out);
+        encode_varint(text.len() as u64, out);
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// The `(name, value)` pairs of label text this module wrote
+/// (`name="escaped",…`), unescaped.
+pub(crate) fn parse_labels(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        pairs.push((name.trim_start_matches(',').to_string(), value));
+        rest = &after[end..];
+    }
+    pairs
+}
+
 /// Appends `help` escaped for a `# HELP` line; `quotes` for OpenMetrics.
 pub(crate) fn help(out: &mut Vec<u8>, help: &str, quotes: bool) {
     let mut s = String::with_capacity(help.len());
@@ -76,6 +122,21 @@ mod tests {
         let mut v = Vec::new();
         help(&mut v, "say \"hi\"", true);
         assert_eq!(String::from_utf8(v).unwrap(), "say \\\"hi\\\"");
+    }
+
+    #[test]
+    fn label_text_parses_back_to_its_pairs() {
+        let values = ["plain", "a\\\"b\nc — ü", "", "=\",x=\"", "\\"];
+        let mut text = String::new();
+        for (i, v) in values.iter().enumerate() {
+            crate::store::table::push_label(&mut text, &format!("l{i}"), v);
+        }
+        let parsed = parse_labels(&text);
+        assert_eq!(parsed.len(), values.len());
+        for (i, (name, value)) in parsed.iter().enumerate() {
+            assert_eq!(name, &format!("l{i}"));
+            assert_eq!(value, values[i]);
+        }
     }
 
     #[test]

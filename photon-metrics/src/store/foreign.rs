@@ -36,7 +36,7 @@
 //! `__overflow__` series included); a key past either cap records into its
 //! family's `__overflow__` series, so no record of an existing family is lost.
 
-use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell};
+use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell, Shape};
 use super::escape;
 use super::table::push_label;
 use crate::catalog::{Kind, CATALOG};
@@ -86,6 +86,10 @@ impl Default for Limits {
 #[derive(Debug)]
 pub(crate) struct Series<C> {
     pub(crate) text: Arc<str>,
+    /// The labels as protobuf label pairs (see [`super::table::Series`]).
+    pub(crate) pairs: Box<[u8]>,
+    /// When the series was created, in ns since the Unix epoch.
+    pub(crate) created_ns: u64,
     pub(crate) cell: C,
     /// [`TOUCHED`] (a record or registration since the last sweep), [`OWN`]
     /// (a key's own series, counted in its family's `distinct`) and, below
@@ -187,6 +191,10 @@ impl Handle {
 #[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) kind: Kind,
+    /// The name as first recorded, when it is not a valid legacy name (it
+    /// was sanitized into the family's key): what a scraper that allows
+    /// UTF-8 names sees, and what other escapings are applied to.
+    pub(crate) original: Option<Box<str>>,
     /// In creation order, the `__overflow__` series (if any) among them.
     pub(crate) series: Vec<Handle>,
     /// Each series by its label text: keys spelled differently that make
@@ -201,9 +209,10 @@ pub(crate) struct Family {
 }
 
 impl Family {
-    fn new(kind: Kind) -> Self {
+    fn new(kind: Kind, original: Option<Box<str>>) -> Self {
         Family {
             kind,
+            original,
             series: Vec::new(),
             by_text: HashMap::new(),
             distinct: 0,
@@ -262,16 +271,21 @@ pub(crate) struct Foreign {
     warned_long: AtomicBool,
 }
 
-/// The names a family's exposition uses in either format: its samples, and
-/// for a counter the family name OpenMetrics gives it (without `_total`).
-fn claims(name: &str, kind: Kind) -> Vec<String> {
+/// The names a family's exposition uses in any format: its samples (with
+/// OpenMetrics' `_created`), and for a counter the family name OpenMetrics
+/// gives it (without `_total`).
+pub(crate) fn claims(name: &str, kind: Kind) -> Vec<String> {
     match kind {
         Kind::Counter => {
             let base = name.strip_suffix("_total").unwrap_or(name);
-            vec![base.to_string(), format!("{base}_total")]
+            vec![
+                base.to_string(),
+                format!("{base}_total"),
+                format!("{base}_created"),
+            ]
         }
         Kind::Gauge => vec![name.to_string()],
-        Kind::Histogram => ["", "_bucket", "_sum", "_count"]
+        Kind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
             .iter()
             .map(|s| format!("{name}{s}"))
             .collect(),
@@ -425,7 +439,8 @@ impl Foreign {
             for claim in claims {
                 inner.claims.insert(claim, name.clone());
             }
-            inner.families.insert(name.clone(), Family::new(kind));
+            let original = (key.name() != name).then(|| key.name().into());
+            inner.families.insert(name.clone(), Family::new(kind, original));
             inner.reserved += 1;
         }
         let encoded = self.encode(key, kind);
@@ -475,20 +490,32 @@ impl Foreign {
     /// until the next sweep.
     fn handle(&self, kind: Kind, text: Arc<str>, own: u64) -> Handle {
         let seen = AtomicU64::new(TOUCHED | own | crate::labels::now_ms());
+        let mut pairs = Vec::new();
+        for (name, value) in escape::parse_labels(&text) {
+            escape::label_pair(&mut pairs, &name, &value);
+        }
+        let pairs = pairs.into_boxed_slice();
+        let created_ns = super::table::now_ns();
         match kind {
             Kind::Counter => Handle::Counter(Arc::new(Series {
                 text,
-                cell: CounterCell::new(&[]),
+                pairs,
+                created_ns,
+                cell: CounterCell::new(Shape::classic(&[])),
                 seen,
             })),
             Kind::Gauge => Handle::Gauge(Arc::new(Series {
                 text,
-                cell: GaugeCell::new(&[]),
+                pairs,
+                created_ns,
+                cell: GaugeCell::new(Shape::classic(&[])),
                 seen,
             })),
             Kind::Histogram => Handle::Histogram(Arc::new(Series {
                 text,
-                cell: HistogramCell::new(self.bounds),
+                pairs,
+                created_ns,
+                cell: HistogramCell::new(Shape::classic(self.bounds)),
                 seen,
             })),
         }

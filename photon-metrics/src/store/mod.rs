@@ -17,6 +17,7 @@ pub(crate) mod escape;
 pub(crate) mod exemplar;
 pub(crate) mod foreign;
 pub(crate) mod global;
+pub(crate) mod native;
 pub(crate) mod recorder;
 pub(crate) mod table;
 
@@ -235,17 +236,29 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
         Kind::Counter => size_of::<table::Chunk<CounterCell>>(),
         Kind::Gauge => size_of::<table::Chunk<GaugeCell>>(),
         Kind::Histogram => {
+            // Native buckets at their worst: every chunk of both signs
+            // (a record of any finite or infinite value allocates at most
+            // one).
+            let native = table::shape(spec)
+                .native
+                .map_or(0, |l| native::NativeCell::max_heap_bytes(&l));
             size_of::<table::Chunk<HistogramCell>>()
-                + table::CHUNK * HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
+                + table::CHUNK
+                    * (HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len)) + native)
         }
     };
     // Each series' entry in the table's map of label texts (a B-tree node
     // holds at least half its capacity, so at most twice the entry).
-    let entry = 2 * size_of::<(usize, Box<str>)>();
+    let entry = 2 * size_of::<(usize, table::Series)>();
+    // The label text (every byte escaped at worst) and the protobuf label
+    // pairs (name, value and at most 3 bytes of tags and lengths each).
     let text: usize = spec
         .labels
         .iter()
-        .map(|l| l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
+        .map(|l| {
+            (l.as_str().len() + 4 + 2 * crate::labels::MAX_VALUE_LEN)
+                + (l.as_str().len() + crate::labels::MAX_VALUE_LEN + 9)
+        })
         .sum();
     let index = chunks * size_of::<OnceLock<Box<()>>>();
     chunks * chunk + series * (text + entry) + index

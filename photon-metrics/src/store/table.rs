@@ -24,7 +24,8 @@
 //! * Each series keeps its label text, escaped and joined with the global
 //!   labels exactly once, when the series is created; a scrape copies it.
 
-use super::cell::Cell;
+use super::cell::{Cell, Shape};
+use super::native;
 use super::escape;
 use crate::catalog::FamilySpec;
 use crate::labels::{stamp, LabelName, OpenLabel, MAX_LABELS};
@@ -95,6 +96,28 @@ pub(crate) struct Chunk<C> {
     cells: [C; CHUNK],
 }
 
+/// What a scrape needs of one series besides its cell, made once when the
+/// series is created.
+#[derive(Debug)]
+pub(crate) struct Series {
+    /// The labels as exposition text (`name="value",…`, escaped).
+    pub(crate) text: Box<str>,
+    /// The labels as protobuf `LabelPair` fields of a `Metric` (tag,
+    /// length, message), ready to copy.
+    pub(crate) pairs: Box<[u8]>,
+    /// When the series was created, in nanoseconds since the Unix epoch:
+    /// its start (`_created`, `created_timestamp`), so a series re-created
+    /// at 0 is an explicit reset.
+    pub(crate) created_ns: u64,
+}
+
+/// Nanoseconds since the Unix epoch now.
+pub(crate) fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// One family's series.
 pub(crate) struct Table<C> {
     pub(crate) spec: &'static FamilySpec,
@@ -102,21 +125,25 @@ pub(crate) struct Table<C> {
     /// The global labels that apply to this family, encoded
     /// (`name="value",…`); a family label of the same name wins.
     globals: Box<str>,
+    /// The same as protobuf label pairs.
+    global_pairs: Box<[u8]>,
     chunks: Box<[OnceLock<Box<Chunk<C>>>]>,
     /// The encoded labels of every series that exists, by flat index.
     /// Written when a series is created or removed, read by scrapes.
-    series: RwLock<BTreeMap<usize, Box<str>>>,
+    series: RwLock<BTreeMap<usize, Series>>,
 }
 
 impl<C: Cell> Table<C> {
     pub(crate) fn new(spec: &'static FamilySpec, globals: &[(String, String)]) -> Self {
         let layout = Layout::new(spec);
         let mut encoded = String::new();
+        let mut pairs = Vec::new();
         for (name, value) in globals {
             if spec.labels.iter().any(|l| l.as_str() == name) {
                 continue;
             }
             push_label(&mut encoded, name, value);
+            escape::label_pair(&mut pairs, name, value);
         }
         let mut chunks = Vec::new();
         chunks.resize_with(layout.total.div_ceil(CHUNK), OnceLock::new);
@@ -124,6 +151,7 @@ impl<C: Cell> Table<C> {
             spec,
             layout,
             globals: encoded.into_boxed_str(),
+            global_pairs: pairs.into_boxed_slice(),
             chunks: chunks.into_boxed_slice(),
             series: RwLock::new(BTreeMap::new()),
         };
@@ -154,11 +182,11 @@ impl<C: Cell> Table<C> {
     #[cold]
     #[inline(never)]
     fn slow(&self, index: usize, stamp: u64) -> Option<&C> {
-        let bounds = self.spec.buckets.unwrap_or(&[]);
+        let shape = shape(self.spec);
         let chunk = self.chunks.get(index / CHUNK)?.get_or_init(|| {
             Box::new(Chunk {
                 stamps: std::array::from_fn(|_| AtomicU64::new(0)),
-                cells: std::array::from_fn(|_| C::new(bounds)),
+                cells: std::array::from_fn(|_| C::new(shape)),
             })
         });
         let i = index % CHUNK;
@@ -183,8 +211,8 @@ impl<C: Cell> Table<C> {
         // Under the lock, so a retirement (which ends the value's life
         // first, then removes its series under this lock) either sees this
         // series and removes it, or this check sees the life ended.
-        let text = match self.encode(index, stamp) {
-            Ok(text) => text,
+        let entry = match self.encode(index, stamp) {
+            Ok(entry) => entry,
             Err(label) => {
                 drop(series);
                 crate::labels::count_stale(label);
@@ -194,29 +222,33 @@ impl<C: Cell> Table<C> {
         // Zeroed now rather than at removal: nothing of the slot's
         // previous value survives into this one.
         chunk.cells[i].reset();
-        series.insert(index, text);
+        series.insert(index, entry);
         word.store(stamp, Ordering::Release);
         Some(&chunk.cells[i])
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<usize, Box<str>>> {
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<usize, Series>> {
         // Poisoning: every write below leaves the map consistent.
         self.series.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<usize, Box<str>>> {
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<usize, Series>> {
         self.series.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The label text of the series at `index` for the values stamped
+    /// The labels of the series at `index` for the values stamped
     /// `stamp`, or the first open label whose value's life is over.
-    fn encode(&self, index: usize, stamp: u64) -> Result<Box<str>, OpenLabel> {
+    fn encode(&self, index: usize, stamp: u64) -> Result<Series, OpenLabel> {
         let slots = self.layout.slots(index);
         let mut text = String::new();
+        let mut pairs = Vec::new();
         for (i, (label, slot)) in self.spec.labels.iter().zip(slots).enumerate() {
             let value = label.slot_text(slot, stamp::generation(stamp, i));
             match (value, label.open()) {
-                (Some(value), _) => push_label(&mut text, label.as_str(), value),
+                (Some(value), _) => {
+                    push_label(&mut text, label.as_str(), value);
+                    escape::label_pair(&mut pairs, label.as_str(), value);
+                }
                 (None, Some(open)) => return Err(open),
                 (None, None) => unreachable!("closed labels have no lives"),
             }
@@ -227,7 +259,12 @@ impl<C: Cell> Table<C> {
             }
             text.push_str(&self.globals);
         }
-        Ok(text.into_boxed_str())
+        pairs.extend_from_slice(&self.global_pairs);
+        Ok(Series {
+            text: text.into_boxed_str(),
+            pairs: pairs.into_boxed_slice(),
+            created_ns: now_ns(),
+        })
     }
 
     /// Removes every series whose label in `position` holds `slot`; returns
@@ -279,16 +316,32 @@ impl<C: Cell> Table<C> {
         }
     }
 
-    /// Every existing series, in index order: its label text and cell. The
+    /// Every existing series, in index order: its labels and cell. The
     /// table's lock is held for reading throughout, so no series is
     /// removed or re-created while `f` looks at it.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &C)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Series, &C)) {
         let series = self.read();
-        for (&index, text) in series.iter() {
+        for (&index, entry) in series.iter() {
             if let Some(chunk) = self.chunks[index / CHUNK].get() {
-                f(text, &chunk.cells[index % CHUNK]);
+                f(entry, &chunk.cells[index % CHUNK]);
             }
         }
+    }
+}
+
+/// The cells a family's series hold: its classic bounds and native layout.
+pub(crate) fn shape(spec: &FamilySpec) -> Shape {
+    let bounds = spec.buckets.unwrap_or(&[]);
+    Shape {
+        bounds,
+        native: spec.native.map(|n| {
+            native::Layout::new(
+                n.schema,
+                n.zero_threshold,
+                n.max_buckets,
+                bounds.first().copied().unwrap_or(1.0),
+            )
+        }),
     }
 }
 

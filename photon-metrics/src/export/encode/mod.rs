@@ -1,23 +1,36 @@
-//! The exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0.0
-//! (with exemplars), chosen by the scraper's `Accept` header.
+//! The exposition formats: Prometheus text 0.0.4, OpenMetrics 1.0.0 (with
+//! exemplars and `_created`) and the protobuf format (with native
+//! histograms), chosen by the scraper's `Accept` header, with the name
+//! escaping it asks for (Prometheus 3's `escaping=`; see [`Escaping`]).
 //!
 //! Rendering is a walk over the store that copies each series' pre-encoded
-//! label text and formats its numbers; nothing is escaped or allocated per
-//! series. Catalog families come first, in catalog order, each with
-//! `# HELP`, `# TYPE` and (where the name carries it) `# UNIT` even before
-//! its first record; then the facade's other series, sorted by name.
+//! label text (or protobuf label pairs) and formats its numbers; nothing is
+//! escaped or allocated per series. Catalog families come first, in catalog
+//! order, each with `# HELP`, `# TYPE` and (where the name carries it)
+//! `# UNIT` even before its first record; then the facade's other series,
+//! sorted by name.
 //!
 //! ```
-//! use photon_metrics::export::encode::Format;
+//! use photon_metrics::export::encode::{Escaping, Exposition, Format};
 //! // What Prometheus 2.x sends: OpenMetrics preferred.
 //! let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
 //!               version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 //! assert_eq!(Format::negotiate(Some(accept)), Format::OpenMetrics);
 //! assert_eq!(Format::negotiate(Some("text/plain")), Format::Text);
 //! assert_eq!(Format::negotiate(None), Format::Text);
+//! // What Prometheus sends with native histograms on: protobuf first.
+//! let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+//!               encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,*/*;q=0.1";
+//! assert_eq!(Format::negotiate(Some(accept)), Format::Protobuf);
+//! // Prometheus 3 with UTF-8 names.
+//! let e = Exposition::negotiate(Some("text/plain;version=1.0.0;escaping=allow-utf-8"));
+//! assert_eq!(e.escaping, Escaping::AllowUtf8);
 //! ```
 
+mod names;
 mod number;
+pub mod proto;
+mod protobuf;
 
 pub(crate) use number::go_float;
 
@@ -26,8 +39,9 @@ use crate::catalog::{FamilySpec, Kind};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
 use crate::store::foreign::{Description, Family as ForeignFamily, Handle, DEFAULT_HELP};
-use crate::store::table::Table;
+use crate::store::table::{Series, Table};
 use crate::store::{escape, Store, Tables};
+use names::ForeignNames;
 use std::io::Write as _;
 
 /// An exposition format.
@@ -35,8 +49,164 @@ use std::io::Write as _;
 pub enum Format {
     /// Prometheus text format 0.0.4: what `curl` and most tools read.
     Text,
-    /// OpenMetrics 1.0.0: what Prometheus asks for; carries exemplars.
+    /// OpenMetrics 1.0.0: exemplars and `_created`; what Prometheus asks for.
     OpenMetrics,
+    /// The protobuf format (`MetricFamily` messages, varint-delimited): the
+    /// only one that carries native histograms; what Prometheus asks for
+    /// with native histograms on. Binary: see
+    /// [`PrometheusExporter::render_bytes`](crate::export::prometheus::PrometheusExporter::render_bytes).
+    Protobuf,
+}
+
+/// How names that are not valid legacy Prometheus names are served
+/// (Prometheus 3's `escaping` parameter of `Accept`). Only names recorded
+/// through the `metrics` facade can be such names; the catalog's never are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Escaping {
+    /// As recorded (`allow-utf-8`): quoted in the text formats.
+    AllowUtf8,
+    /// Every invalid character as `_` (`underscores`): what a scraper that
+    /// names no escaping gets.
+    #[default]
+    Underscores,
+    /// `.` as `_dot_`, `_` as `__`, others as `__` (`dots`).
+    Dots,
+    /// `U__` and every invalid character as `_<hex>_` (`values`).
+    Values,
+}
+
+impl Escaping {
+    /// The parameter's value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Escaping::AllowUtf8 => "allow-utf-8",
+            Escaping::Underscores => "underscores",
+            Escaping::Dots => "dots",
+            Escaping::Values => "values",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Escaping> {
+        Some(match value {
+            "allow-utf-8" => Escaping::AllowUtf8,
+            "underscores" => Escaping::Underscores,
+            "dots" => Escaping::Dots,
+            "values" => Escaping::Values,
+            _ => return None,
+        })
+    }
+}
+
+/// A negotiated exposition: the format and the name escaping, and whether
+/// the scraper named an escaping (then the `Content-Type` says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Exposition {
+    /// The format.
+    pub format: Format,
+    /// The escaping of names that are not legacy names.
+    pub escaping: Escaping,
+    /// Whether the request named the escaping.
+    pub explicit: bool,
+}
+
+impl From<Format> for Exposition {
+    fn from(format: Format) -> Self {
+        Exposition {
+            format,
+            escaping: Escaping::Underscores,
+            explicit: false,
+        }
+    }
+}
+
+impl Exposition {
+    /// The exposition to answer a request with, from its `Accept` header,
+    /// as Prometheus' own client does it: the acceptable media range with
+    /// the highest `q` wins (the earlier one on a tie); protobuf for
+    /// `application/vnd.google.protobuf` with
+    /// `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`;
+    /// OpenMetrics for `application/openmetrics-text` with version 1.0.0,
+    /// 0.0.1 or none; text for `text/plain` (version 0.0.4, 1.0.0 or none),
+    /// `text/*` and `*/*`; text when nothing matches or there is no header.
+    /// The winning range's `escaping` (if valid) is the escaping.
+    pub fn negotiate(accept: Option<&str>) -> Exposition {
+        let Some(accept) = accept else {
+            return Format::Text.into();
+        };
+        let mut best: Option<(f32, Exposition)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let mut q = 1.0f32;
+            let mut version = None;
+            let mut proto = None;
+            let mut encoding = None;
+            let mut escaping = None;
+            for param in parts {
+                let Some((k, v)) = param.split_once('=') else {
+                    continue;
+                };
+                let v = v.trim().trim_matches('"');
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "q" => q = v.parse().unwrap_or(0.0),
+                    "version" => version = Some(v.to_string()),
+                    "proto" => proto = Some(v.to_string()),
+                    "encoding" => encoding = Some(v.to_string()),
+                    "escaping" => escaping = Escaping::parse(v),
+                    _ => {}
+                }
+            }
+            let format = match (media.as_str(), version.as_deref()) {
+                ("application/vnd.google.protobuf", _)
+                    if proto.as_deref() == Some("io.prometheus.client.MetricFamily")
+                        && encoding.as_deref() == Some("delimited") =>
+                {
+                    Format::Protobuf
+                }
+                ("application/openmetrics-text", None | Some("1.0.0" | "0.0.1")) => {
+                    Format::OpenMetrics
+                }
+                ("text/plain", None | Some("0.0.4" | "1.0.0")) | ("text/*" | "*/*", _) => {
+                    Format::Text
+                }
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                let exposition = Exposition {
+                    format,
+                    escaping: escaping.unwrap_or_default(),
+                    explicit: escaping.is_some(),
+                };
+                best = Some((q, exposition));
+            }
+        }
+        best.map_or(Format::Text.into(), |(_, e)| e)
+    }
+
+    /// The `Content-Type` to answer with: the format's, and the escaping
+    /// when the request named one.
+    pub fn content_type(&self) -> &'static str {
+        macro_rules! with_escaping {
+            ($base:literal) => {
+                match (self.explicit, self.escaping) {
+                    (false, _) => $base,
+                    (true, Escaping::AllowUtf8) => concat!($base, "; escaping=allow-utf-8"),
+                    (true, Escaping::Underscores) => concat!($base, "; escaping=underscores"),
+                    (true, Escaping::Dots) => concat!($base, "; escaping=dots"),
+                    (true, Escaping::Values) => concat!($base, "; escaping=values"),
+                }
+            };
+        }
+        match self.format {
+            Format::Text => with_escaping!("text/plain; version=0.0.4; charset=utf-8"),
+            Format::OpenMetrics => {
+                with_escaping!("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            }
+            Format::Protobuf => with_escaping!(
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            ),
+        }
+    }
 }
 
 impl Format {
@@ -45,57 +215,29 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
         }
     }
 
-    /// The format to answer a request with, from its `Accept` header, as
-    /// Prometheus' own client does it: the acceptable media range with the
-    /// highest `q` wins (the earlier one on a tie); OpenMetrics is chosen
-    /// for `application/openmetrics-text` with version 1.0.0, 0.0.1 or none;
-    /// text for `text/plain` (version 0.0.4 or none), `text/*` and `*/*`;
-    /// text when nothing matches or there is no header.
+    /// The format to answer a request with, from its `Accept` header (see
+    /// [`Exposition::negotiate`], which also says the escaping).
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else {
-            return Format::Text;
-        };
-        let mut best: Option<(f32, Format)> = None;
-        for range in accept.split(',') {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-            let mut q = 1.0f32;
-            let mut version = None;
-            for param in parts {
-                let Some((k, v)) = param.split_once('=') else {
-                    continue;
-                };
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "q" => q = v.trim().parse().unwrap_or(0.0),
-                    "version" => version = Some(v.trim().trim_matches('"').to_string()),
-                    _ => {}
-                }
-            }
-            let format = match (media.as_str(), version.as_deref()) {
-                ("application/openmetrics-text", None | Some("1.0.0" | "0.0.1")) => {
-                    Format::OpenMetrics
-                }
-                ("text/plain", None | Some("0.0.4")) | ("text/*" | "*/*", _) => Format::Text,
-                _ => continue,
-            };
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, format));
-            }
-        }
-        best.map_or(Format::Text, |(_, f)| f)
+        Exposition::negotiate(accept).format
     }
 }
 
-/// Renders the whole store in `format` into `out`.
-pub(crate) fn render(store: &Store, format: Format, out: &mut Vec<u8>) {
+/// Renders the whole store as `exposition` says into `out`.
+pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut Vec<u8>) {
+    let exposition = exposition.into();
     store.refresh();
     crate::lifecycle::before_render(store);
+    if exposition.format == Format::Protobuf {
+        protobuf::render(store, exposition.escaping, out);
+        return;
+    }
     let mut e = Encoder {
         out,
-        om: format == Format::OpenMetrics,
+        om: exposition.format == Format::OpenMetrics,
     };
     store.for_each_family(|spec, tables| match tables {
         Tables::Counter(t) => e.counters(spec, t),
@@ -103,8 +245,11 @@ pub(crate) fn render(store: &Store, format: Format, out: &mut Vec<u8>) {
         Tables::Histogram(t) => e.histograms(spec, t),
     });
     let mut foreign_le: Option<Vec<String>> = None;
+    let mut names = ForeignNames::new(exposition.escaping);
     store.foreign.for_each(|name, family, description| {
-        e.foreign(name, family, description, &mut foreign_le)
+        if let Some(exposed) = names.family(name, family) {
+            e.foreign(&exposed, family, description, &mut foreign_le);
+        }
     });
     if e.om {
         e.out.extend_from_slice(b"# EOF\n");
@@ -125,40 +270,74 @@ impl Encoder<'_> {
             _ => name,
         };
         if let Some(help) = help {
-            self.line3(b"# HELP ", family, b" ");
+            self.out.extend_from_slice(b"# HELP ");
+            self.name(family, "");
+            self.out.push(b' ');
             escape::help(self.out, help, self.om);
             self.out.push(b'\n');
         }
-        self.line3(b"# TYPE ", family, b" ");
+        self.out.extend_from_slice(b"# TYPE ");
+        self.name(family, "");
+        self.out.push(b' ');
         self.out.extend_from_slice(kind.as_str().as_bytes());
         self.out.push(b'\n');
         if let Some(unit) =
             unit.filter(|u| family.strip_suffix(u).is_some_and(|r| r.ends_with('_')))
         {
-            self.line3(b"# UNIT ", family, b" ");
+            self.out.extend_from_slice(b"# UNIT ");
+            self.name(family, "");
+            self.out.push(b' ');
             self.out.extend_from_slice(unit.as_bytes());
             self.out.push(b'\n');
         }
     }
 
-    fn line3(&mut self, a: &[u8], b: &str, c: &[u8]) {
-        self.out.extend_from_slice(a);
-        self.out.extend_from_slice(b.as_bytes());
-        self.out.extend_from_slice(c);
+    /// A name (and suffix) in a `#` line: quoted if it is no legacy name.
+    fn name(&mut self, name: &str, suffix: &str) {
+        if names::is_legacy(name) {
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.extend_from_slice(suffix.as_bytes());
+        } else {
+            self.quoted(name, suffix);
+        }
     }
 
-    /// `name{labels[,extra]} ` — the sample up to its value.
+    fn quoted(&mut self, name: &str, suffix: &str) {
+        let mut text = String::with_capacity(name.len() + suffix.len() + 2);
+        text.push('"');
+        escape::label_value(&mut text, name);
+        text.push_str(suffix);
+        text.push('"');
+        self.out.extend_from_slice(text.as_bytes());
+    }
+
+    /// `name{labels[,extra]} ` — the sample up to its value. A name that is
+    /// no legacy name (served to a scraper that allows UTF-8) goes quoted
+    /// inside the braces.
     #[inline]
     fn series(&mut self, name: &str, suffix: &str, labels: &str, extra: &str) {
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(suffix.as_bytes());
-        if !labels.is_empty() || !extra.is_empty() {
+        let legacy = names::is_legacy(name);
+        if legacy {
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.extend_from_slice(suffix.as_bytes());
+        }
+        if !legacy || !labels.is_empty() || !extra.is_empty() {
             self.out.push(b'{');
-            self.out.extend_from_slice(labels.as_bytes());
-            if !labels.is_empty() && !extra.is_empty() {
-                self.out.push(b',');
+            let mut first = true;
+            if !legacy {
+                self.quoted(name, suffix);
+                first = false;
             }
-            self.out.extend_from_slice(extra.as_bytes());
+            for part in [labels, extra] {
+                if part.is_empty() {
+                    continue;
+                }
+                if !first {
+                    self.out.push(b',');
+                }
+                self.out.extend_from_slice(part.as_bytes());
+                first = false;
+            }
             self.out.push(b'}');
         }
         self.out.push(b' ');
@@ -184,11 +363,29 @@ impl Encoder<'_> {
         self.out.push(b'\n');
     }
 
-    fn counter(&mut self, name: &str, labels: &str, cell: &CounterCell) {
+    /// OpenMetrics' `_created` line: when the series started, in seconds.
+    fn created(&mut self, name: &str, labels: &str, created_ns: u64) {
+        if !self.om {
+            return;
+        }
+        self.series(name, "_created", labels, "");
+        let _ = writeln!(
+            self.out,
+            "{}.{:09}",
+            created_ns / 1_000_000_000,
+            created_ns % 1_000_000_000
+        );
+    }
+
+    /// A counter whose samples are `name` (`…_total`).
+    fn counter(&mut self, name: &str, labels: &str, cell: &CounterCell, created_ns: u64) {
         self.series(name, "", labels, "");
         number::u64(self.out, cell.get());
         let exemplar = if self.om { cell.exemplar() } else { None };
         self.end(exemplar);
+        if self.om {
+            self.created(name.strip_suffix("_total").unwrap_or(name), labels, created_ns);
+        }
     }
 
     fn gauge(&mut self, name: &str, labels: &str, cell: &GaugeCell) {
@@ -197,8 +394,15 @@ impl Encoder<'_> {
         self.out.push(b'\n');
     }
 
-    fn histogram(&mut self, name: &str, labels: &str, le: &[String], cell: &HistogramCell) {
-        let s = cell.snapshot(self.om);
+    fn histogram(
+        &mut self,
+        name: &str,
+        labels: &str,
+        le: &[String],
+        cell: &HistogramCell,
+        created_ns: u64,
+    ) {
+        let s = cell.snapshot(self.om, false);
         for (i, count) in s.cumulative.iter().enumerate() {
             self.series(name, "_bucket", labels, &le[i]);
             number::u64(self.out, *count);
@@ -210,6 +414,7 @@ impl Encoder<'_> {
         self.series(name, "_count", labels, "");
         number::u64(self.out, s.cumulative.last().copied().unwrap_or(0));
         self.out.push(b'\n');
+        self.created(name, labels, created_ns);
     }
 
     fn catalog_header(&mut self, spec: &FamilySpec) {
@@ -219,14 +424,16 @@ impl Encoder<'_> {
     fn counters(&mut self, spec: &FamilySpec, table: Option<&Table<CounterCell>>) {
         self.catalog_header(spec);
         if let Some(t) = table {
-            t.for_each(|labels, cell| self.counter(spec.name, labels, cell));
+            t.for_each(|series: &Series, cell| {
+                self.counter(spec.name, &series.text, cell, series.created_ns)
+            });
         }
     }
 
     fn gauges(&mut self, spec: &FamilySpec, table: Option<&Table<GaugeCell>>) {
         self.catalog_header(spec);
         if let Some(t) = table {
-            t.for_each(|labels, cell| self.gauge(spec.name, labels, cell));
+            t.for_each(|series: &Series, cell| self.gauge(spec.name, &series.text, cell));
         }
     }
 
@@ -234,7 +441,9 @@ impl Encoder<'_> {
         self.catalog_header(spec);
         if let Some(t) = table {
             let le = le_labels(spec.buckets.unwrap_or(&[]));
-            t.for_each(|labels, cell| self.histogram(spec.name, labels, &le, cell));
+            t.for_each(|series: &Series, cell| {
+                self.histogram(spec.name, &series.text, &le, cell, series.created_ns)
+            });
         }
     }
 
@@ -264,11 +473,11 @@ impl Encoder<'_> {
         };
         for handle in &family.series {
             match handle {
-                Handle::Counter(s) => self.counter(&counter_name, &s.text, &s.cell),
+                Handle::Counter(s) => self.counter(&counter_name, &s.text, &s.cell, s.created_ns),
                 Handle::Gauge(s) => self.gauge(name, &s.text, &s.cell),
                 Handle::Histogram(s) => {
                     let le = le.get_or_insert_with(|| le_labels(s.cell.bounds()));
-                    self.histogram(name, &s.text, le, &s.cell)
+                    self.histogram(name, &s.text, le, &s.cell, s.created_ns)
                 }
             }
         }

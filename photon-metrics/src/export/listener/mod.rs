@@ -30,7 +30,7 @@ mod render;
 pub(crate) use self::admission::ConnectionRate;
 use self::admission::{Admission, Admissions, DeniedPermit};
 use self::render::{Renders, Variant};
-use super::encode::Format;
+use super::encode::Exposition;
 use crate::store::Store;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -348,7 +348,7 @@ async fn respond(
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let format = Format::negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
+    let format = Exposition::negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
     let gzip = state.config.gzip
         && accepts_gzip(
             req.headers()

@@ -24,7 +24,7 @@
 //! lasts and one more after it, and a legitimate scrape waits for at most
 //! two renders of its lane and one of each other lane.
 
-use super::super::encode::{self, Format};
+use super::super::encode::{self, Exposition};
 use crate::store::Store;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -39,7 +39,8 @@ pub(super) const MAX_IN_FLIGHT: usize = 64 * 1024 * 1024;
 /// What a scrape asks to be rendered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct Variant {
-    pub format: Format,
+    /// Format and name escaping.
+    pub format: Exposition,
     pub gzip: bool,
 }
 
@@ -260,6 +261,7 @@ fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::encode::{Escaping, Format};
     use crate::store::StoreConfig;
     use std::time::Duration;
 
@@ -296,7 +298,11 @@ mod tests {
     }
 
     const TEXT: Variant = Variant {
-        format: Format::Text,
+        format: Exposition {
+            format: Format::Text,
+            escaping: Escaping::Underscores,
+            explicit: false,
+        },
         gzip: false,
     };
 
@@ -387,7 +393,7 @@ mod tests {
             let start = std::time::Instant::now();
             let body = renders
                 .get(Variant {
-                    format: Format::OpenMetrics,
+                    format: Format::OpenMetrics.into(),
                     gzip: false,
                 })
                 .await

@@ -1,6 +1,6 @@
 //! The handle to a built or installed exporter.
 
-use crate::export::encode::{self, Format};
+use crate::export::encode::{self, Exposition, Format};
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,18 +29,42 @@ impl PrometheusExporter {
         self.render_as(Format::Text)
     }
 
-    /// The exposition in `format` (OpenMetrics carries exemplars).
+    /// The exposition in a text `format` (OpenMetrics carries exemplars
+    /// and `_created`).
+    ///
+    /// # Panics
+    /// For [`Format::Protobuf`], which is binary: use
+    /// [`render_bytes`](Self::render_bytes).
     pub fn render_as(&self, format: Format) -> String {
+        assert!(
+            format != Format::Protobuf,
+            "the protobuf exposition is binary: render it with render_bytes"
+        );
+        String::from_utf8(self.render_bytes(format)).expect("the exposition is built from UTF-8 text")
+    }
+
+    /// The exposition in any format (and, through [`Exposition`], with a
+    /// name escaping), as bytes.
+    ///
+    /// ```
+    /// use photon_metrics::export::encode::{proto, Format};
+    /// let exporter = photon_metrics::export::prometheus::PrometheusBuilder::new().build().unwrap();
+    /// let families = proto::decode_delimited(&exporter.render_bytes(Format::Protobuf)).unwrap();
+    /// assert!(families.iter().all(|f| f.name().starts_with("photon_") || f.name().starts_with("process_")));
+    /// ```
+    pub fn render_bytes(&self, exposition: impl Into<Exposition>) -> Vec<u8> {
         let mut out = Vec::new();
-        encode::render(&self.store, format, &mut out);
-        String::from_utf8(out).expect("the exposition is built from UTF-8 text")
+        encode::render(&self.store, exposition, &mut out);
+        out
     }
 
     /// The exposition for a request with this `Accept` header, and the
     /// `Content-Type` to answer with: for serving from your own HTTP server.
-    pub fn render_for(&self, accept: Option<&str>) -> (String, &'static str) {
-        let format = Format::negotiate(accept);
-        (self.render_as(format), format.content_type())
+    /// The body is bytes because Prometheus with native histograms asks
+    /// for the (binary) protobuf format first.
+    pub fn render_for(&self, accept: Option<&str>) -> (Vec<u8>, &'static str) {
+        let exposition = Exposition::negotiate(accept);
+        (self.render_bytes(exposition), exposition.content_type())
     }
 
     /// The address the listener is bound to, if there is one.

@@ -14,8 +14,9 @@
 //! ```
 //!
 //! Or render into your own HTTP server: pass the request's `Accept` header
-//! and answer with the body and content type you get back (OpenMetrics with
-//! exemplars when the scraper asks for it, text 0.0.4 otherwise):
+//! and answer with the body and content type you get back (protobuf with
+//! native histograms, or OpenMetrics with exemplars, when the scraper asks
+//! for it; text 0.0.4 otherwise):
 //!
 //! ```
 //! use photon_metrics::export::prometheus::PrometheusExporterBuilder;
@@ -24,7 +25,7 @@
 //!     photon_metrics::runtime::set_queue_depth(3);
 //! });
 //! let (body, content_type) = exporter.render_for(Some("text/plain"));
-//! assert!(body.contains("photon_queue_depth 3"));
+//! assert!(String::from_utf8(body).unwrap().contains("photon_queue_depth 3"));
 //! assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
 //! ```
 //!
@@ -35,6 +36,14 @@
 //! - histograms are real Prometheus histograms with the catalog's buckets,
 //!   updated with atomics at record time: no observation is ever buffered
 //!   or lost, and no scrape sees `_count` differ from the `+Inf` bucket;
+//! - the catalog's histograms also keep native (sparse exponential)
+//!   buckets ([`crate::catalog::NativeBuckets`]), served with the classic
+//!   ones in the protobuf format; a scrape's native count is the sum of its
+//!   native buckets (and NaNs), never below its classic `+Inf`; histograms
+//!   recorded through the `metrics` facade are classic only;
+//! - counters and histograms carry their start: `_created` in OpenMetrics,
+//!   `created_timestamp` in protobuf; a retired and re-created series
+//!   starts anew;
 //! - label values are escaped once, exactly, when their series is created;
 //! - series other code records through the `metrics` facade are served too
 //!   (histograms with [`PrometheusExporterBuilder::default_buckets`]).
