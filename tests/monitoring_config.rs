@@ -36,10 +36,8 @@ fn run(binary: &Path, args: &[&str], cwd: &Path) -> String {
 fn promtool_checks_the_config_and_rules_and_the_rule_unit_tests_pass() {
     let promtool = require_binary("promtool", "prometheus");
     let m = monitoring();
-    run(
-        &promtool,
-        &["check", "config", "prometheus/prometheus.yml"],
-        &m,
+    support::stack::promtool_check_config(
+        &std::fs::read_to_string(m.join("prometheus/prometheus.yml")).unwrap(),
     );
     run(
         &promtool,
