@@ -691,13 +691,14 @@ pub(crate) fn max_memory_bytes(limits: Limits, bounds: usize) -> usize {
         + 2 * size_of::<Handle>() // the family's series list
         + arc
         + 2 * MAX_KEY_BYTES // label text: every value byte escaped
+        + MAX_KEY_BYTES // protobuf label pairs: names, values, tags, lengths
         + arc
         + size_of::<Series<HistogramCell>>()
         + HistogramCell::heap_bytes(bounds);
     let name = MAX_NAME_BYTES + 1;
-    let claims = 4 * (map(size_of::<(String, String)>()) + 2 * (name + "_bucket".len()));
-    // B-tree nodes are at least half full.
-    let per_family = 2 * size_of::<(String, Family)>() + name + claims;
+    let claims = 5 * (map(size_of::<(String, String)>()) + 2 * (name + "_created".len()));
+    // B-tree nodes are at least half full; the name as first recorded too.
+    let per_family = 2 * size_of::<(String, Family)>() + 2 * name + claims;
     limits.series * per_series + limits.series / 2 * per_family
 }
 

@@ -236,17 +236,16 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
         Kind::Counter => size_of::<table::Chunk<CounterCell>>(),
         Kind::Gauge => size_of::<table::Chunk<GaugeCell>>(),
         Kind::Histogram => {
-            // Native buckets at their worst: every chunk of both signs
-            // (a record of any finite or infinite value allocates at most
-            // one).
-            let native = table::shape(spec)
-                .native
-                .map_or(0, |l| native::NativeCell::max_heap_bytes(&l));
             size_of::<table::Chunk<HistogramCell>>()
-                + table::CHUNK
-                    * (HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len)) + native)
+                + table::CHUNK * HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
         }
     };
+    // Native buckets at their worst, for every series that can exist (a
+    // slot with no series never records): every chunk of both signs, as
+    // values of every magnitude would allocate them.
+    let native = table::shape(spec)
+        .native
+        .map_or(0, |l| series * native::NativeCell::max_heap_bytes(&l));
     // Each series' entry in the table's map of label texts (a B-tree node
     // holds at least half its capacity, so at most twice the entry).
     let entry = 2 * size_of::<(usize, table::Series)>();
@@ -261,7 +260,7 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
         })
         .sum();
     let index = chunks * size_of::<OnceLock<Box<()>>>();
-    chunks * chunk + series * (text + entry) + index
+    chunks * chunk + series * (text + entry) + index + native
 }
 
 /// A catalog family's table as the encoders see it (`None`: no series yet).

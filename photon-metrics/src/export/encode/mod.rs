@@ -501,7 +501,18 @@ mod tests {
     fn negotiation_follows_q_values() {
         let om = Format::OpenMetrics;
         let text = Format::Text;
+        let pb = Format::Protobuf;
         for (accept, want) in [
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                pb,
+            ),
+            (
+                "application/openmetrics-text;version=1.0.0,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9",
+                om,
+            ),
+            ("application/vnd.google.protobuf;proto=io.prometheus.client.Other;encoding=delimited", text),
+            ("application/vnd.google.protobuf", text),
             ("application/openmetrics-text; version=1.0.0", om),
             ("application/openmetrics-text;version=0.0.1", om),
             ("application/openmetrics-text", om),

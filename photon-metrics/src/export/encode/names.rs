@@ -13,6 +13,10 @@
 //! | `dots` | `app_dot_requests` (`_` → `__`, `.` → `_dot_`, others → `__`) |
 //! | `values` | `U__app_2e_requests` (`_` → `__`, others → `_<hex>_`) |
 //!
+//! A counter's `_total` (and every sample suffix) stays outside the
+//! escaping: `app.requests_total` is `app_dot_requests_total` under `dots`,
+//! so its samples still end in `_total` as OpenMetrics requires.
+//!
 //! # No name is served twice
 //!
 //! Names that sanitize alike are one family (their series merge), so
@@ -109,7 +113,15 @@ impl ForeignNames {
     pub(crate) fn family(&mut self, key: &str, family: &Family) -> Option<String> {
         let exposed = match (&family.original, self.escaping) {
             (Some(original), Escaping::AllowUtf8 | Escaping::Dots | Escaping::Values) => {
-                escape(original, self.escaping)
+                // A counter's `_total` is the format's, not the name's: the
+                // name before it is escaped, so the samples still end in it.
+                let (base, suffix) = match original.strip_suffix("_total") {
+                    Some(base) if family.kind == crate::catalog::Kind::Counter => {
+                        (base, "_total")
+                    }
+                    _ => (&**original, ""),
+                };
+                escape(base, self.escaping) + suffix
             }
             _ => key.to_string(),
         };

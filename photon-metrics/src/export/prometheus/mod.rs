@@ -58,35 +58,39 @@
 //!
 //! | family | series at most | memory at most |
 //! |---|---|---|
-//! | `photon_compilations_total` | 8580 | 7665 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 170 KiB |
-//! | `photon_compilation_errors_total` | 2145 | 1360 KiB |
-//! | `photon_cache_hits_total` | 33 | 15 KiB |
-//! | `photon_cache_misses_total` | 33 | 15 KiB |
-//! | `photon_memory_usage_bytes` | 66 | 40 KiB |
+//! | `photon_compilations_total` | 8580 | 11695 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 10973 KiB |
+//! | `photon_compilation_errors_total` | 2145 | 2068 KiB |
+//! | `photon_cache_hits_total` | 33 | 21 KiB |
+//! | `photon_cache_misses_total` | 33 | 21 KiB |
+//! | `photon_memory_usage_bytes` | 66 | 61 KiB |
 //! | `photon_memory_limit_bytes` | 1 | 2 KiB |
-//! | `photon_device_status` | 5125 | 3026 KiB |
-//! | `photon_optical_power_mw` | 1025 | 335 KiB |
-//! | `photon_device_temperature_celsius` | 1025 | 335 KiB |
-//! | `photon_calibration_drift` | 1025 | 335 KiB |
-//! | `photon_inference_latency_seconds` | 5 | 120 KiB |
-//! | `photon_active_devices` | 325 | 193 KiB |
+//! | `photon_device_status` | 5125 | 4737 KiB |
+//! | `photon_optical_power_mw` | 1025 | 529 KiB |
+//! | `photon_device_temperature_celsius` | 1025 | 529 KiB |
+//! | `photon_calibration_drift` | 1025 | 529 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 944 KiB |
+//! | `photon_active_devices` | 325 | 301 KiB |
 //! | `photon_active_sessions` | 1 | 2 KiB |
 //! | `photon_throughput_ops_per_second` | 1 | 2 KiB |
-//! | `photon_inference_ops_total` | 5 | 6 KiB |
+//! | `photon_inference_ops_total` | 5 | 7 KiB |
 //! | `photon_queue_depth` | 1 | 2 KiB |
-//! | `photon_runtime_errors_total` | 65 | 29 KiB |
-//! | `photon_metrics_label_overflow_total` | 5 | 6 KiB |
-//! | `photon_metrics_label_values` | 5 | 3 KiB |
-//! | `photon_metrics_label_cap` | 5 | 3 KiB |
-//! | `photon_metrics_stale_records_total` | 5 | 6 KiB |
-//! | `photon_otlp_spans_dropped_total` | 2 | 5 KiB |
+//! | `photon_runtime_errors_total` | 65 | 41 KiB |
+//! | `photon_metrics_label_overflow_total` | 5 | 7 KiB |
+//! | `photon_metrics_label_values` | 5 | 4 KiB |
+//! | `photon_metrics_label_cap` | 5 | 4 KiB |
+//! | `photon_metrics_stale_records_total` | 5 | 7 KiB |
+//! | `photon_otlp_spans_dropped_total` | 2 | 6 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
 //! process pays for what it touches: the demo's whole store is well under
 //! 1 MiB. A chunk is allocated whole, so the table counts whole chunks: a
 //! histogram family of 5 series pays for 64 cells (`tests/store_allocation.rs`
-//! measures a family's allocations against its row). Nothing is buffered per
+//! measures a family's allocations against its row). The histogram rows
+//! include each series' native buckets at their worst: 64 counters are
+//! allocated the first time a value falls in their range, and the bound
+//! assumes values of every magnitude, both signs; latencies from 1 µs to
+//! 1 h take 5 such chunks (2.6 KiB) a series. Nothing is buffered per
 //! observation, and nothing runs in the background to drain anything.
 //!
 //! Series recorded through the `metrics` facade outside the catalog are
@@ -94,7 +98,7 @@
 //! 10,000 in all, and [`PrometheusExporterBuilder::foreign_family_series_cap`],
 //! default 1,000 per family), and a key longer than 1 KiB (its name and
 //! labels) or a name longer than 256 bytes never gets a series of its own.
-//! At the default caps and buckets they take at most 58.6 MiB, every series
+//! At the default caps and buckets they take at most 74.2 MiB, every series
 //! a histogram with a 1 KiB key ([`PrometheusExporterBuilder::max_foreign_memory_bytes`]
 //! computes it for a builder's settings; a test keeps this figure honest);
 //! series with short keys take a small fraction of that.
