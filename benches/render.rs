@@ -105,6 +105,94 @@ fn render_11k_series(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The protobuf exposition of the same series.
+    let fast = fastmetrics_registry();
+    let decoded = photon_metrics::export::encode::proto::decode_delimited(
+        &photon.render_bytes(Format::Protobuf),
+    )
+    .unwrap();
+    let series = |name: &str| {
+        decoded
+            .iter()
+            .filter(|f| f.name().starts_with(name))
+            .map(|f| f.metric.len())
+            .sum::<usize>()
+    };
+    assert_eq!(series("bench_counter_"), COUNTERS * VALUES);
+    assert_eq!(series("bench_histogram_"), HISTOGRAMS * VALUES);
+    let mut g = c.benchmark_group("render_11k_series_protobuf");
+    g.bench_function("photon", |b| {
+        b.iter(|| black_box(photon.render_bytes(Format::Protobuf)))
+    });
+    g.bench_function("prometheus_client", |b| {
+        b.iter(|| {
+            black_box(prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry).unwrap())
+        })
+    });
+    g.bench_function("fastmetrics", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(1 << 20);
+            fastmetrics::format::prost::encode(
+                &mut out,
+                &fast,
+                fastmetrics::format::prost::ProtobufProfile::Prometheus,
+            )
+            .unwrap();
+            black_box(out)
+        })
+    });
+    g.finish();
+}
+
+/// fastmetrics' label set: one `value` label.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FastLabels(String);
+
+impl fastmetrics::raw::LabelSetSchema for FastLabels {
+    fn names() -> Option<&'static [&'static str]> {
+        Some(&["value"])
+    }
+}
+
+impl fastmetrics::encoder::EncodeLabelSet for FastLabels {
+    fn encode(
+        &self,
+        encoder: &mut dyn fastmetrics::encoder::LabelSetEncoder,
+    ) -> fastmetrics::error::Result<()> {
+        encoder.encode(&("value", &self.0))
+    }
+}
+
+/// The same 11,000 series in a fastmetrics registry.
+fn fastmetrics_registry() -> fastmetrics::registry::Registry {
+    use fastmetrics::metrics::{counter::Counter, family::Family, histogram::Histogram};
+    let mut registry = fastmetrics::registry::Registry::builder().build().unwrap();
+    for i in 0..COUNTERS {
+        let family = Family::<FastLabels, Counter>::default();
+        for v in 0..VALUES {
+            family.with_or_new(&FastLabels(v.to_string()), |c| {
+                c.inc_by(v as u64 + 1)
+            });
+        }
+        registry
+            .register(format!("bench_counter_{i}"), "bench", family)
+            .unwrap();
+    }
+    for i in 0..HISTOGRAMS {
+        let family = Family::<FastLabels, Histogram>::new(|| {
+            Histogram::new(common::PEER_BUCKETS.iter().copied())
+        });
+        for v in 0..VALUES {
+            family.with_or_new(&FastLabels(v.to_string()), |h| {
+                h.observe(v as f64 * 0.7)
+            });
+        }
+        registry
+            .register(format!("bench_histogram_{i}_seconds"), "bench", family)
+            .unwrap();
+    }
+    registry
 }
 
 /// What the default process sampling adds to a render: the catalog alone,

@@ -19,6 +19,40 @@ pub fn exemplar_probe() -> bool {
     crate::store::exemplar::current().is_some()
 }
 
+/// One histogram cell, classic buckets alone or with native ones: what
+/// `observe` costs at the cell, for the native-histogram benchmark only.
+pub struct BenchHistogram(crate::store::cell::HistogramCell);
+
+impl BenchHistogram {
+    /// Classic buckets only (what every histogram had before native ones).
+    pub fn classic(bounds: &'static [f64]) -> Self {
+        use crate::store::cell::{Cell, HistogramCell, Shape};
+        BenchHistogram(HistogramCell::new(Shape::classic(bounds)))
+    }
+
+    /// Classic buckets and the catalog latency histograms' native ones.
+    pub fn with_native(bounds: &'static [f64]) -> Self {
+        use crate::store::cell::{Cell, HistogramCell};
+        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let mut shape = crate::store::table::shape(spec);
+        shape.bounds = bounds;
+        BenchHistogram(HistogramCell::new(shape))
+    }
+
+    /// Observes `value`.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        self.0.observe(value);
+    }
+
+    /// Observations counted (the native count where there are native buckets).
+    pub fn count(&self) -> u64 {
+        let s = self.0.snapshot(false, true);
+        s.native
+            .map_or(s.cumulative.last().copied().unwrap_or(0), |n| n.count())
+    }
+}
+
 /// The `target = …` argument.
 #[diagnostic::on_unimplemented(
     message = "`target = …` must be a `photon_metrics::labels::Target`, not `{Self}`",

@@ -1,4 +1,5 @@
-//! The value cells of one series: counter, gauge and fixed-bucket histogram.
+//! The value cells of one series: counter, gauge and histogram (fixed
+//! buckets, and native ones where the family has them).
 //!
 //! # Why the histogram looks like this
 //!
@@ -26,6 +27,12 @@
 //! [`HistogramCell`]), which keeps two threads on one series from sharing a
 //! cache line; the scrape adds the stripes up, and the argument above holds
 //! stripe by stripe.
+//!
+//! A histogram with native buckets ([`super::native`]) counts only those
+//! and derives its classic buckets from them, exactly (see `Derived`): the
+//! same single bucket add per observation, so native buckets cost the
+//! record path nothing but the index arithmetic, and classic and native
+//! counts come from one read, so they can never disagree.
 
 use super::exemplar::{Exemplar, ExemplarSlot};
 use super::native::{self, NativeCell, NativeSnapshot};
@@ -183,14 +190,59 @@ pub(crate) struct HistogramCell {
     stride: usize,
     lines: Box<[Line]>,
     exemplars: Box<[ExemplarSlot]>,
-    /// Native buckets, for families that have them.
-    native: Option<NativeCell>,
+    /// Native buckets, for families that have them; then the classic
+    /// buckets are derived from them (see [`Derived`]) and `lines` holds
+    /// only the sum.
+    native: Option<Derived>,
+}
+
+/// Classic buckets derived from native ones, exactly: each classic bound
+/// `b` lies in one native bucket (its *straddle*); every native bucket
+/// below it holds only values `<= b`, every one above only values `> b`,
+/// so the cumulative count at `b` is the native buckets below the straddle
+/// (and the zero bucket and negative values, all below the positive
+/// bounds) plus the straddle's values `<= b`, which `split` counts. An
+/// observation therefore costs one native count, and a second only when it
+/// falls in a straddle at or below its bound (about one in ten): fewer
+/// atomics than keeping both sets of buckets.
+#[derive(Debug)]
+struct Derived {
+    cell: NativeCell,
+    /// The native bucket of each classic bound.
+    straddle: Box<[i32]>,
+    /// Per classic bucket `i`: observations in bucket `i` whose native
+    /// bucket is `straddle[i]`.
+    split: Box<[AtomicU64]>,
+}
+
+impl Derived {
+    /// Native buckets for `bounds`, when every bound is positive and above
+    /// the zero bucket (the derivation needs it; the catalog's are).
+    fn new(bounds: &[f64], layout: native::Layout) -> Option<Self> {
+        if !bounds.iter().all(|b| *b > layout.zero_threshold && b.is_finite()) {
+            return None;
+        }
+        Some(Derived {
+            cell: NativeCell::new(layout),
+            straddle: bounds
+                .iter()
+                .map(|b| native::bucket_index(*b, layout.schema))
+                .collect(),
+            split: (0..bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+        })
+    }
 }
 
 impl Cell for HistogramCell {
     fn new(shape: Shape) -> Self {
         let bounds = shape.bounds;
-        let stride = Self::lines_per_stripe(bounds.len());
+        let native = shape.native.and_then(|layout| Derived::new(bounds, layout));
+        // With native buckets the lines hold only the sum.
+        let stride = if native.is_some() {
+            1
+        } else {
+            Self::lines_per_stripe(bounds.len())
+        };
         let mut lines = Vec::with_capacity(stride * STRIPES);
         lines.resize_with(stride * STRIPES, Line::default);
         let mut exemplars = Vec::with_capacity(bounds.len() + 1);
@@ -200,12 +252,15 @@ impl Cell for HistogramCell {
             stride,
             lines: lines.into_boxed_slice(),
             exemplars: exemplars.into_boxed_slice(),
-            native: shape.native.map(NativeCell::new),
+            native,
         }
     }
     fn reset(&self) {
         if let Some(native) = &self.native {
-            native.reset();
+            native.cell.reset();
+            for n in native.split.iter() {
+                n.store(0, Ordering::Relaxed);
+            }
         }
         for line in self.lines.iter() {
             for word in &line.0 {
@@ -224,8 +279,8 @@ pub(crate) struct HistogramSnapshot {
     pub cumulative: Vec<u64>,
     pub exemplars: Vec<Option<Exemplar>>,
     pub sum: f64,
-    /// The native buckets (read after the classic ones, so their count is
-    /// never below the classic `+Inf`), unreduced.
+    /// The native buckets, unreduced, when asked for (the classic buckets
+    /// above are derived from the same read, so they always agree).
     pub native: Option<NativeSnapshot>,
 }
 
@@ -271,14 +326,22 @@ impl HistogramCell {
             value * count as f64
         };
         add_f64(self.word(stripe, 0), delta, Ordering::Relaxed);
-        // Native first: a scrape reads the classic buckets first, so every
-        // observation it counts there it also finds in the native ones.
-        if let Some(native) = &self.native {
-            native.observe(value, count);
+        match &self.native {
+            Some(native) => {
+                // The native count first: a scrape reads `split` before
+                // the native buckets, so whatever it finds split it also
+                // finds counted.
+                let key = native.cell.observe(value, count);
+                if key.is_some() && native.straddle.get(i).copied() == key {
+                    native.split[i].fetch_add(count, Ordering::Release);
+                }
+            }
+            // The release pairs with the scrape's acquire: a counted
+            // observation's sum is visible to the scrape that counts it.
+            None => {
+                self.word(stripe, 1 + i).fetch_add(count, Ordering::Release);
+            }
         }
-        // The release pairs with the scrape's acquire: a counted
-        // observation's sum is visible to the scrape that counts it.
-        self.word(stripe, 1 + i).fetch_add(count, Ordering::Release);
         self.exemplars[i].offer(value);
     }
 
@@ -288,7 +351,7 @@ impl HistogramCell {
 
     /// The native buckets, if the family has them.
     pub(crate) fn native(&self) -> Option<&NativeCell> {
-        self.native.as_ref()
+        self.native.as_ref().map(|n| &n.cell)
     }
 
     /// The counts and sum; the exemplars too when `exemplars` (only
@@ -296,20 +359,53 @@ impl HistogramCell {
     /// reads); the native buckets too when `native`.
     pub(crate) fn snapshot(&self, exemplars: bool, native: bool) -> HistogramSnapshot {
         let buckets = self.bounds.len() + 1;
-        let mut total = 0u64;
         let mut cumulative = Vec::with_capacity(buckets);
-        for i in 0..buckets {
-            for stripe in 0..STRIPES {
-                total += self.word(stripe, 1 + i).load(Ordering::Acquire);
+        let mut snapshot = None;
+        match &self.native {
+            Some(derived) => {
+                // `split` before the native buckets (see `observe_many`).
+                let split: Vec<u64> = derived
+                    .split
+                    .iter()
+                    .map(|n| n.load(Ordering::Acquire))
+                    .collect();
+                let s = derived.cell.snapshot();
+                let below_positive =
+                    s.zero + s.negative.iter().map(|b| b.1).sum::<u64>();
+                let mut positive = s.positive.iter().peekable();
+                let mut running = below_positive;
+                let mut straddled = 0u64;
+                let mut last_straddle = None;
+                for (i, &straddle) in derived.straddle.iter().enumerate() {
+                    while let Some(&&(k, n)) = positive.peek() {
+                        if k >= straddle {
+                            break;
+                        }
+                        running += n;
+                        positive.next();
+                    }
+                    if last_straddle != Some(straddle) {
+                        straddled = 0;
+                        last_straddle = Some(straddle);
+                    }
+                    straddled += split[i];
+                    cumulative.push(running + straddled);
+                }
+                cumulative.push(s.count());
+                if native {
+                    snapshot = Some(s);
+                }
             }
-            cumulative.push(total);
+            None => {
+                let mut total = 0u64;
+                for i in 0..buckets {
+                    for stripe in 0..STRIPES {
+                        total += self.word(stripe, 1 + i).load(Ordering::Acquire);
+                    }
+                    cumulative.push(total);
+                }
+            }
         }
-        // After the classic buckets (see `observe_many`).
-        let native = if native {
-            self.native.as_ref().map(NativeCell::snapshot)
-        } else {
-            None
-        };
         let sum = (0..STRIPES)
             .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Relaxed)))
             .sum();
@@ -321,7 +417,7 @@ impl HistogramCell {
                 vec![None; self.exemplars.len()]
             },
             sum,
-            native,
+            native: snapshot,
         }
     }
 }
@@ -339,6 +435,33 @@ mod tests {
         let s = h.snapshot(true, true);
         assert_eq!(s.cumulative, [2, 4, 6]);
         assert!(s.sum.is_nan());
+    }
+
+    #[test]
+    fn derived_classic_buckets_equal_counted_ones() {
+        let bounds: &'static [f64] = crate::catalog::INFERENCE_LATENCY_BUCKETS;
+        let classic = HistogramCell::new(Shape::classic(bounds));
+        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let derived = HistogramCell::new(crate::store::table::shape(spec));
+        assert!(derived.native().is_some());
+        let mut values: Vec<f64> = bounds.to_vec();
+        values.extend(bounds.iter().map(|b| b * 1.0000001));
+        values.extend(bounds.iter().map(|b| b * 0.9999999));
+        values.extend(bounds.iter().map(|b| f64::from_bits(b.to_bits() + 1)));
+        values.extend(bounds.iter().map(|b| f64::from_bits(b.to_bits() - 1)));
+        values.extend([0.0, -1.0, 1e-300, 1e300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+        let mut x = 1e-7;
+        while x < 100.0 {
+            values.push(x);
+            x *= 1.013;
+        }
+        for v in &values {
+            classic.observe(*v);
+            derived.observe(*v);
+        }
+        let (c, d) = (classic.snapshot(false, false), derived.snapshot(false, true));
+        assert_eq!(c.cumulative, d.cumulative);
+        assert_eq!(d.native.unwrap().count(), values.len() as u64);
     }
 
     #[test]

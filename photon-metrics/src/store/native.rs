@@ -44,17 +44,24 @@ pub(crate) const MAX_SCHEMA: i8 = 8;
 /// `f64::MAX`'s. (`v <= 0` and NaN are the caller's: zero bucket or count.)
 #[inline(always)]
 pub(crate) fn bucket_index(v: f64, schema: i8) -> i32 {
+    let table = if schema > 0 { thresholds(schema) } else { &[] };
+    index_with(v, schema, table)
+}
+
+/// [`bucket_index`] with the schema's boundary mantissas at hand.
+#[inline(always)]
+fn index_with(v: f64, schema: i8, table: &[u64]) -> i32 {
     debug_assert!(v > 0.0);
     if v == f64::INFINITY {
-        return bucket_index(f64::MAX, schema) + 1;
+        return index_with(f64::MAX, schema, table) + 1;
     }
     let (mantissa, exp) = frexp_bits(v);
     if schema > 0 {
         // frexp's fraction is in [0.5, 1); bucket j of the octave is the
         // number of boundaries 2^(j/2^s - 1) below it. All boundaries share
         // the fraction's binary exponent, so comparing mantissas compares
-        // the values.
-        let below = thresholds(schema).partition_point(|&t| t < mantissa) as i32;
+        // the values; the count is branch-free.
+        let below = table.iter().map(|&t| u32::from(t < mantissa)).sum::<u32>() as i32;
         below + (exp - 1) * (1 << schema)
     } else {
         // An exact power of two is the upper bound of the octave below.
@@ -127,6 +134,8 @@ pub(crate) struct Layout {
     pub(crate) max_buckets: u32,
     /// The first chunk id the directory covers.
     base: i32,
+    /// The schema's boundary mantissas (schemas above 0).
+    table: &'static [u64],
 }
 
 impl Layout {
@@ -135,12 +144,14 @@ impl Layout {
         let low = low.max(f64::MIN_POSITIVE);
         // Start a chunk below the lowest classic bound, so the directory
         // spans from there up.
+        let schema = schema.clamp(MIN_SCHEMA, MAX_SCHEMA);
         let base = bucket_index(low, schema).div_euclid(CHUNK as i32) - 1;
         Layout {
-            schema: schema.clamp(MIN_SCHEMA, MAX_SCHEMA),
+            schema,
             zero_threshold: zero_threshold.max(0.0),
             max_buckets: max_buckets.max(1),
             base,
+            table: if schema > 0 { thresholds(schema) } else { &[] },
         }
     }
 }
@@ -246,20 +257,22 @@ impl NativeCell {
     /// Heap bytes one chunk of buckets takes (for the memory bound).
     pub(crate) const CHUNK_BYTES: usize = std::mem::size_of::<Far>();
 
-    /// Counts `count` observations of `value`.
+    /// Counts `count` observations of `value`; returns its bucket index
+    /// if it is positive and above the zero bucket.
     #[inline(always)]
-    pub(crate) fn observe(&self, value: f64, count: u64) {
+    pub(crate) fn observe(&self, value: f64, count: u64) -> Option<i32> {
         let magnitude = value.abs();
         if !(magnitude > self.layout.zero_threshold) {
             self.small(value, count);
-            return;
+            return None;
         }
-        let key = bucket_index(magnitude, self.layout.schema);
-        let id = key.div_euclid(CHUNK as i32);
-        let offset = key.rem_euclid(CHUNK as i32) as usize;
+        let key = index_with(magnitude, self.layout.schema, self.layout.table);
+        let id = key >> CHUNK.trailing_zeros();
+        let offset = (key & (CHUNK as i32 - 1)) as usize;
         let slot = id.wrapping_sub(self.layout.base) as u32 as usize;
+        let positive = value > 0.0;
         let chunk = match self.near.get(slot) {
-            Some(near) if value > 0.0 => {
+            Some(near) if positive => {
                 let p = near.load(Ordering::Acquire);
                 if p.is_null() {
                     self.install_near(near)
@@ -269,9 +282,10 @@ impl NativeCell {
                     unsafe { &*p }
                 }
             }
-            _ => self.far_chunk(value < 0.0, id),
+            _ => self.far_chunk(!positive, id),
         };
         chunk.0[offset].fetch_add(count, Ordering::Release);
+        positive.then_some(key)
     }
 
     #[cold]
