@@ -248,6 +248,16 @@ struct Inner {
     reserved: usize,
 }
 
+/// Which family (catalog or foreign, by its key) uses each sample name.
+pub(crate) struct Claims<'a>(&'a HashMap<String, String>);
+
+impl Claims<'_> {
+    /// The family that uses sample name `sample`, if any.
+    pub(crate) fn owner(&self, sample: &str) -> Option<&str> {
+        self.0.get(sample).map(String::as_str)
+    }
+}
+
 /// A key made into a series: its label text and what had to change.
 struct Encoded {
     text: Arc<str>,
@@ -604,10 +614,14 @@ impl Foreign {
     }
 
     /// Calls `f` for every family, sorted by name, with its description.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &Family, Option<&Description>)) {
+    pub(crate) fn for_each(
+        &self,
+        mut f: impl FnMut(&str, &Family, Option<&Description>, &Claims<'_>),
+    ) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let claims = Claims(&inner.claims);
         for (name, family) in &inner.families {
-            f(name, family, inner.descriptions.get(name));
+            f(name, family, inner.descriptions.get(name), &claims);
         }
     }
 

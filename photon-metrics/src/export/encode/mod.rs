@@ -238,6 +238,7 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     let mut e = Encoder {
         out,
         om: exposition.format == Format::OpenMetrics,
+        legacy: true,
     };
     store.for_each_family(|spec, tables| match tables {
         Tables::Counter(t) => e.counters(spec, t),
@@ -246,8 +247,8 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     });
     let mut foreign_le: Option<Vec<String>> = None;
     let mut names = ForeignNames::new(exposition.escaping);
-    store.foreign.for_each(|name, family, description| {
-        if let Some(exposed) = names.family(name, family) {
+    store.foreign.for_each(|name, family, description, claims| {
+        if let Some(exposed) = names.family(name, family, claims) {
             e.foreign(&exposed, family, description, &mut foreign_le);
         }
     });
@@ -259,11 +260,14 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
 struct Encoder<'a> {
     out: &'a mut Vec<u8>,
     om: bool,
+    /// Whether the current family's name is a legacy name (else quoted).
+    legacy: bool,
 }
 
 impl Encoder<'_> {
     /// `# HELP`, `# TYPE` and `# UNIT` for a family exported as `name`.
     fn header(&mut self, name: &str, kind: Kind, help: Option<&str>, unit: Option<&str>) {
+        self.legacy = names::is_legacy(name);
         // OpenMetrics names a counter family without the `_total` of its samples.
         let family = match (self.om, kind) {
             (true, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
@@ -316,7 +320,7 @@ impl Encoder<'_> {
     /// inside the braces.
     #[inline]
     fn series(&mut self, name: &str, suffix: &str, labels: &str, extra: &str) {
-        let legacy = names::is_legacy(name);
+        let legacy = self.legacy;
         if legacy {
             self.out.extend_from_slice(name.as_bytes());
             self.out.extend_from_slice(suffix.as_bytes());
@@ -369,12 +373,17 @@ impl Encoder<'_> {
             return;
         }
         self.series(name, "_created", labels, "");
-        let _ = writeln!(
-            self.out,
-            "{}.{:09}",
-            created_ns / 1_000_000_000,
-            created_ns % 1_000_000_000
-        );
+        number::u64(self.out, created_ns / 1_000_000_000);
+        let nanos = created_ns % 1_000_000_000;
+        let mut digits = [b'0'; 10];
+        digits[0] = b'.';
+        let mut rest = nanos;
+        for d in digits[1..].iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        self.out.extend_from_slice(&digits);
+        self.out.push(b'\n');
     }
 
     /// A counter whose samples are `name` (`…_total`).

@@ -28,10 +28,9 @@
 //! warning per name and escaping; it is under the others.
 
 use super::Escaping;
-use crate::catalog::CATALOG;
-use crate::store::foreign::{claims as samples, Family, Handle};
+use crate::store::foreign::{claims as samples, Claims, Family, Handle};
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// Whether `name` is a valid legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub(crate) fn is_legacy(name: &str) -> bool {
@@ -82,17 +81,6 @@ pub(crate) fn escape(name: &str, escaping: Escaping) -> String {
     out
 }
 
-/// The sample names the catalog uses (the same under every escaping).
-fn catalog() -> &'static HashSet<String> {
-    static CLAIMS: OnceLock<HashSet<String>> = OnceLock::new();
-    CLAIMS.get_or_init(|| {
-        CATALOG
-            .iter()
-            .flat_map(|spec| samples(spec.name, spec.kind))
-            .collect()
-    })
-}
-
 /// One render's foreign names: which each family is served under, and
 /// which are taken.
 pub(crate) struct ForeignNames {
@@ -110,7 +98,18 @@ impl ForeignNames {
 
     /// The name foreign family `key` (its sanitized name) is served under
     /// in this render, or `None` if that would collide (warned once).
-    pub(crate) fn family(&mut self, key: &str, family: &Family) -> Option<String> {
+    ///
+    /// A family served under its key needs no check: registration made
+    /// every key's sample names unique, the catalog's included (`claims`).
+    /// Any other name is checked against those claims and against the
+    /// other escaped names of this render, so a render under the default
+    /// escaping does no work here at all.
+    pub(crate) fn family(
+        &mut self,
+        key: &str,
+        family: &Family,
+        claims: &Claims<'_>,
+    ) -> Option<String> {
         let exposed = match (&family.original, self.escaping) {
             (Some(original), Escaping::AllowUtf8 | Escaping::Dots | Escaping::Values) => {
                 // A counter's `_total` is the format's, not the name's: the
@@ -125,10 +124,13 @@ impl ForeignNames {
             }
             _ => key.to_string(),
         };
+        if exposed == key {
+            return Some(exposed);
+        }
         let samples = samples(&exposed, family.kind);
         if samples
             .iter()
-            .any(|s| catalog().contains(s) || self.taken.contains(s))
+            .any(|s| claims.owner(s).is_some_and(|o| o != key) || self.taken.contains(s))
         {
             warn_collision(&exposed, self.escaping);
             return None;

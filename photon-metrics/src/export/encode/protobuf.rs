@@ -51,8 +51,8 @@ pub(crate) fn render(store: &Store, escaping: Escaping, out: &mut Vec<u8>) {
         _ => {}
     });
     let mut names = ForeignNames::new(escaping);
-    store.foreign.for_each(|name, family, description| {
-        if let Some(exposed) = names.family(name, family) {
+    store.foreign.for_each(|name, family, description, claims| {
+        if let Some(exposed) = names.family(name, family, claims) {
             foreign(out, &exposed, family, description, &names);
         }
     });
