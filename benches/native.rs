@@ -8,8 +8,8 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use photon_metrics::catalog::INFERENCE_LATENCY_BUCKETS;
 use photon_metrics::__private::BenchHistogram;
+use photon_metrics::catalog::INFERENCE_LATENCY_BUCKETS;
 use prometheus_client::metrics::histogram::{Histogram, NativeHistogramConfig};
 use std::hint::black_box;
 
@@ -35,7 +35,8 @@ fn observe(c: &mut Criterion) {
     let classic = BenchHistogram::classic(INFERENCE_LATENCY_BUCKETS);
     let native = BenchHistogram::with_native(INFERENCE_LATENCY_BUCKETS);
     let config = || NativeHistogramConfig::with_schema(3).max_buckets(160);
-    let pc_native = Histogram::new_classic_and_native(INFERENCE_LATENCY_BUCKETS.iter().copied(), config());
+    let pc_native =
+        Histogram::new_classic_and_native(INFERENCE_LATENCY_BUCKETS.iter().copied(), config());
     let pc_classic = Histogram::new(INFERENCE_LATENCY_BUCKETS.iter().copied());
 
     let mut g = c.benchmark_group("histogram_observe");
@@ -44,7 +45,9 @@ fn observe(c: &mut Criterion) {
         i = (i + 1) & 4095;
         values[i]
     };
-    g.bench_function("photon_classic", |b| b.iter(|| classic.observe(black_box(next()))));
+    g.bench_function("photon_classic", |b| {
+        b.iter(|| classic.observe(black_box(next())))
+    });
     g.bench_function("photon_native_and_classic", |b| {
         b.iter(|| native.observe(black_box(next())))
     });

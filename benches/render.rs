@@ -76,7 +76,9 @@ fn render_11k_series(c: &mut Criterion) {
     let lines = |text: &str| {
         text.lines()
             // (OpenMetrics also writes each series' `_created`.)
-            .filter(|l| l.starts_with("bench_") && !l.contains("_bucket") && !l.contains("_created"))
+            .filter(|l| {
+                l.starts_with("bench_") && !l.contains("_bucket") && !l.contains("_created")
+            })
             .count()
     };
     assert_eq!(
@@ -130,7 +132,9 @@ fn render_11k_series(c: &mut Criterion) {
     });
     g.bench_function("prometheus_client", |b| {
         b.iter(|| {
-            black_box(prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry).unwrap())
+            black_box(
+                prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry).unwrap(),
+            )
         })
     });
     g.bench_function("fastmetrics", |b| {
@@ -174,9 +178,7 @@ fn fastmetrics_registry() -> fastmetrics::registry::Registry {
     for i in 0..COUNTERS {
         let family = Family::<FastLabels, Counter>::default();
         for v in 0..VALUES {
-            family.with_or_new(&FastLabels(v.to_string()), |c| {
-                c.inc_by(v as u64 + 1)
-            });
+            family.with_or_new(&FastLabels(v.to_string()), |c| c.inc_by(v as u64 + 1));
         }
         registry
             .register(format!("bench_counter_{i}"), "bench", family)
@@ -187,9 +189,7 @@ fn fastmetrics_registry() -> fastmetrics::registry::Registry {
             Histogram::new(common::PEER_BUCKETS.iter().copied())
         });
         for v in 0..VALUES {
-            family.with_or_new(&FastLabels(v.to_string()), |h| {
-                h.observe(v as f64 * 0.7)
-            });
+            family.with_or_new(&FastLabels(v.to_string()), |h| h.observe(v as f64 * 0.7));
         }
         registry
             .register(format!("bench_histogram_{i}_seconds"), "bench", family)

@@ -13,13 +13,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const ESCAPINGS: [Escaping; 4] = [
-    Escaping::AllowUtf8,
-    Escaping::Underscores,
-    Escaping::Dots,
-    Escaping::Values,
-];
-
 fn exporter() -> PrometheusExporter {
     let exporter = PrometheusExporterBuilder::new().install().unwrap();
     metrics::counter!("app.requests_total", "route" => "/").increment(3);
@@ -79,22 +72,45 @@ fn every_escaping_serves_valid_unique_names_in_every_format() {
     let want: [(Escaping, &[&str], &[&str]); 4] = [
         (
             Escaping::AllowUtf8,
-            &["app.requests", "größe.bytes", "a.x", "U__a_2e_x", "wait.seconds"],
+            &[
+                "app.requests",
+                "größe.bytes",
+                "a.x",
+                "U__a_2e_x",
+                "wait.seconds",
+            ],
             &[],
         ),
         (
             Escaping::Underscores,
-            &["app_requests", "gr__e_bytes", "a_x", "U__a_2e_x", "wait_seconds"],
+            &[
+                "app_requests",
+                "gr__e_bytes",
+                "a_x",
+                "U__a_2e_x",
+                "wait_seconds",
+            ],
             &[],
         ),
         (
             Escaping::Dots,
-            &["app_dot_requests", "gr____e_dot_bytes", "a_dot_x", "U__a_2e_x", "wait_dot_seconds"],
+            &[
+                "app_dot_requests",
+                "gr____e_dot_bytes",
+                "a_dot_x",
+                "U__a_2e_x",
+                "wait_dot_seconds",
+            ],
             &[],
         ),
         (
             Escaping::Values,
-            &["U__app_2e_requests", "U__gr_f6__df_e_2e_bytes", "U__a_2e_x", "U__wait_2e_seconds"],
+            &[
+                "U__app_2e_requests",
+                "U__gr_f6__df_e_2e_bytes",
+                "U__a_2e_x",
+                "U__wait_2e_seconds",
+            ],
             // `a.x` is `U__a_2e_x` here, which another family is.
             &["a_x", "a.x"],
         ),
@@ -109,13 +125,23 @@ fn every_escaping_serves_valid_unique_names_in_every_format() {
             let text = String::from_utf8(exporter.render_bytes(exposition)).unwrap();
             let (families, samples) = python_parse(&text, format == Format::OpenMetrics);
             let unique: BTreeSet<&String> = samples.iter().collect();
-            assert_eq!(unique.len(), samples.len(), "{escaping:?} {format:?}: a sample twice");
+            assert_eq!(
+                unique.len(),
+                samples.len(),
+                "{escaping:?} {format:?}: a sample twice"
+            );
             let families: BTreeSet<&str> = families.iter().map(String::as_str).collect();
             for name in present {
-                assert!(families.contains(name), "{escaping:?} {format:?}: no {name} in {families:?}");
+                assert!(
+                    families.contains(name),
+                    "{escaping:?} {format:?}: no {name} in {families:?}"
+                );
             }
             for name in absent {
-                assert!(!families.contains(name), "{escaping:?} {format:?}: {name} served");
+                assert!(
+                    !families.contains(name),
+                    "{escaping:?} {format:?}: {name} served"
+                );
             }
             if escaping != Escaping::AllowUtf8 && format == Format::Text {
                 // Legacy names only: promtool (2.42) reads and lints it.
@@ -134,10 +160,16 @@ fn every_escaping_serves_valid_unique_names_in_every_format() {
             .map(|f| f.name().to_string())
             .collect();
         let unique: BTreeSet<&String> = names.iter().collect();
-        assert_eq!(unique.len(), names.len(), "{escaping:?} protobuf: {names:?}");
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "{escaping:?} protobuf: {names:?}"
+        );
         for name in present {
             assert!(
-                names.iter().any(|n| n == name || *n == format!("{name}_total")),
+                names
+                    .iter()
+                    .any(|n| n == name || *n == format!("{name}_total")),
                 "{escaping:?} protobuf: no {name} in {names:?}"
             );
         }
@@ -145,7 +177,10 @@ fn every_escaping_serves_valid_unique_names_in_every_format() {
     // `app.requests` and `app_requests` are one family, both series in it.
     let text = exporter.render_as(Format::Text);
     assert!(text.contains("app_requests_total{route=\"/\"} 3"), "{text}");
-    assert!(text.contains("app_requests_total{route=\"/b\"} 4"), "{text}");
+    assert!(
+        text.contains("app_requests_total{route=\"/b\"} 4"),
+        "{text}"
+    );
 }
 
 #[test]

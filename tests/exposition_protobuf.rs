@@ -133,25 +133,32 @@ fn python_decode(body: &[u8]) -> String {
         "decode.py failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
 }
 
 /// Every catalog family with series, hostile values among them.
 fn record_everything(hostile: &[String]) {
-    use photon_metrics::{compiler, hardware, runtime};
     use photon_metrics::labels::{ErrorKind, MemoryStat, ModelType, Status};
+    use photon_metrics::{compiler, hardware, runtime};
     for value in hostile {
         let target = Target::new(value).unwrap();
-        compiler::record_compilation(target.clone(), Status::Success, ModelType::new("transformer").unwrap());
-        compiler::record_cache_hit(target.clone());
+        compiler::record_compilation(
+            target,
+            Status::Success,
+            ModelType::new("transformer").unwrap(),
+        );
+        compiler::record_cache_hit(target);
         compiler::observe_compilation_duration(target, 10, 0.25);
         let device = DeviceId::new(value).unwrap();
         hardware::set_optical_power_mw(device, -1.5e-300);
     }
     let target = Target::new("lightmatter").unwrap();
-    compiler::record_compilation_error(target.clone(), ErrorKind::new("timeout").unwrap());
-    compiler::record_cache_miss(target.clone());
-    compiler::set_memory_usage(target.clone(), MemoryStat::Peak, u64::MAX);
+    compiler::record_compilation_error(target, ErrorKind::new("timeout").unwrap());
+    compiler::record_cache_miss(target);
+    compiler::set_memory_usage(target, MemoryStat::Peak, u64::MAX);
     compiler::set_memory_limit(1 << 40);
     for (i, v) in [0.0, 1e-7, 3e-4, 0.0042, 1.0, 7.5, 1e9, f64::INFINITY]
         .iter()
@@ -159,14 +166,14 @@ fn record_everything(hostile: &[String]) {
     {
         for _ in 0..=i {
             hardware::observe_inference_latency(DeviceType::Mzi, *v);
-            compiler::observe_compilation_duration(target.clone(), 1 << 20, *v);
+            compiler::observe_compilation_duration(target, 1 << 20, *v);
         }
     }
     hardware::observe_inference_latency(DeviceType::Pcm, f64::NAN);
     hardware::observe_inference_latency(DeviceType::Pcm, -0.5);
     let device = DeviceId::new("chip-0").unwrap();
-    hardware::set_device_status(device.clone(), DeviceType::Mzi, true);
-    hardware::set_temperature_celsius(device.clone(), 42.25);
+    hardware::set_device_status(device, DeviceType::Mzi, true);
+    hardware::set_temperature_celsius(device, 42.25);
     hardware::set_calibration_drift(device, f64::NEG_INFINITY);
     hardware::set_active_devices(DeviceType::Mzi, Location::new("rack-1").unwrap(), 3);
     runtime::set_queue_depth(7);
@@ -252,20 +259,34 @@ fn protobuf_decodes_alike_with_the_upstream_proto_and_matches_the_text() {
                 .collect();
             // What each render samples anew (resident memory, the process).
             let sampled = f.name().starts_with("process_")
-                || labels.iter().any(|(k, v)| (k == "memory" && v == "current") || (k == "target" && v == "process"));
+                || labels.iter().any(|(k, v)| {
+                    (k == "memory" && v == "current") || (k == "target" && v == "process")
+                });
             if sampled {
                 continue;
             }
             if let Some(c) = &m.counter {
-                assert!(same(find(f.name(), &labels, None), c.value()), "{}", f.name());
+                assert!(
+                    same(find(f.name(), &labels, None), c.value()),
+                    "{}",
+                    f.name()
+                );
             }
             if let Some(g) = &m.gauge {
                 let text = find(f.name(), &labels, None);
-                assert!(same(text, g.value()), "{}{labels:?}: text {text}, protobuf {}", f.name(), g.value());
+                assert!(
+                    same(text, g.value()),
+                    "{}{labels:?}: text {text}, protobuf {}",
+                    f.name(),
+                    g.value()
+                );
             }
             if let Some(h) = &m.histogram {
                 let name = f.name();
-                assert!(same(find(&format!("{name}_sum"), &labels, None), h.sample_sum()));
+                assert!(same(
+                    find(&format!("{name}_sum"), &labels, None),
+                    h.sample_sum()
+                ));
                 let classic = find(&format!("{name}_count"), &labels, None);
                 // The native count includes everything the classic read saw.
                 assert!(h.sample_count() as f64 >= classic);
@@ -305,4 +326,3 @@ fn protobuf_decodes_alike_with_the_upstream_proto_and_matches_the_text() {
         }
     }
 }
-

@@ -75,8 +75,7 @@ fn the_demo_s_native_histograms_and_exemplars_reach_prometheus() {
             Duration::from_secs(60),
             || {
                 demo.assert_running();
-                scalar(&prometheus, &format!("sum(histogram_count({family}))"))
-                    .filter(|n| *n > 0.0)
+                scalar(&prometheus, &format!("sum(histogram_count({family}))")).filter(|n| *n > 0.0)
             },
         );
         let sum = scalar(&prometheus, &format!("sum(histogram_sum({family}))")).unwrap();
@@ -94,9 +93,7 @@ fn the_demo_s_native_histograms_and_exemplars_reach_prometheus() {
         );
         assert!(p95 < 1e3, "{family}: p95 {p95}");
         // 2.42 keeps only the native series of a histogram with both.
-        let classic = prometheus
-            .query(&format!("{family}_bucket"))
-            .unwrap();
+        let classic = prometheus.query(&format!("{family}_bucket")).unwrap();
         assert_eq!(classic["result"].as_array().unwrap().len(), 0, "{classic}");
         // Exemplars, from the classic buckets (what 2.42 reads for native).
         wait_for(
@@ -133,7 +130,11 @@ fn the_demo_s_native_histograms_and_exemplars_reach_prometheus() {
     assert_eq!(
         h.bucket.len(),
         photon_metrics::catalog::INFERENCE_LATENCY_BUCKETS.len()
-            + usize::from(h.bucket.last().is_some_and(|b| b.upper_bound().is_infinite()))
+            + usize::from(
+                h.bucket
+                    .last()
+                    .is_some_and(|b| b.upper_bound().is_infinite())
+            )
     );
     assert_eq!(h.schema, Some(3));
     assert!(h.created_timestamp.is_some());
@@ -213,11 +214,21 @@ fn native_quantiles_stay_within_the_schema_s_bound() {
     native.wait_for_targets_up(Duration::from_secs(60));
     classic.wait_for_targets_up(Duration::from_secs(60));
     let selector = "{device_type=\"mzi\"}";
-    wait_for("both Prometheus servers to hold the histogram", Duration::from_secs(30), || {
-        let n = scalar(&native, &format!("histogram_count(photon_inference_latency_seconds{selector})"))?;
-        let c = scalar(&classic, &format!("photon_inference_latency_seconds_count{selector}"))?;
-        (n == values.len() as f64 && c == values.len() as f64).then_some(())
-    });
+    wait_for(
+        "both Prometheus servers to hold the histogram",
+        Duration::from_secs(30),
+        || {
+            let n = scalar(
+                &native,
+                &format!("histogram_count(photon_inference_latency_seconds{selector})"),
+            )?;
+            let c = scalar(
+                &classic,
+                &format!("photon_inference_latency_seconds_count{selector}"),
+            )?;
+            (n == values.len() as f64 && c == values.len() as f64).then_some(())
+        },
+    );
 
     values.sort_by(f64::total_cmp);
     let bound = photon_metrics::catalog::LATENCY_NATIVE_BUCKETS.relative_error();

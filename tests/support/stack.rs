@@ -83,7 +83,9 @@ pub fn demo_binary() -> PathBuf {
 /// for the check, everything else is checked as written.
 pub fn for_promtool_242(source: &str) -> String {
     let jobs = source.matches("- job_name:").count();
-    let kept = source.matches("\n    scrape_classic_histograms: true\n").count();
+    let kept = source
+        .matches("\n    scrape_classic_histograms: true\n")
+        .count();
     assert!(jobs > 0, "the config has scrape jobs");
     assert_eq!(kept, jobs, "every scrape job keeps the classic buckets");
     source.replace("    scrape_classic_histograms: true\n", "")
@@ -132,8 +134,8 @@ pub fn promtool_check_k8s_config(source: &str) {
         )
         .unwrap();
     }
-    let checked = for_promtool_242(source)
-        .replace(discovery, "    static_configs:\n      - targets: []\n");
+    let checked =
+        for_promtool_242(source).replace(discovery, "    static_configs:\n      - targets: []\n");
     std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
     let out = std::process::Command::new(promtool)
         .args(["check", "config", "prometheus.yml"])

@@ -219,7 +219,10 @@ impl Derived {
     /// Native buckets for `bounds`, when every bound is positive and above
     /// the zero bucket (the derivation needs it; the catalog's are).
     fn new(bounds: &[f64], layout: native::Layout) -> Option<Self> {
-        if !bounds.iter().all(|b| *b > layout.zero_threshold && b.is_finite()) {
+        if !bounds
+            .iter()
+            .all(|b| *b > layout.zero_threshold && b.is_finite())
+        {
             return None;
         }
         Some(Derived {
@@ -370,8 +373,7 @@ impl HistogramCell {
                     .map(|n| n.load(Ordering::Acquire))
                     .collect();
                 let s = derived.cell.snapshot();
-                let below_positive =
-                    s.zero + s.negative.iter().map(|b| b.1).sum::<u64>();
+                let below_positive = s.zero + s.negative.iter().map(|b| b.1).sum::<u64>();
                 let mut positive = s.positive.iter().peekable();
                 let mut running = below_positive;
                 let mut straddled = 0u64;
@@ -449,7 +451,15 @@ mod tests {
         values.extend(bounds.iter().map(|b| b * 0.9999999));
         values.extend(bounds.iter().map(|b| f64::from_bits(b.to_bits() + 1)));
         values.extend(bounds.iter().map(|b| f64::from_bits(b.to_bits() - 1)));
-        values.extend([0.0, -1.0, 1e-300, 1e300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+        values.extend([
+            0.0,
+            -1.0,
+            1e-300,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ]);
         let mut x = 1e-7;
         while x < 100.0 {
             values.push(x);
@@ -459,7 +469,10 @@ mod tests {
             classic.observe(*v);
             derived.observe(*v);
         }
-        let (c, d) = (classic.snapshot(false, false), derived.snapshot(false, true));
+        let (c, d) = (
+            classic.snapshot(false, false),
+            derived.snapshot(false, true),
+        );
         assert_eq!(c.cumulative, d.cumulative);
         assert_eq!(d.native.unwrap().count(), values.len() as u64);
     }

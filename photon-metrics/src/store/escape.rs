@@ -14,7 +14,9 @@ pub(crate) fn label_value(out: &mut String, value: &str) {
 /// with `name` (1) and `value` (2), as the protobuf exposition copies it.
 pub(crate) fn label_pair(out: &mut Vec<u8>, name: &str, value: &str) {
     use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
-    let inner = 1 + encoded_len_varint(name.len() as u64) + name.len()
+    let inner = 1
+        + encoded_len_varint(name.len() as u64)
+        + name.len()
         + 1
         + encoded_len_varint(value.len() as u64)
         + value.len();

@@ -450,7 +450,9 @@ impl Foreign {
                 inner.claims.insert(claim, name.clone());
             }
             let original = (key.name() != name).then(|| key.name().into());
-            inner.families.insert(name.clone(), Family::new(kind, original));
+            inner
+                .families
+                .insert(name.clone(), Family::new(kind, original));
             inner.reserved += 1;
         }
         let encoded = self.encode(key, kind);

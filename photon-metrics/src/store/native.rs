@@ -215,14 +215,18 @@ impl NativeSnapshot {
     pub(crate) fn count(&self) -> u64 {
         self.zero
             + self.nan
-            + self.positive.iter().chain(&self.negative).map(|b| b.1).sum::<u64>()
+            + self
+                .positive
+                .iter()
+                .chain(&self.negative)
+                .map(|b| b.1)
+                .sum::<u64>()
     }
 
     /// Halves the resolution until at most `max` buckets are populated
     /// (or the lowest schema is reached).
     pub(crate) fn reduce_to(&mut self, max: u32) {
-        while self.positive.len() + self.negative.len() > max as usize && self.schema > MIN_SCHEMA
-        {
+        while self.positive.len() + self.negative.len() > max as usize && self.schema > MIN_SCHEMA {
             self.schema -= 1;
             merge(&mut self.positive);
             merge(&mut self.negative);
@@ -262,7 +266,8 @@ impl NativeCell {
     #[inline(always)]
     pub(crate) fn observe(&self, value: f64, count: u64) -> Option<i32> {
         let magnitude = value.abs();
-        if !(magnitude > self.layout.zero_threshold) {
+        // NaN compares with nothing, so it takes this branch too.
+        if magnitude.partial_cmp(&self.layout.zero_threshold) != Some(std::cmp::Ordering::Greater) {
             self.small(value, count);
             return None;
         }

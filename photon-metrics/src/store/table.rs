@@ -25,8 +25,8 @@
 //!   labels exactly once, when the series is created; a scrape copies it.
 
 use super::cell::{Cell, Shape};
-use super::native;
 use super::escape;
+use super::native;
 use crate::catalog::FamilySpec;
 use crate::labels::{stamp, LabelName, OpenLabel, MAX_LABELS};
 use std::collections::BTreeMap;

@@ -393,7 +393,11 @@ impl Encoder<'_> {
         let exemplar = if self.om { cell.exemplar() } else { None };
         self.end(exemplar);
         if self.om {
-            self.created(name.strip_suffix("_total").unwrap_or(name), labels, created_ns);
+            self.created(
+                name.strip_suffix("_total").unwrap_or(name),
+                labels,
+                created_ns,
+            );
         }
     }
 

@@ -34,11 +34,7 @@ use std::sync::Mutex;
 
 /// Whether `name` is a valid legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub(crate) fn is_legacy(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| legacy_byte(b, i))
+    !name.is_empty() && name.bytes().enumerate().all(|(i, b)| legacy_byte(b, i))
 }
 
 fn legacy_byte(b: u8, i: usize) -> bool {
@@ -115,9 +111,7 @@ impl ForeignNames {
                 // A counter's `_total` is the format's, not the name's: the
                 // name before it is escaped, so the samples still end in it.
                 let (base, suffix) = match original.strip_suffix("_total") {
-                    Some(base) if family.kind == crate::catalog::Kind::Counter => {
-                        (base, "_total")
-                    }
+                    Some(base) if family.kind == crate::catalog::Kind::Counter => (base, "_total"),
                     _ => (&**original, ""),
                 };
                 escape(base, self.escaping) + suffix
@@ -176,11 +170,23 @@ mod tests {
     #[test]
     fn escapings_follow_prometheus_common() {
         let cases = [
-            ("app.requests", "app.requests", "app_requests", "app_dot_requests", "U__app_2e_requests"),
+            (
+                "app.requests",
+                "app.requests",
+                "app_requests",
+                "app_dot_requests",
+                "U__app_2e_requests",
+            ),
             ("a_b.c", "a_b.c", "a_b_c", "a__b_dot_c", "U__a__b_2e_c"),
             ("größe", "größe", "gr__e", "gr____e", "U__gr_f6__df_e"),
             ("9lives", "9lives", "_9lives", "__lives", "U___39_lives"),
-            ("valid_name", "valid_name", "valid_name", "valid_name", "valid_name"),
+            (
+                "valid_name",
+                "valid_name",
+                "valid_name",
+                "valid_name",
+                "valid_name",
+            ),
         ];
         for (name, utf8, underscores, dots, values) in cases {
             assert_eq!(escape(name, Escaping::AllowUtf8), utf8);

@@ -61,7 +61,9 @@ pub(crate) fn render(store: &Store, escaping: Escaping, out: &mut Vec<u8>) {
 fn counters(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<CounterCell>) {
     family(out, spec.name, spec.help, TYPE_COUNTER, unit(spec), |out| {
         table.for_each(|series, cell| {
-            metric(out, &series.pairs, |out| counter(out, cell, series.created_ns))
+            metric(out, &series.pairs, |out| {
+                counter(out, cell, series.created_ns)
+            })
         });
     });
 }
@@ -73,11 +75,20 @@ fn gauges(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<GaugeCell>) {
 }
 
 fn histograms(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<HistogramCell>) {
-    family(out, spec.name, spec.help, TYPE_HISTOGRAM, unit(spec), |out| {
-        table.for_each(|series, cell| {
-            metric(out, &series.pairs, |out| histogram(out, cell, series.created_ns))
-        });
-    });
+    family(
+        out,
+        spec.name,
+        spec.help,
+        TYPE_HISTOGRAM,
+        unit(spec),
+        |out| {
+            table.for_each(|series, cell| {
+                metric(out, &series.pairs, |out| {
+                    histogram(out, cell, series.created_ns)
+                })
+            });
+        },
+    );
 }
 
 /// The unit a catalog name ends with (what OpenMetrics' `# UNIT` says).
@@ -119,9 +130,7 @@ fn foreign(
         names.each_series(family_, |handle, pairs| match handle {
             Handle::Counter(s) => metric(out, pairs, |out| counter(out, &s.cell, s.created_ns)),
             Handle::Gauge(s) => metric(out, pairs, |out| gauge(out, &s.cell)),
-            Handle::Histogram(s) => {
-                metric(out, pairs, |out| histogram(out, &s.cell, s.created_ns))
-            }
+            Handle::Histogram(s) => metric(out, pairs, |out| histogram(out, &s.cell, s.created_ns)),
         });
     });
 }
@@ -279,7 +288,11 @@ fn exemplar(out: &mut Vec<u8>, tag: u32, x: &Exemplar) {
     message(out, tag, |out| {
         let mut id = [0u8; 32];
         label_pair(out, TRACE_ID_LABEL, hex(&mut id, x.context.trace_id, 32));
-        label_pair(out, SPAN_ID_LABEL, hex(&mut id, u128::from(x.context.span_id), 16));
+        label_pair(
+            out,
+            SPAN_ID_LABEL,
+            hex(&mut id, u128::from(x.context.span_id), 16),
+        );
         double(out, 2, x.value);
         timestamp(out, 3, x.timestamp_ms.saturating_mul(1_000_000));
     });

@@ -40,7 +40,8 @@ impl PrometheusExporter {
             format != Format::Protobuf,
             "the protobuf exposition is binary: render it with render_bytes"
         );
-        String::from_utf8(self.render_bytes(format)).expect("the exposition is built from UTF-8 text")
+        String::from_utf8(self.render_bytes(format))
+            .expect("the exposition is built from UTF-8 text")
     }
 
     /// The exposition in any format (and, through [`Exposition`], with a
