@@ -249,7 +249,8 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     let mut names = ForeignNames::new(exposition.escaping);
     store.foreign.for_each(|name, family, description, claims| {
         if let Some(exposed) = names.family(name, family, claims) {
-            e.foreign(&exposed, family, description, &mut foreign_le);
+            let exposed = if exposed.is_empty() { name } else { &exposed };
+            e.foreign(exposed, family, description, &mut foreign_le);
         }
     });
     if e.om {

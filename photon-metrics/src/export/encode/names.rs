@@ -29,6 +29,7 @@
 
 use super::Escaping;
 use crate::store::foreign::{claims as samples, Claims, Family, Handle};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -93,7 +94,8 @@ impl ForeignNames {
     }
 
     /// The name foreign family `key` (its sanitized name) is served under
-    /// in this render, or `None` if that would collide (warned once).
+    /// in this render (empty: the key itself), or `None` if that would
+    /// collide (warned once).
     ///
     /// A family served under its key needs no check: registration made
     /// every key's sample names unique, the catalog's included (`claims`).
@@ -105,7 +107,7 @@ impl ForeignNames {
         key: &str,
         family: &Family,
         claims: &Claims<'_>,
-    ) -> Option<String> {
+    ) -> Option<Cow<'static, str>> {
         let exposed = match (&family.original, self.escaping) {
             (Some(original), Escaping::AllowUtf8 | Escaping::Dots | Escaping::Values) => {
                 // A counter's `_total` is the format's, not the name's: the
@@ -116,10 +118,10 @@ impl ForeignNames {
                 };
                 escape(base, self.escaping) + suffix
             }
-            _ => key.to_string(),
+            _ => return Some(Cow::Borrowed("")),
         };
         if exposed == key {
-            return Some(exposed);
+            return Some(Cow::Borrowed(""));
         }
         let samples = samples(&exposed, family.kind);
         if samples
@@ -130,7 +132,7 @@ impl ForeignNames {
             return None;
         }
         self.taken.extend(samples);
-        Some(exposed)
+        Some(Cow::Owned(exposed))
     }
 
     /// Every series of `family` with its protobuf label pairs.

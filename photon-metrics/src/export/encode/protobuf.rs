@@ -53,7 +53,8 @@ pub(crate) fn render(store: &Store, escaping: Escaping, out: &mut Vec<u8>) {
     let mut names = ForeignNames::new(escaping);
     store.foreign.for_each(|name, family, description, claims| {
         if let Some(exposed) = names.family(name, family, claims) {
-            foreign(out, &exposed, family, description, &names);
+            let exposed = if exposed.is_empty() { name } else { &exposed };
+            foreign(out, exposed, family, description, &names);
         }
     });
 }
