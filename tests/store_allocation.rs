@@ -55,10 +55,23 @@ fn a_full_histogram_family_allocates_at_most_its_documented_bound() {
     assert!(targets[32].is_overflow());
     assert_eq!(spec.max_series(), targets.len() * 2);
 
+    // The worst case the bound assumes for native buckets: values of
+    // every magnitude above the zero bucket, both signs, infinities too,
+    // one per octave (a chunk of native buckets spans several).
+    let native = spec.native.unwrap();
+    let mut values: Vec<f64> = (-1074..=1023)
+        .map(|e: i32| 2f64.powi(e))
+        .filter(|v| *v > native.zero_threshold)
+        .collect();
+    values.push(f64::INFINITY);
+    let negative: Vec<f64> = values.iter().map(|v| -v).collect();
+    values.extend(negative);
     let before = NET.load(Ordering::Relaxed);
     for target in &targets {
         for parameters in [1, 1_000_000_000] {
-            compiler::observe_compilation_duration(*target, parameters, 0.5);
+            for v in &values {
+                compiler::observe_compilation_duration(*target, parameters, *v);
+            }
         }
     }
     let allocated = (NET.load(Ordering::Relaxed) - before) as usize;
@@ -86,9 +99,30 @@ fn a_full_histogram_family_allocates_at_most_its_documented_bound() {
     let text_slack: usize = texts.iter().map(|t| longest - t).sum();
     // The bound also counts each series' entry in the table's B-tree of
     // label texts twice (a node is at least half full); a fuller tree uses
-    // up to one entry less per series.
-    let map_slack = spec.max_series() * std::mem::size_of::<(usize, Box<str>)>();
-    let slack = text_slack + map_slack;
+    // up to one entry less per series: the index and the series' label
+    // text, protobuf pairs (two boxed slices) and start time.
+    let entry = std::mem::size_of::<(usize, Box<str>, Box<[u8]>, u64)>();
+    let map_slack = spec.max_series() * entry;
+    // The protobuf label pairs: the bound assumes each label's name, its
+    // longest value and 9 bytes of tags and lengths; what each takes is its
+    // name, its value and a byte for each tag and length under 128.
+    let varint = |n: usize| if n < 128 { 1 } else { 2 };
+    let pair = |name: &str, value: usize| {
+        let inner = 2 + varint(name.len()) + name.len() + varint(value) + value;
+        1 + varint(inner) + inner
+    };
+    let pairs_slack: usize = targets
+        .iter()
+        .flat_map(|t| {
+            let target = t.as_str().len();
+            ["small", "large"].map(move |size| (target, size.len()))
+        })
+        .map(|(target, size)| {
+            (("target".len() + MAX_VALUE_LEN + 9) - pair("target", target))
+                + (("model_size".len() + MAX_VALUE_LEN + 9) - pair("model_size", size))
+        })
+        .sum();
+    let slack = text_slack + map_slack + pairs_slack;
     assert!(
         bound - allocated <= slack,
         "bound {bound}, allocated {allocated}: looser than the label text's slack {slack}"

@@ -218,11 +218,14 @@ struct Derived {
 impl Derived {
     /// Native buckets for `bounds`, when every bound is positive and above
     /// the zero bucket (the derivation needs it; the catalog's are).
-    fn new(bounds: &[f64], layout: native::Layout) -> Option<Self> {
-        if !bounds
+    fn eligible(bounds: &[f64], layout: &native::Layout) -> bool {
+        bounds
             .iter()
             .all(|b| *b > layout.zero_threshold && b.is_finite())
-        {
+    }
+
+    fn new(bounds: &[f64], layout: native::Layout) -> Option<Self> {
+        if !Self::eligible(bounds, &layout) {
             return None;
         }
         Some(Derived {
@@ -292,8 +295,27 @@ impl HistogramCell {
         (bounds + 2).div_ceil(LINE_WORDS)
     }
 
-    /// Heap bytes of a histogram with `bounds` bounds (for the memory bound).
-    pub(crate) fn heap_bytes(bounds: usize) -> usize {
+    /// Heap bytes of a histogram of `shape` before any native bucket is
+    /// allocated (for the memory bound; native chunks come on top).
+    pub(crate) fn heap_bytes(shape: &Shape) -> usize {
+        use std::mem::size_of;
+        let bounds = shape.bounds.len();
+        let exemplars = (bounds + 1) * size_of::<ExemplarSlot>();
+        let derived = shape
+            .native
+            .is_some_and(|layout| Derived::eligible(shape.bounds, &layout));
+        if derived {
+            // The sum's line per stripe, and each bound's straddle and split.
+            STRIPES * size_of::<Line>()
+                + exemplars
+                + bounds * (size_of::<i32>() + size_of::<AtomicU64>())
+        } else {
+            Self::classic_heap_bytes(bounds)
+        }
+    }
+
+    /// Heap bytes of a histogram with `bounds` classic bounds only.
+    pub(crate) fn classic_heap_bytes(bounds: usize) -> usize {
         Self::lines_per_stripe(bounds) * STRIPES * std::mem::size_of::<Line>()
             + (bounds + 1) * std::mem::size_of::<ExemplarSlot>()
     }

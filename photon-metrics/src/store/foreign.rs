@@ -710,7 +710,7 @@ pub(crate) fn max_memory_bytes(limits: Limits, bounds: usize) -> usize {
         + MAX_KEY_BYTES // protobuf label pairs: names, values, tags, lengths
         + arc
         + size_of::<Series<HistogramCell>>()
-        + HistogramCell::heap_bytes(bounds);
+        + HistogramCell::classic_heap_bytes(bounds);
     let name = MAX_NAME_BYTES + 1;
     let claims = 5 * (map(size_of::<(String, String)>()) + 2 * (name + "_created".len()));
     // B-tree nodes are at least half full; the name as first recorded too.

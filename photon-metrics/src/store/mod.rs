@@ -237,7 +237,7 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
         Kind::Gauge => size_of::<table::Chunk<GaugeCell>>(),
         Kind::Histogram => {
             size_of::<table::Chunk<HistogramCell>>()
-                + table::CHUNK * HistogramCell::heap_bytes(spec.buckets.map_or(0, <[f64]>::len))
+                + table::CHUNK * HistogramCell::heap_bytes(&table::shape(spec))
         }
     };
     // Native buckets at their worst, for every series that can exist (a

@@ -394,10 +394,14 @@ impl NativeCell {
     /// The most heap bytes one cell of `layout` can ever hold: every chunk
     /// of both signs, from the zero threshold to infinity.
     pub(crate) fn max_heap_bytes(layout: &Layout) -> usize {
-        let low = bucket_index(layout.zero_threshold.max(f64::from_bits(1)), layout.schema);
-        let high = bucket_index(f64::INFINITY, layout.schema);
-        let chunks = (high.div_euclid(CHUNK as i32) - low.div_euclid(CHUNK as i32) + 1) as usize;
-        2 * chunks * Self::CHUNK_BYTES
+        // The smallest magnitude above the zero bucket, and infinity.
+        let above = f64::from_bits(layout.zero_threshold.to_bits() + 1);
+        let low = bucket_index(above, layout.schema).div_euclid(CHUNK as i32);
+        let high = bucket_index(f64::INFINITY, layout.schema).div_euclid(CHUNK as i32);
+        let per_sign = (high - low + 1) as usize;
+        // Positive chunks in the directory are bare; all others are list nodes.
+        let near = (layout.base.max(low)..(layout.base + NEAR as i32).min(high + 1)).len();
+        near * std::mem::size_of::<Chunk>() + (2 * per_sign - near) * Self::CHUNK_BYTES
     }
 
     /// The populated buckets at the recording schema, unreduced.

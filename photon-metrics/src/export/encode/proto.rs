@@ -11,11 +11,17 @@
 //!
 //! ```
 //! use photon_metrics::export::encode::proto::{decode_delimited, MetricType};
-//! let exporter = photon_metrics::export::prometheus::PrometheusBuilder::new().build().unwrap();
+//! use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+//! let (recorder, exporter) = PrometheusExporterBuilder::new().without_listener().build_recorder();
+//! metrics::with_local_recorder(&recorder, || {
+//!     photon_metrics::hardware::observe_inference_latency(photon_metrics::labels::DeviceType::Mzi, 0.002);
+//! });
 //! let body = exporter.render_bytes(photon_metrics::export::encode::Format::Protobuf);
 //! let families = decode_delimited(&body).unwrap();
 //! let latency = families.iter().find(|f| f.name() == "photon_inference_latency_seconds").unwrap();
 //! assert_eq!(latency.r#type(), MetricType::Histogram);
+//! let h = latency.metric[0].histogram.as_ref().unwrap();
+//! assert_eq!((h.schema(), h.sample_count()), (3, 1));
 //! ```
 
 #![allow(missing_docs)] // Field docs are upstream's; the names say what they hold.

@@ -49,9 +49,12 @@ impl PrometheusExporter {
     ///
     /// ```
     /// use photon_metrics::export::encode::{proto, Format};
-    /// let exporter = photon_metrics::export::prometheus::PrometheusBuilder::new().build().unwrap();
+    /// use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+    /// let (recorder, exporter) = PrometheusExporterBuilder::new().without_listener().build_recorder();
+    /// metrics::with_local_recorder(&recorder, || photon_metrics::runtime::set_queue_depth(3));
     /// let families = proto::decode_delimited(&exporter.render_bytes(Format::Protobuf)).unwrap();
-    /// assert!(families.iter().all(|f| f.name().starts_with("photon_") || f.name().starts_with("process_")));
+    /// let depth = families.iter().find(|f| f.name() == "photon_queue_depth").unwrap();
+    /// assert_eq!(depth.metric[0].gauge.as_ref().unwrap().value(), 3.0);
     /// ```
     pub fn render_bytes(&self, exposition: impl Into<Exposition>) -> Vec<u8> {
         let mut out = Vec::new();

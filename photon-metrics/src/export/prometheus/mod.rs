@@ -59,7 +59,7 @@
 //! | family | series at most | memory at most |
 //! |---|---|---|
 //! | `photon_compilations_total` | 8580 | 11695 KiB |
-//! | `photon_compilation_duration_seconds` | 66 | 10978 KiB |
+//! | `photon_compilation_duration_seconds` | 66 | 10927 KiB |
 //! | `photon_compilation_errors_total` | 2145 | 2068 KiB |
 //! | `photon_cache_hits_total` | 33 | 21 KiB |
 //! | `photon_cache_misses_total` | 33 | 21 KiB |
@@ -69,7 +69,7 @@
 //! | `photon_optical_power_mw` | 1025 | 529 KiB |
 //! | `photon_device_temperature_celsius` | 1025 | 529 KiB |
 //! | `photon_calibration_drift` | 1025 | 529 KiB |
-//! | `photon_inference_latency_seconds` | 5 | 947 KiB |
+//! | `photon_inference_latency_seconds` | 5 | 928 KiB |
 //! | `photon_active_devices` | 325 | 301 KiB |
 //! | `photon_active_sessions` | 1 | 2 KiB |
 //! | `photon_throughput_ops_per_second` | 1 | 2 KiB |
