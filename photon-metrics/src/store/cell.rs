@@ -193,7 +193,7 @@ pub(crate) struct HistogramCell {
     /// Native buckets, for families that have them; then the classic
     /// buckets are derived from them (see [`Derived`]) and `lines` holds
     /// only the sum.
-    native: Option<Derived>,
+    native: Option<Box<Derived>>,
 }
 
 /// Classic buckets derived from native ones, exactly: each classic bound
@@ -213,6 +213,33 @@ struct Derived {
     /// Per classic bucket `i`: observations in bucket `i` whose native
     /// bucket is `straddle[i]`.
     split: Box<[AtomicU64]>,
+    /// For each native bucket of the directory's range (from `first`): how
+    /// many classic bounds lie below it. A value's classic bucket is that,
+    /// plus the straddling bounds below it: one load instead of a search.
+    below: &'static [u16],
+    first: i32,
+}
+
+/// [`Derived::below`] tables, one per family layout, made once.
+fn below_table(
+    bounds: &'static [f64],
+    layout: &native::Layout,
+    straddle: &[i32],
+) -> &'static [u16] {
+    type Key = (usize, usize, i8, i32);
+    static TABLES: std::sync::Mutex<Vec<(Key, &'static [u16])>> = std::sync::Mutex::new(Vec::new());
+    let (first, len) = NativeCell::near_keys(layout);
+    let key = (bounds.as_ptr() as usize, bounds.len(), layout.schema, first);
+    let mut tables = TABLES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, table)) = tables.iter().find(|(k, _)| *k == key) {
+        return table;
+    }
+    let table: Vec<u16> = (0..len as i32)
+        .map(|k| straddle.iter().filter(|s| **s < first + k).count() as u16)
+        .collect();
+    let table: &'static [u16] = Box::leak(table.into_boxed_slice());
+    tables.push((key, table));
+    table
 }
 
 impl Derived {
@@ -224,25 +251,66 @@ impl Derived {
             .all(|b| *b > layout.zero_threshold && b.is_finite())
     }
 
-    fn new(bounds: &[f64], layout: native::Layout) -> Option<Self> {
-        if !Self::eligible(bounds, &layout) {
+    fn new(bounds: &'static [f64], layout: native::Layout) -> Option<Self> {
+        if !Self::eligible(bounds, &layout) || bounds.len() >= usize::from(u16::MAX) {
             return None;
         }
+        let straddle: Box<[i32]> = bounds
+            .iter()
+            .map(|b| native::bucket_index(*b, layout.schema))
+            .collect();
         Some(Derived {
             cell: NativeCell::new(layout),
-            straddle: bounds
-                .iter()
-                .map(|b| native::bucket_index(*b, layout.schema))
-                .collect(),
+            below: below_table(bounds, &layout, &straddle),
+            first: NativeCell::near_keys(&layout).0,
+            straddle,
             split: (0..bounds.len()).map(|_| AtomicU64::new(0)).collect(),
         })
+    }
+
+    /// Counts `count` observations of `value` (after its sum); returns its
+    /// classic bucket.
+    #[inline(always)]
+    fn observe(&self, bounds: &[f64], value: f64, count: u64) -> usize {
+        // The native count first: a scrape reads `split` before the
+        // native buckets, so whatever it finds split it also finds counted.
+        let Some(key) = self.cell.observe(value, count) else {
+            // Zero bucket, negative or NaN: below every bound, or (NaN)
+            // past them all.
+            return if value.is_nan() { bounds.len() } else { 0 };
+        };
+        let mut i = match self.below.get(key.wrapping_sub(self.first) as u32 as usize) {
+            Some(&below) => usize::from(below),
+            None => return self.far(bounds, value, key, count),
+        };
+        // Bounds in this very native bucket: those below the value.
+        while self.straddle.get(i) == Some(&key) && value > bounds[i] {
+            i += 1;
+        }
+        if self.straddle.get(i) == Some(&key) {
+            self.split[i].fetch_add(count, Ordering::Release);
+        }
+        i
+    }
+
+    /// [`observe`](Self::observe) for a value outside the table's range.
+    #[cold]
+    fn far(&self, bounds: &[f64], value: f64, key: i32, count: u64) -> usize {
+        let i = bounds.partition_point(|b| *b < value);
+        if self.straddle.get(i) == Some(&key) {
+            self.split[i].fetch_add(count, Ordering::Release);
+        }
+        i
     }
 }
 
 impl Cell for HistogramCell {
     fn new(shape: Shape) -> Self {
         let bounds = shape.bounds;
-        let native = shape.native.and_then(|layout| Derived::new(bounds, layout));
+        let native = shape
+            .native
+            .and_then(|layout| Derived::new(bounds, layout))
+            .map(Box::new);
         // With native buckets the lines hold only the sum.
         let stride = if native.is_some() {
             1
@@ -305,8 +373,10 @@ impl HistogramCell {
             .native
             .is_some_and(|layout| Derived::eligible(shape.bounds, &layout));
         if derived {
-            // The sum's line per stripe, and each bound's straddle and split.
+            // The sum's line per stripe, the boxed derivation, and each
+            // bound's straddle and split.
             STRIPES * size_of::<Line>()
+                + size_of::<Derived>()
                 + exemplars
                 + bounds * (size_of::<i32>() + size_of::<AtomicU64>())
         } else {
@@ -343,7 +413,6 @@ impl HistogramCell {
     /// Adds `count` observations of `value` at once (`record_many`).
     #[inline(always)]
     pub(crate) fn observe_many(&self, value: f64, count: u64) {
-        let i = self.bucket(value);
         let stripe = stripe();
         let delta = if count == 1 {
             value
@@ -351,22 +420,16 @@ impl HistogramCell {
             value * count as f64
         };
         add_f64(self.word(stripe, 0), delta, Ordering::Relaxed);
-        match &self.native {
-            Some(native) => {
-                // The native count first: a scrape reads `split` before
-                // the native buckets, so whatever it finds split it also
-                // finds counted.
-                let key = native.cell.observe(value, count);
-                if key.is_some() && native.straddle.get(i).copied() == key {
-                    native.split[i].fetch_add(count, Ordering::Release);
-                }
-            }
-            // The release pairs with the scrape's acquire: a counted
-            // observation's sum is visible to the scrape that counts it.
+        let i = match &self.native {
+            Some(native) => native.observe(self.bounds, value, count),
             None => {
+                let i = self.bucket(value);
+                // The release pairs with the scrape's acquire: a counted
+                // observation's sum is visible to the scrape that counts it.
                 self.word(stripe, 1 + i).fetch_add(count, Ordering::Release);
+                i
             }
-        }
+        };
         self.exemplars[i].offer(value);
     }
 

@@ -266,8 +266,11 @@ impl NativeCell {
     #[inline(always)]
     pub(crate) fn observe(&self, value: f64, count: u64) -> Option<i32> {
         let magnitude = value.abs();
-        // NaN compares with nothing, so it takes this branch too.
-        if magnitude.partial_cmp(&self.layout.zero_threshold) != Some(std::cmp::Ordering::Greater) {
+        // NaN compares with nothing, so it takes this branch too: the
+        // negated comparison says so in one instruction.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let small = !(magnitude > self.layout.zero_threshold);
+        if small {
             self.small(value, count);
             return None;
         }
@@ -427,6 +430,11 @@ impl NativeCell {
             positive,
             negative,
         }
+    }
+
+    /// The bucket indices the directory covers: `[first, first + len)`.
+    pub(crate) fn near_keys(layout: &Layout) -> (i32, usize) {
+        (layout.base * CHUNK as i32, NEAR * CHUNK)
     }
 
     pub(crate) fn layout(&self) -> &Layout {
