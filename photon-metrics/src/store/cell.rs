@@ -449,6 +449,7 @@ impl HistogramCell {
         let buckets = self.bounds.len() + 1;
         let mut cumulative = Vec::with_capacity(buckets);
         let mut snapshot = None;
+        let mut nan_sum = false;
         match &self.native {
             Some(derived) => {
                 // `split` before the native buckets (see `observe_many`).
@@ -476,9 +477,24 @@ impl HistogramCell {
                         last_straddle = Some(straddle);
                     }
                     straddled += split[i];
-                    cumulative.push(running + straddled);
+                    // Never more than the straddle holds: only a series
+                    // re-created (reset) between an observation's native
+                    // count and its split could leave a split behind, and
+                    // the buckets must stay monotone and within the count
+                    // whatever happened.
+                    let holds = match positive.peek() {
+                        Some(&&(k, n)) if k == straddle => n,
+                        _ => 0,
+                    };
+                    cumulative.push(running + straddled.min(holds));
                 }
                 cumulative.push(s.count());
+                if s.nan > 0 {
+                    // A NaN observation's sum may have been reset away
+                    // under it (see above); Prometheus rejects a count
+                    // above its buckets unless the sum is NaN.
+                    nan_sum = true;
+                }
                 if native {
                     snapshot = Some(s);
                 }
@@ -493,9 +509,13 @@ impl HistogramCell {
                 }
             }
         }
-        let sum = (0..STRIPES)
-            .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Relaxed)))
-            .sum();
+        let sum = if nan_sum {
+            f64::NAN
+        } else {
+            (0..STRIPES)
+                .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Relaxed)))
+                .sum()
+        };
         HistogramSnapshot {
             cumulative,
             exemplars: if exemplars {
@@ -560,6 +580,29 @@ mod tests {
         );
         assert_eq!(c.cumulative, d.cumulative);
         assert_eq!(d.native.unwrap().count(), values.len() as u64);
+    }
+
+    #[test]
+    fn a_reset_between_an_observation_s_atomics_leaves_a_valid_histogram() {
+        // What a series re-created under an in-flight observer can leave:
+        // a split with no native count under it, a NaN count without a NaN
+        // sum. The scrape still reads a histogram Prometheus accepts.
+        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let h = HistogramCell::new(crate::store::table::shape(spec));
+        let d = h.native.as_ref().unwrap();
+        d.split[3].fetch_add(1, Ordering::Relaxed);
+        d.cell.observe(f64::NAN, 1);
+        h.observe(0.5);
+        let s = h.snapshot(false, true);
+        let count = *s.cumulative.last().unwrap();
+        assert_eq!(count, 2);
+        assert!(
+            s.cumulative.windows(2).all(|w| w[0] <= w[1]),
+            "{:?}",
+            s.cumulative
+        );
+        assert!(s.cumulative.iter().all(|c| *c <= count));
+        assert!(s.sum.is_nan());
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //!   renamed `exported_…`, as Prometheus' `honor_labels: false` does; labels
 //!   are sorted by name and empty values dropped (Prometheus treats an empty
 //!   value as no label), so a key is one series however it is spelled;
-//! * a family whose sample names (`_total`, `_bucket`, `_sum`, `_count`, and
-//!   the OpenMetrics name of a counter) would collide with another family's,
+//! * a family whose sample names (`_total`, `_bucket`, `_sum`, `_count`,
+//!   OpenMetrics' `_created`, and the OpenMetrics name of a counter) would collide with another family's,
 //!   the catalog's included, is refused, and so is a name used as a second
 //!   kind: their records are dropped, with one warning per name.
 //!

@@ -118,9 +118,18 @@
 //!   values left out (Prometheus reads an empty value as no label), so keys
 //!   that spell one series differently record into that one series;
 //! - a name already used as another kind, or whose samples (`_total`,
-//!   `_bucket`, `_sum`, `_count`, a counter's OpenMetrics family name)
-//!   would collide with another family's, a catalog family's included, is
-//!   refused: its records are dropped, with one warning per name;
+//!   `_bucket`, `_sum`, `_count`, OpenMetrics' `_created`, a counter's
+//!   OpenMetrics family name) would collide with another family's, a
+//!   catalog family's included, is refused: its records are dropped, with
+//!   one warning per name;
+//! - a counter recorded without `_total` is served with it in OpenMetrics
+//!   and protobuf (the name Prometheus keeps when it scrapes either, and
+//!   what a Pushgateway receives) and as recorded in text 0.0.4;
+//! - a name that is no legacy name (`app.requests`) is served as the
+//!   scraper's `escaping=` asks (see [`crate::export::encode::Escaping`]);
+//!   a counter's `_total` stays outside the escaped part, so its samples
+//!   still end in it (client_golang escapes it too: `app_dot_requests__total`
+//!   there, `app_dot_requests_total` here);
 //! - past a cap, new label sets of a family record into its one series whose
 //!   every label is `__overflow__` (one warning per family), so the family's
 //!   totals stay exact; once the total cap leaves no room, records of new
