@@ -6,11 +6,9 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::rotel::Rotel;
-use support::stack::demo_binary;
-use support::{free_port, http_get, wait_for, Process, Prometheus, TempDir};
+use support::{http_get, wait_for, Prometheus, TempDir};
 
 /// Trace ids of the exemplars Prometheus holds for `series` over the last hour.
 fn exemplar_trace_ids(prometheus: &Prometheus, series: &str) -> BTreeSet<String> {
@@ -41,22 +39,7 @@ fn exemplar_trace_ids(prometheus: &Prometheus, series: &str) -> BTreeSet<String>
 fn prometheus_exemplars_point_at_traces_in_the_otlp_receiver() {
     let dir = TempDir::new("exemplars");
     let rotel = Rotel::start();
-    let demo_port = free_port();
-    let mut demo_command = Command::new(demo_binary());
-    demo_command
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{demo_port}"),
-            "--duration",
-            "300",
-            "--otlp",
-            &format!("http://127.0.0.1:{}", rotel.grpc),
-            "--log-format",
-            "off",
-        ])
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-    let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
-    support::wait_for_metrics(&mut demo, demo_port);
+    let (mut demo, demo_port) = support::stack::demo_with_otlp(&dir, &rotel, 300);
 
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: photon\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"

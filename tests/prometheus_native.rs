@@ -19,11 +19,9 @@ mod support;
 use photon_metrics::export::encode::proto;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::DeviceType;
-use std::process::Command;
 use std::time::Duration;
 use support::rotel::Rotel;
-use support::stack::demo_binary;
-use support::{free_port, wait_for, Process, Prometheus, TempDir};
+use support::{wait_for, Prometheus, TempDir};
 
 const NATIVE: &str = "--enable-feature=native-histograms";
 
@@ -42,22 +40,7 @@ fn config(target: &str) -> String {
 fn the_demo_s_native_histograms_and_exemplars_reach_prometheus() {
     let dir = TempDir::new("native-demo");
     let rotel = Rotel::start();
-    let port = free_port();
-    let mut command = Command::new(demo_binary());
-    command
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--duration",
-            "300",
-            "--otlp",
-            &format!("http://127.0.0.1:{}", rotel.grpc),
-            "--log-format",
-            "off",
-        ])
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-    let mut demo = Process::spawn("photon-demo", command, dir.path().join("demo.log"));
-    support::wait_for_metrics(&mut demo, port);
+    let (mut demo, port) = support::stack::demo_with_otlp(&dir, &rotel, 300);
 
     let mut prometheus = Prometheus::start_with_flags(
         &config(&format!("127.0.0.1:{port}")),

@@ -69,13 +69,32 @@ pub fn demo_binary() -> PathBuf {
     demo
 }
 
-/// `promtool check config` of a Kubernetes Prometheus config, with the
-/// repository's rule files beside it. Debian's Prometheus is built without
-/// Kubernetes service discovery, so its promtool rejects
-/// `kubernetes_sd_configs`: the pod discovery block is replaced by an empty
-/// static target list and everything else (rule paths, alerting,
-/// relabelling, remote_write) is checked. The images the manifests run
-/// (prom/prometheus) have Kubernetes discovery built in.
+/// The demo serving on a free loopback port for `seconds`, exporting spans
+/// to `rotel`, logs off; running once it serves `/metrics`.
+pub fn demo_with_otlp(
+    dir: &super::TempDir,
+    rotel: &super::rotel::Rotel,
+    seconds: u32,
+) -> (super::Process, u16) {
+    let port = super::free_port();
+    let mut command = std::process::Command::new(demo_binary());
+    command
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--duration",
+            &seconds.to_string(),
+            "--otlp",
+            &format!("http://127.0.0.1:{}", rotel.grpc),
+            "--log-format",
+            "off",
+        ])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let mut demo = super::Process::spawn("photon-demo", command, dir.path().join("demo.log"));
+    super::wait_for_metrics(&mut demo, port);
+    (demo, port)
+}
+
 /// A Prometheus config as Debian's promtool (2.42) can check it: every
 /// scrape job must keep the classic buckets beside the native ones
 /// (`scrape_classic_histograms: true`, which the pinned v2.53 images know
@@ -94,6 +113,30 @@ pub fn for_promtool_242(source: &str) -> String {
 /// `promtool check config` of the compose Prometheus config (as
 /// [`for_promtool_242`] makes it), with the repository's rule files beside it.
 pub fn promtool_check_config(source: &str) {
+    promtool_check_as_written(&for_promtool_242(source));
+}
+
+/// `promtool check config` of a Kubernetes Prometheus config, with the
+/// repository's rule files beside it. Debian's Prometheus is built without
+/// Kubernetes service discovery, so its promtool rejects
+/// `kubernetes_sd_configs`: the pod discovery block is replaced by an empty
+/// static target list and everything else (rule paths, alerting,
+/// relabelling, remote_write) is checked. The images the manifests run
+/// (prom/prometheus) have Kubernetes discovery built in.
+pub fn promtool_check_k8s_config(source: &str) {
+    let discovery = "    kubernetes_sd_configs:\n      - role: pod\n";
+    assert!(
+        source.contains(discovery),
+        "the k8s scrape config discovers pods"
+    );
+    let checked =
+        for_promtool_242(source).replace(discovery, "    static_configs:\n      - targets: []\n");
+    promtool_check_as_written(&checked);
+}
+
+/// `promtool check config` of `config` as it is, in a directory with the
+/// repository's rule files beside it.
+fn promtool_check_as_written(config: &str) {
     let promtool = super::require_binary("promtool", "prometheus");
     let dir = super::TempDir::new("prometheus-config");
     std::fs::create_dir_all(dir.path().join("rules")).unwrap();
@@ -104,39 +147,7 @@ pub fn promtool_check_config(source: &str) {
         )
         .unwrap();
     }
-    std::fs::write(dir.path().join("prometheus.yml"), for_promtool_242(source)).unwrap();
-    let out = std::process::Command::new(promtool)
-        .args(["check", "config", "prometheus.yml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check config:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-pub fn promtool_check_k8s_config(source: &str) {
-    let discovery = "    kubernetes_sd_configs:\n      - role: pod\n";
-    assert!(
-        source.contains(discovery),
-        "the k8s scrape config discovers pods"
-    );
-    let promtool = super::require_binary("promtool", "prometheus");
-    let dir = super::TempDir::new("k8s-prometheus");
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    for rules in ["recording.yml", "alerts.yml"] {
-        std::fs::copy(
-            monitoring().join("prometheus/rules").join(rules),
-            dir.path().join("rules").join(rules),
-        )
-        .unwrap();
-    }
-    let checked =
-        for_promtool_242(source).replace(discovery, "    static_configs:\n      - targets: []\n");
-    std::fs::write(dir.path().join("prometheus.yml"), checked).unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     let out = std::process::Command::new(promtool)
         .args(["check", "config", "prometheus.yml"])
         .current_dir(dir.path())
