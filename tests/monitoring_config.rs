@@ -131,12 +131,25 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 /// recording-rule group name.
 const NOT_METRICS: &[&str] = &["photon_mlir_recording_rules"];
 
+/// The catalog family a series name belongs to: the family's own name,
+/// a histogram's `_bucket`/`_sum`/`_count`, or the `_created` series
+/// OpenMetrics gives counters (`photon_compilations_created`) and
+/// histograms.
 fn family_of(series: &str) -> Option<&'static str> {
-    families().iter().map(|f| f.name).find(|name| {
-        series == *name
-            || ["_bucket", "_sum", "_count"]
-                .iter()
-                .any(|s| series.strip_suffix(s) == Some(name))
+    families().iter().find_map(|f| {
+        let name = f.name;
+        let created = match f.kind {
+            Kind::Counter => Some(format!("{}_created", name.trim_end_matches("_total"))),
+            Kind::Histogram => Some(format!("{name}_created")),
+            Kind::Gauge => None,
+        };
+        let matches = series == name
+            || created.as_deref() == Some(series)
+            || (f.kind == Kind::Histogram
+                && ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| series.strip_suffix(s) == Some(name)));
+        matches.then_some(name)
     })
 }
 
