@@ -28,7 +28,7 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
         .unwrap();
     let before = peak_rss_kib();
     let fixed_target = Target::new("mzi-64x64").unwrap();
-    let attacks: [Attack; 5] = [
+    let attacks: [Attack; 6] = [
         (
             OpenLabel::Target,
             "photon_cache_hits_total",
@@ -65,6 +65,12 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
             "location",
             &|v| hardware::set_active_devices(DeviceType::Mzi, Location::new(v).unwrap(), 1),
         ),
+        (
+            OpenLabel::Pass,
+            "photon_pass_failures_total",
+            "pass",
+            &|v| compiler::record_pass_failure(Pass::new(v).unwrap(), fixed_target),
+        ),
     ];
     for (label, _, _, record) in &attacks {
         for i in 0..ATTACK {
@@ -79,7 +85,7 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
     );
 
     eprintln!(
-        "figures: {} values over 5 open labels, peak RSS +{grown} KiB (bound {RSS_BOUND_KIB} KiB)",
+        "figures: {} values over 6 open labels, peak RSS +{grown} KiB (bound {RSS_BOUND_KIB} KiB)",
         ATTACK * attacks.len()
     );
     let samples = parse(&exporter.render());

@@ -141,7 +141,7 @@ fn python_decode(body: &[u8]) -> String {
 
 /// Every catalog family with series, hostile values among them.
 fn record_everything(hostile: &[String]) {
-    use photon_metrics::labels::{ErrorKind, MemoryStat, ModelType, Status};
+    use photon_metrics::labels::{ErrorKind, MemoryStat, ModelType, Pass, Status};
     use photon_metrics::{compiler, hardware, runtime};
     for value in hostile {
         let target = Target::new(value).unwrap();
@@ -152,6 +152,9 @@ fn record_everything(hostile: &[String]) {
         );
         compiler::record_cache_hit(target);
         compiler::observe_compilation_duration(target, 10, 0.25);
+        let pass = Pass::new(value).unwrap();
+        compiler::observe_pass_duration(pass, target, 2e-5);
+        compiler::record_pass_failure(pass, target);
         let device = DeviceId::new(value).unwrap();
         hardware::set_optical_power_mw(device, -1.5e-300);
     }

@@ -137,6 +137,27 @@ fn record_everything() -> Expected {
         1.0,
     );
 
+    // Two quick runs of canonicalize and a slow, failed one.
+    let canonicalize = Pass::new("canonicalize").unwrap();
+    compiler::observe_pass_duration(canonicalize, mzi, 0.000_2);
+    compiler::observe_pass_duration(canonicalize, mzi, 0.004);
+    {
+        let mut run = compiler::start_pass(canonicalize, mzi);
+        run.fail();
+    }
+    compiler::observe_pass_duration(canonicalize, mzi, 7.0);
+    let pass = [("pass", "canonicalize"), ("target", "mzi-64x64")];
+    // The timed run takes microseconds: at or below 5 s, like the quick ones.
+    for (le, n) in [("5", 3.0), ("10", 4.0), ("+Inf", 4.0)] {
+        e.add(
+            "photon_pass_duration_seconds_bucket",
+            &[pass[0], pass[1], ("le", le)],
+            n,
+        );
+    }
+    e.add("photon_pass_duration_seconds_count", &pass, 4.0);
+    e.add("photon_pass_failures_total", &pass, 1.0);
+
     let unsupported = ErrorKind::new("UnsupportedOp").unwrap();
     compiler::record_compilation_error(mzi, unsupported);
     compiler::record_compilation_error(mzi, unsupported);

@@ -227,6 +227,15 @@ pub const INFERENCE_LATENCY_BUCKETS: &[f64] = &[
     5.0,
 ];
 
+/// Bucket bounds of `photon_pass_duration_seconds`: one MLIR pass on one
+/// operation runs from tens of microseconds (`cse` on a small function) to
+/// minutes (a whole-module pass on a large model), so the buckets step
+/// 1-2.5-5 per decade from 10 µs to 5 min.
+pub const PASS_DURATION_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
 macro_rules! families {
     (@native) => { None };
     (@native $native:expr) => { Some($native) };
@@ -332,6 +341,20 @@ families! {
         labels: [], buckets: None,
         help: "Memory the compiler process may use in bytes, as configured by the application (the denominator of the HighMemoryUsage alert).",
         query: "max(photon_memory_usage_bytes{memory=\"current\"}) / scalar(photon_memory_limit_bytes)",
+    }
+    /// `photon_pass_duration_seconds`
+    PassDuration = {
+        name: "photon_pass_duration_seconds", kind: Histogram, unit: Seconds, subsystem: Compiler,
+        labels: [Pass, Target], buckets: Some(PASS_DURATION_BUCKETS),
+        help: "Wall-clock time of one compiler pass run on one operation in seconds, by pass and target (a function pass run on 100 functions counts 100).",
+        query: "histogram_quantile(0.95, sum by (le, pass) (rate(photon_pass_duration_seconds_bucket[5m])))",
+    }
+    /// `photon_pass_failures_total`
+    PassFailures = {
+        name: "photon_pass_failures_total", kind: Counter, unit: Count, subsystem: Compiler,
+        labels: [Pass, Target], buckets: None,
+        help: "Compiler pass runs that signalled failure, by pass and target.",
+        query: "sum by (pass) (increase(photon_pass_failures_total[1h])) > 0",
     }
     /// `photon_device_status`
     DeviceStatus = {

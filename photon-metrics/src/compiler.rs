@@ -9,6 +9,12 @@
 //! | `photon_cache_misses_total` | counter | `target` | count |
 //! | `photon_memory_usage_bytes` | gauge | `target`, `memory` (`current`/`peak`) | bytes |
 //! | `photon_memory_limit_bytes` | gauge | — | bytes |
+//! | `photon_pass_duration_seconds` | histogram (10 µs … 300 s) | `pass`, `target` | seconds |
+//! | `photon_pass_failures_total` | counter | `pass`, `target` | count |
+//!
+//! The pass families are what `photon_metrics_mlir.hpp`'s MLIR
+//! `PassInstrumentation` records for every pass run; Rust code running its
+//! own passes uses [`start_pass`].
 //!
 //! Example PromQL:
 //! - compilation rate per target: `sum by (target) (rate(photon_compilations_total[5m]))`
@@ -16,6 +22,7 @@
 //! - p95 duration: `histogram_quantile(0.95, sum by (le, target) (rate(photon_compilation_duration_seconds_bucket[5m])))`
 //! - cache hit ratio: `sum(rate(photon_cache_hits_total[5m])) / (sum(rate(photon_cache_hits_total[5m])) + sum(rate(photon_cache_misses_total[5m])))`
 //! - memory against its limit: `max(photon_memory_usage_bytes{memory="current"}) / scalar(photon_memory_limit_bytes)`
+//! - slowest passes: `histogram_quantile(0.95, sum by (le, pass) (rate(photon_pass_duration_seconds_bucket[5m])))`
 //!
 //! ```
 //! use photon_metrics::compiler;
@@ -33,7 +40,7 @@
 use crate::catalog::FamilyId;
 use crate::family::Family;
 use crate::guard::{GuardSpan, Outcome};
-use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Status, Target};
+use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Pass, Status, Target};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
 
@@ -46,6 +53,8 @@ static CACHE_HITS: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheH
 static CACHE_MISSES: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheMisses);
 static MEMORY: Family<GaugeCell, (Target, MemoryStat)> = Family::new(FamilyId::MemoryUsage);
 static MEMORY_LIMIT: Family<GaugeCell, ()> = Family::new(FamilyId::MemoryLimit);
+static PASS_DURATION: Family<HistogramCell, (Pass, Target)> = Family::new(FamilyId::PassDuration);
+static PASS_FAILURES: Family<CounterCell, (Pass, Target)> = Family::new(FamilyId::PassFailures);
 
 /// Counts one finished compilation in `photon_compilations_total`.
 #[inline]
@@ -104,6 +113,72 @@ pub fn set_memory_limit(bytes: u64) {
 /// application's).
 pub(crate) fn record_sampled_memory_limit(bytes: u64) {
     MEMORY_LIMIT.set((), bytes as f64);
+}
+
+/// Observes one pass run's wall time in `photon_pass_duration_seconds`.
+#[inline]
+pub fn observe_pass_duration(pass: Pass, target: Target, seconds: f64) {
+    PASS_DURATION.observe((pass, target), seconds);
+}
+
+/// Counts one failed pass run in `photon_pass_failures_total`.
+#[inline]
+pub fn record_pass_failure(pass: Pass, target: Target) {
+    PASS_FAILURES.add((pass, target), 1);
+}
+
+/// Starts timing one run of a compiler pass; see [`PassTimer`].
+///
+/// ```
+/// use photon_metrics::compiler;
+/// use photon_metrics::labels::{Pass, Target};
+///
+/// let timer = compiler::start_pass(Pass::new("lower-to-photonic")?, Target::new("mzi-64x64")?);
+/// // … run the pass; on failure: timer.fail() …
+/// drop(timer); // records the duration (and a failure, if marked or panicking)
+/// # Ok::<(), photon_metrics::labels::LabelError>(())
+/// ```
+#[inline]
+pub fn start_pass(pass: Pass, target: Target) -> PassTimer {
+    PassTimer {
+        pass,
+        target,
+        start: Instant::now(),
+        failed: false,
+    }
+}
+
+/// A drop guard for one pass run: on drop it observes the elapsed time in
+/// `photon_pass_duration_seconds` and, if the run was marked failed (or the
+/// thread is panicking), counts it in `photon_pass_failures_total`.
+#[must_use = "the pass run is recorded when the timer is dropped"]
+#[derive(Debug)]
+pub struct PassTimer {
+    pass: Pass,
+    target: Target,
+    start: Instant,
+    failed: bool,
+}
+
+impl PassTimer {
+    /// Marks the run failed (counted once, when the timer drops).
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// The time since the timer started, in seconds.
+    pub fn elapsed_seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for PassTimer {
+    fn drop(&mut self) {
+        observe_pass_duration(self.pass, self.target, self.elapsed_seconds());
+        if self.failed || std::thread::panicking() {
+            record_pass_failure(self.pass, self.target);
+        }
+    }
 }
 
 /// Starts timing a compilation; see [`CompilationTimer`].

@@ -120,7 +120,8 @@ pub use photon_metrics_macros::{instrument_compile, instrument_inference, ErrorC
 pub mod prelude {
     pub use crate::export::prometheus::PrometheusExporterBuilder;
     pub use crate::labels::{
-        DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, Status, Target,
+        DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, Pass, Status,
+        Target,
     };
     pub use crate::{compiler, hardware, runtime};
     pub use crate::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};

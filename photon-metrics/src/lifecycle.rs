@@ -34,7 +34,9 @@
 //! lives as one series with a reset.
 
 use crate::catalog::FamilyId;
-use crate::labels::{self, stamp, DeviceId, ErrorKind, Location, ModelType, OpenLabel, Target};
+use crate::labels::{
+    self, stamp, DeviceId, ErrorKind, Location, ModelType, OpenLabel, Pass, Target,
+};
 use crate::store::cell::{CounterCell, GaugeCell};
 use crate::store::Store;
 use std::sync::{Arc, Mutex, Weak};
@@ -151,4 +153,4 @@ macro_rules! retire {
     )*};
 }
 
-retire!(Target, ModelType, ErrorKind, DeviceId, Location);
+retire!(Target, ModelType, ErrorKind, DeviceId, Location, Pass);

@@ -156,6 +156,8 @@ closed_label! {
         DeviceId = "device_id",
         /// [`Location`](super::Location).
         Location = "location",
+        /// [`Pass`](super::Pass).
+        Pass = "pass",
     }
 }
 

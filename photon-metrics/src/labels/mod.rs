@@ -4,7 +4,7 @@
 //! A label value a user can get wrong is never a bare string here.
 //! [`Status`], [`ModelSize`], [`MemoryStat`] and [`DeviceType`] are closed
 //! enums: a typo does not compile. [`Target`], [`ModelType`], [`ErrorKind`],
-//! [`DeviceId`] and [`Location`] are open sets: each value is validated once,
+//! [`DeviceId`], [`Location`] and [`Pass`] are open sets: each value is validated once,
 //! interned, and from then on is a `Copy` index, so recording with it needs no
 //! hashing, locking or allocation.
 //!
@@ -59,8 +59,8 @@ mod set;
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
     cap, idle_expiry, live_values, set_cap, set_idle_expiry, set_reuse_delay, stale_records,
-    DeviceId, ErrorKind, Location, ModelType, Target, DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP,
-    MAX_VALUE_LEN, OVERFLOW_VALUE, RETIRED_VALUE,
+    DeviceId, ErrorKind, Location, ModelType, Pass, Target, DEFAULT_REUSE_DELAY, GENERATIONS,
+    MAX_CAP, MAX_VALUE_LEN, OVERFLOW_VALUE, RETIRED_VALUE,
 };
 
 pub(crate) use open::{
@@ -112,6 +112,8 @@ pub enum LabelName {
     DeviceType,
     /// `location`: where a device runs (rack, site), open.
     Location,
+    /// `pass`: one compiler pass (`canonicalize`, `cse`), open.
+    Pass,
     /// `label`: which open label overflowed (self-monitoring), closed ([`OpenLabel`]).
     Label,
     /// `reason`: why spans were dropped (self-monitoring), closed ([`DropReason`]).
@@ -131,6 +133,7 @@ impl LabelName {
             LabelName::DeviceId => "device_id",
             LabelName::DeviceType => "device_type",
             LabelName::Location => "location",
+            LabelName::Pass => "pass",
             LabelName::Label => "label",
             LabelName::DropReason => "reason",
         }
@@ -149,7 +152,8 @@ impl LabelName {
             | LabelName::ModelType
             | LabelName::ErrorKind
             | LabelName::DeviceId
-            | LabelName::Location => None,
+            | LabelName::Location
+            | LabelName::Pass => None,
         }
     }
 
@@ -161,6 +165,7 @@ impl LabelName {
             LabelName::ErrorKind => Some(OpenLabel::ErrorKind),
             LabelName::DeviceId => Some(OpenLabel::DeviceId),
             LabelName::Location => Some(OpenLabel::Location),
+            LabelName::Pass => Some(OpenLabel::Pass),
             _ => None,
         }
     }

@@ -69,9 +69,11 @@ impl OpenLabel {
     /// | `error_kind` | 64      | error enum variants |
     /// | `device_id`  | 1024    | devices one process drives |
     /// | `location`   | 64      | racks or sites |
+    /// | `pass`       | 256     | an MLIR compiler's passes, plugins included (upstream MLIR registers about 200) |
     pub const fn default_cap(self) -> usize {
         match self {
             OpenLabel::Target => 32,
+            OpenLabel::Pass => 256,
             OpenLabel::ModelType | OpenLabel::ErrorKind | OpenLabel::Location => 64,
             OpenLabel::DeviceId => 1024,
         }
@@ -87,13 +89,15 @@ impl OpenLabel {
     /// | `error_kind` | none    | bounded by the code's error enums; `increase(…[7d])` wants the rare ones kept |
     /// | `device_id`  | none    | a silent device is news: its last status must stay until it is retired on purpose |
     /// | `location`   | none    | racks and sites are few and stable |
+    /// | `pass`       | none    | a build's passes are fixed; a plugin's are retired when it is unloaded |
     pub const fn default_idle_expiry(self) -> Option<Duration> {
         match self {
             OpenLabel::ModelType => Some(Duration::from_secs(24 * 60 * 60)),
             OpenLabel::Target
             | OpenLabel::ErrorKind
             | OpenLabel::DeviceId
-            | OpenLabel::Location => None,
+            | OpenLabel::Location
+            | OpenLabel::Pass => None,
         }
     }
 }
@@ -666,6 +670,11 @@ open_label! {
 open_label! {
     /// Where a device runs (`location` label): a rack, a site.
     Location, Location
+}
+open_label! {
+    /// One compiler pass (`pass` label): an MLIR pass's argument
+    /// (`canonicalize`, `cse`), as `-mlir-timing` names it.
+    Pass, Pass
 }
 
 #[cfg(test)]

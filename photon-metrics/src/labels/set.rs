@@ -8,7 +8,7 @@
 
 use super::{
     DeviceId, DeviceType, DropReason, ErrorKind, LabelName, Location, MemoryStat, ModelSize,
-    ModelType, OpenLabel, Status, Target,
+    ModelType, OpenLabel, Pass, Status, Target,
 };
 use crate::catalog::CATALOG;
 
@@ -129,7 +129,7 @@ macro_rules! open_value {
     )*};
 }
 
-open_value!(Target, ModelType, ErrorKind, DeviceId, Location);
+open_value!(Target, ModelType, ErrorKind, DeviceId, Location, Pass);
 
 /// The labels of one family, as a tuple of [`LabelValue`]s in catalog order.
 pub(crate) trait LabelSet: Copy {

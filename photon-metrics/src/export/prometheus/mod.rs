@@ -65,6 +65,8 @@
 //! | `photon_cache_misses_total` | 33 | 21 KiB |
 //! | `photon_memory_usage_bytes` | 66 | 61 KiB |
 //! | `photon_memory_limit_bytes` | 1 | 2 KiB |
+//! | `photon_pass_duration_seconds` | 8481 | 26226 KiB |
+//! | `photon_pass_failures_total` | 8481 | 8071 KiB |
 //! | `photon_device_status` | 5125 | 4737 KiB |
 //! | `photon_optical_power_mw` | 1025 | 529 KiB |
 //! | `photon_device_temperature_celsius` | 1025 | 529 KiB |
@@ -76,10 +78,10 @@
 //! | `photon_inference_ops_total` | 5 | 7 KiB |
 //! | `photon_queue_depth` | 1 | 2 KiB |
 //! | `photon_runtime_errors_total` | 65 | 41 KiB |
-//! | `photon_metrics_label_overflow_total` | 5 | 7 KiB |
-//! | `photon_metrics_label_values` | 5 | 4 KiB |
-//! | `photon_metrics_label_cap` | 5 | 4 KiB |
-//! | `photon_metrics_stale_records_total` | 5 | 7 KiB |
+//! | `photon_metrics_label_overflow_total` | 6 | 7 KiB |
+//! | `photon_metrics_label_values` | 6 | 4 KiB |
+//! | `photon_metrics_label_cap` | 6 | 4 KiB |
+//! | `photon_metrics_stale_records_total` | 6 | 7 KiB |
 //! | `photon_otlp_spans_dropped_total` | 2 | 6 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
