@@ -22,10 +22,10 @@
 //! so a generation is never reused: stale handles are told apart for ever.
 
 use super::{ClosedLabel, LabelError, OpenLabel};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -128,8 +128,13 @@ struct State {
 struct Slot {
     /// `generation << 1 | live`. Changed only under [`Inner`]'s lock.
     word: AtomicU32,
-    /// The text of the value in the current life.
-    text: Mutex<&'static str>,
+    /// The text of the value in the current life: read without a lock (as
+    /// `as_str` and every span field of a label do, on every thread at
+    /// once), written under [`Inner`]'s lock. It points at one of
+    /// [`Inner::texts`]' leaked texts, so whatever a reader loads is a valid
+    /// text; the reader then checks the slot's word, which a writer changes
+    /// (retirement) before it stores another text.
+    text: AtomicPtr<&'static str>,
     /// When a sweep (or interning) last saw this value recorded, in
     /// milliseconds since [`epoch`].
     seen_ms: AtomicU64,
@@ -138,10 +143,11 @@ struct Slot {
 struct Inner {
     /// Live values by text, to their raw handle.
     ids: HashMap<&'static str, u32>,
-    /// Every text this label ever interned. Kept because
-    /// [`as_str`](DeviceId::as_str) hands out `&'static str`: a value that
-    /// comes back reuses its text, so the leak is bounded by distinct values.
-    texts: HashSet<&'static str>,
+    /// Every text this label ever interned, each with the leaked cell a
+    /// [`Slot`] points at. Kept because [`as_str`](DeviceId::as_str) hands
+    /// out `&'static str`: a value that comes back reuses its text, so the
+    /// leak is bounded by distinct values.
+    texts: HashMap<&'static str, &'static &'static str>,
     /// Retired slots waiting to be reused, oldest first, with when.
     resting: VecDeque<(u32, Instant)>,
 }
@@ -201,7 +207,7 @@ impl Interner {
             let mut slots = Vec::with_capacity(cap + 1);
             slots.resize_with(cap + 1, || Slot {
                 word: AtomicU32::new(0),
-                text: Mutex::new(OVERFLOW_VALUE),
+                text: AtomicPtr::new(overflow_text()),
                 seen_ms: AtomicU64::new(0),
             });
             // The overflow value is always live, in its first and only life.
@@ -210,7 +216,7 @@ impl Interner {
                 cap,
                 inner: Mutex::new(Inner {
                     ids: HashMap::new(),
-                    texts: HashSet::new(),
+                    texts: HashMap::new(),
                     resting: VecDeque::new(),
                 }),
                 slots: slots.into_boxed_slice(),
@@ -228,8 +234,19 @@ impl State {
     }
 }
 
-fn lock_text(slot: &Slot) -> MutexGuard<'_, &'static str> {
-    slot.text.lock().unwrap_or_else(|e| e.into_inner())
+/// The cell every slot points at before its first value.
+fn overflow_text() -> *mut &'static str {
+    static OVERFLOW: &str = OVERFLOW_VALUE;
+    // Never written through: the pointer is only ever loaded and read.
+    std::ptr::from_ref(&OVERFLOW).cast_mut()
+}
+
+/// The text the slot points at now (a valid text; whether it is a given
+/// handle's is the caller's check of the slot's word, made after this).
+fn load_text(slot: &Slot) -> &'static str {
+    // SAFETY: every pointer stored is `overflow_text()` or a leaked
+    // `&'static &'static str` from `Inner::texts`, never freed or written.
+    unsafe { *slot.text.load(Ordering::Acquire) }
 }
 
 /// Sets the cardinality cap of an open label. Call it at start-up, before the
@@ -365,8 +382,10 @@ pub(crate) fn intern_slots(label: OpenLabel) -> usize {
 pub(crate) fn current_text(label: OpenLabel, slot: usize, generation: u32) -> Option<&'static str> {
     let state = interner(label).state(label);
     let slot = state.slots.get(slot)?;
-    let text = lock_text(slot);
-    (slot.word.load(Ordering::Acquire) == word(generation, true)).then_some(*text)
+    // Text first, then the word: a writer ends the life (the word) before
+    // it stores another text, so a text from another life fails the check.
+    let text = load_text(slot);
+    (slot.word.load(Ordering::Acquire) == word(generation, true)).then_some(text)
 }
 
 /// Counts one record dropped because its `label` value was retired.
@@ -412,19 +431,21 @@ pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
         overflowed(label, interner, state.cap);
         return Ok(0);
     };
-    let text = match inner.texts.get(value) {
-        Some(text) => *text,
+    let (text, cell) = match inner.texts.get_key_value(value) {
+        Some((text, cell)) => (*text, *cell),
         None => {
             // Leaked on purpose, once per distinct value: `as_str` hands
             // out `&'static str`, and every series key borrows it for free.
             let text: &'static str = Box::leak(value.to_owned().into_boxed_str());
-            inner.texts.insert(text);
-            text
+            let cell: &'static &'static str = Box::leak(Box::new(text));
+            inner.texts.insert(text, cell);
+            (text, cell)
         }
     };
     let s = &state.slots[slot as usize];
     let generation = s.word.load(Ordering::Relaxed) >> 1;
-    *lock_text(s) = text;
+    s.text
+        .store(std::ptr::from_ref(cell).cast_mut(), Ordering::Release);
     s.seen_ms.store(now_ms(), Ordering::Relaxed);
     // After the text, so a handle that sees the slot live sees its text.
     s.word.store(word(generation, true), Ordering::Release);
@@ -483,7 +504,7 @@ pub(crate) fn begin_retire(label: OpenLabel, raw: u32) -> Option<usize> {
     if s.word.load(Ordering::Relaxed) != word(generation, true) {
         return None;
     }
-    let text = *lock_text(s);
+    let text = load_text(s);
     inner.ids.remove(text);
     // The next life's generation, not live: stale handles fail the check
     // from here on, and no new value can take the slot until
