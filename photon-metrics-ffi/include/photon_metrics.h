@@ -21,6 +21,10 @@ typedef struct PhotonCompileTimer PhotonCompileTimer;
 // [`photon_inference_start`], end with [`photon_inference_finish`].
 typedef struct PhotonInferenceTimer PhotonInferenceTimer;
 
+// One pass (or nested pipeline) running on one operation (opaque).
+// Create with [`photon_pass_run_start`], end with [`photon_pass_run_finish`].
+typedef struct PhotonPassRun PhotonPassRun;
+
 // What every `photon_*` call returns: [`PHOTON_OK`] or an error code. On an
 // error, [`photon_last_error_message`] says what went wrong.
 typedef int32_t PhotonCode;
@@ -72,6 +76,14 @@ typedef struct {
   // The interned slot (0 is `__overflow__`).
   uint32_t slot;
 } PhotonLocation;
+
+// A `pass` value (one compiler pass, e.g. `canonicalize`).
+//
+// Made by [`photon_pass_new`]; only meaningful in this process.
+typedef struct {
+  // The interned slot (0 is `__overflow__`).
+  uint32_t slot;
+} PhotonPass;
 
 // An open label (for [`photon_set_label_cap`]): one of the `PHOTON_LABEL_*`.
 typedef uint32_t PhotonOpenLabel;
@@ -166,6 +178,9 @@ typedef uint32_t PhotonDeviceType;
 
 // The `location` label.
 #define PHOTON_LABEL_LOCATION 4
+
+// The `pass` label.
+#define PHOTON_LABEL_PASS 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -264,9 +279,17 @@ PhotonCode photon_device_id_new(const char *value, size_t len, PhotonDeviceId *o
 // `value` points to `len` readable bytes; `out` to a writable handle.
 PhotonCode photon_location_new(const char *value, size_t len, PhotonLocation *out);
 
+// Validates and interns a `pass` value (`len` bytes of UTF-8 at `value`,
+// not NUL-terminated) and writes its handle to `out`, as
+// [`photon_location_new`] does (default cap 256).
+//
+// # Safety
+// `value` points to `len` readable bytes; `out` to a writable handle.
+PhotonCode photon_pass_new(const char *value, size_t len, PhotonPass *out);
+
 // Sets how many distinct values `label` keeps before new ones become
 // `__overflow__` (1..=4096; defaults: target 32, model_type 64,
-// error_kind 64, device_id 1024, location 64), as `labels::set_cap` does
+// error_kind 64, device_id 1024, location 64, pass 256), as `labels::set_cap` does
 // in Rust. Call it at start-up, before the first value of that label:
 // afterwards the cap is fixed and this returns `PHOTON_ERR_INVALID_CONFIG`.
 PhotonCode photon_set_label_cap(PhotonOpenLabel label, size_t cap);
@@ -307,10 +330,53 @@ PhotonCode photon_device_id_retire(PhotonDeviceId value, bool *retired);
 // `retired` is NULL or points to a writable `bool`.
 PhotonCode photon_location_retire(PhotonLocation value, bool *retired);
 
+// Retires a `pass` value (a plugin's pass, once the plugin is unloaded),
+// as [`photon_target_retire`].
+//
+// # Safety
+// `retired` is NULL or points to a writable `bool`.
+PhotonCode photon_pass_retire(PhotonPass value, bool *retired);
+
 // Sets how long a value of `label` may go without a record before it is
 // retired by itself, in milliseconds (0: never). Defaults: 24 h for
 // `model_type`, never for the others. Checked at each scrape.
 PhotonCode photon_set_label_idle_expiry(PhotonOpenLabel label, uint64_t millis);
+
+// Starts one run: its span (named `name`, NUL-terminated; the `op`
+// attribute names the operation it runs on, `op_name`, and `symbol` that
+// operation's symbol name, both NULL when unknown) and, when `pass` is
+// not NULL, its timer for `photon_pass_duration_seconds{pass, target}`.
+// NULL `pass` is for a nested pipeline, whose span groups its passes'.
+// The span's parent is `parent`'s span, or, when `parent` is NULL, the
+// span current on this thread (a compile timer's, once entered). The run
+// goes to `*out`; finish it on this thread.
+//
+// # Safety
+// `name` is NUL-terminated, `op_name` and `symbol` are NULL or
+// NUL-terminated; `pass` is NULL or readable; `parent` is NULL or a run
+// not yet finished; `out` is writable.
+PhotonCode photon_pass_run_start(const PhotonPassRun *parent,
+                                 const char *name,
+                                 const PhotonPass *pass,
+                                 PhotonTarget target,
+                                 const char *op_name,
+                                 const char *symbol,
+                                 PhotonPassRun **out);
+
+// Marks the run failed: one `photon_pass_failures_total` when it finishes,
+// and its span an error span. Finish it as usual.
+//
+// # Safety
+// `run` comes from [`photon_pass_run_start`] and is not finished.
+PhotonCode photon_pass_run_fail(PhotonPassRun *run);
+
+// Ends the run: records its duration (and failure) inside its span, closes
+// the span and frees the run.
+//
+// # Safety
+// `run` comes from [`photon_pass_run_start`] and is not finished; its
+// children are finished.
+PhotonCode photon_pass_run_finish(PhotonPassRun *run);
 
 // Counts one compilation in `photon_compilations_total{target, status, model_type}`.
 PhotonCode photon_record_compilation(PhotonTarget target,
@@ -324,6 +390,12 @@ PhotonCode photon_observe_compilation_duration(PhotonTarget target,
 
 // Counts one compilation error in `photon_compilation_errors_total{target, error_kind}`.
 PhotonCode photon_record_compilation_error(PhotonTarget target, PhotonErrorKind kind);
+
+// Observes one pass run's `seconds` in `photon_pass_duration_seconds{pass, target}`.
+PhotonCode photon_observe_pass_duration(PhotonPass pass, PhotonTarget target, double seconds);
+
+// Counts one failed pass run in `photon_pass_failures_total{pass, target}`.
+PhotonCode photon_record_pass_failure(PhotonPass pass, PhotonTarget target);
 
 // Counts a compilation-cache hit in `photon_cache_hits_total{target}`.
 PhotonCode photon_record_cache_hit(PhotonTarget target);

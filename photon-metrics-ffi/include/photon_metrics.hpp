@@ -122,6 +122,7 @@ PHOTON_OPEN_LABEL(ModelType, PhotonModelType, photon_model_type_new, photon_mode
 PHOTON_OPEN_LABEL(ErrorKind, PhotonErrorKind, photon_error_kind_new, photon_error_kind_retire)
 PHOTON_OPEN_LABEL(DeviceId, PhotonDeviceId, photon_device_id_new, photon_device_id_retire)
 PHOTON_OPEN_LABEL(Location, PhotonLocation, photon_location_new, photon_location_retire)
+PHOTON_OPEN_LABEL(Pass, PhotonPass, photon_pass_new, photon_pass_retire)
 #undef PHOTON_OPEN_LABEL
 
 /// A compilation's outcome (`status`).
@@ -154,6 +155,7 @@ enum class OpenLabel : PhotonOpenLabel {
     ErrorKind = PHOTON_LABEL_ERROR_KIND,
     DeviceId = PHOTON_LABEL_DEVICE_ID,
     Location = PHOTON_LABEL_LOCATION,
+    Pass = PHOTON_LABEL_PASS,
 };
 
 /// Sets how many distinct values `label` keeps before new ones become
@@ -232,6 +234,10 @@ inline void set_memory_usage(Target t, MemoryStat s, std::uint64_t bytes) noexce
     photon_set_memory_usage(t.handle(), static_cast<PhotonMemoryStat>(s), bytes);
 }
 inline void set_memory_limit(std::uint64_t bytes) noexcept { photon_set_memory_limit(bytes); }
+inline void observe_pass_duration(Pass p, Target t, double seconds) noexcept {
+    photon_observe_pass_duration(p.handle(), t.handle(), seconds);
+}
+inline void record_pass_failure(Pass p, Target t) noexcept { photon_record_pass_failure(p.handle(), t.handle()); }
 }  // namespace compiler
 
 namespace hardware {

@@ -11,8 +11,8 @@ use crate::error::{
     PHOTON_ERR_INVALID_LABEL,
 };
 use photon_metrics::labels::{
-    DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, OpenLabel, Status, Target,
-    MAX_VALUE_LEN,
+    DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, OpenLabel, Pass, Status,
+    Target, MAX_VALUE_LEN,
 };
 use std::ffi::c_char;
 
@@ -229,6 +229,42 @@ pub unsafe extern "C" fn photon_location_new(
     }
 }
 
+/// A `pass` value (one compiler pass, e.g. `canonicalize`).
+///
+/// Made by [`photon_pass_new`]; only meaningful in this process.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotonPass {
+    /// The interned slot (0 is `__overflow__`).
+    pub slot: u32,
+}
+
+impl PhotonPass {
+    #[inline]
+    pub(crate) fn get(self) -> Result<Pass, Failure> {
+        Pass::from_raw(self.slot).ok_or_else(|| unknown_handle("pass", self.slot))
+    }
+}
+
+/// Validates and interns a `pass` value (`len` bytes of UTF-8 at `value`,
+/// not NUL-terminated) and writes its handle to `out`, as
+/// [`photon_location_new`] does (default cap 256).
+///
+/// # Safety
+/// `value` points to `len` readable bytes; `out` to a writable handle.
+#[no_mangle]
+pub unsafe extern "C" fn photon_pass_new(
+    value: *const c_char,
+    len: usize,
+    out: *mut PhotonPass,
+) -> PhotonCode {
+    unsafe {
+        intern(value, len, out, "pass", Pass::new, |v| PhotonPass {
+            slot: v.to_raw(),
+        })
+    }
+}
+
 /// A compilation's outcome (`status` label): one of the `PHOTON_STATUS_*`.
 pub type PhotonStatus = u32;
 /// `status="success"`.
@@ -272,10 +308,12 @@ pub const PHOTON_LABEL_ERROR_KIND: PhotonOpenLabel = 2;
 pub const PHOTON_LABEL_DEVICE_ID: PhotonOpenLabel = 3;
 /// The `location` label.
 pub const PHOTON_LABEL_LOCATION: PhotonOpenLabel = 4;
+/// The `pass` label.
+pub const PHOTON_LABEL_PASS: PhotonOpenLabel = 5;
 
 /// Sets how many distinct values `label` keeps before new ones become
 /// `__overflow__` (1..=4096; defaults: target 32, model_type 64,
-/// error_kind 64, device_id 1024, location 64), as `labels::set_cap` does
+/// error_kind 64, device_id 1024, location 64, pass 256), as `labels::set_cap` does
 /// in Rust. Call it at start-up, before the first value of that label:
 /// afterwards the cap is fixed and this returns `PHOTON_ERR_INVALID_CONFIG`.
 #[no_mangle]
@@ -345,6 +383,7 @@ mod tests {
             OpenLabel::ALL[PHOTON_LABEL_MODEL_TYPE as usize],
             OpenLabel::ModelType
         );
-        assert_eq!(OpenLabel::ALL.len(), 5);
+        assert_eq!(OpenLabel::ALL[PHOTON_LABEL_PASS as usize], OpenLabel::Pass);
+        assert_eq!(OpenLabel::ALL.len(), 6);
     }
 }

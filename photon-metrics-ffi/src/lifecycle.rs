@@ -9,7 +9,8 @@
 
 use crate::error::{put, Failure, PhotonCode, PHOTON_ERR_INVALID_ENUM};
 use crate::labels::{
-    PhotonDeviceId, PhotonErrorKind, PhotonLocation, PhotonModelType, PhotonOpenLabel, PhotonTarget,
+    PhotonDeviceId, PhotonErrorKind, PhotonLocation, PhotonModelType, PhotonOpenLabel, PhotonPass,
+    PhotonTarget,
 };
 use photon_metrics::labels::OpenLabel;
 use std::time::Duration;
@@ -88,6 +89,16 @@ pub unsafe extern "C" fn photon_location_retire(
     value: PhotonLocation,
     retired: *mut bool,
 ) -> PhotonCode {
+    unsafe { retire(|| Ok(value.get()?.retire()), retired) }
+}
+
+/// Retires a `pass` value (a plugin's pass, once the plugin is unloaded),
+/// as [`photon_target_retire`].
+///
+/// # Safety
+/// `retired` is NULL or points to a writable `bool`.
+#[no_mangle]
+pub unsafe extern "C" fn photon_pass_retire(value: PhotonPass, retired: *mut bool) -> PhotonCode {
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 

@@ -9,7 +9,7 @@
 use crate::error::{guard, PhotonCode};
 use crate::labels::{
     self, PhotonDeviceId, PhotonDeviceType, PhotonErrorKind, PhotonLocation, PhotonMemoryStat,
-    PhotonModelType, PhotonStatus, PhotonTarget,
+    PhotonModelType, PhotonPass, PhotonStatus, PhotonTarget,
 };
 use photon_metrics::{compiler, hardware, runtime};
 
@@ -47,6 +47,28 @@ pub extern "C" fn photon_record_compilation_error(
 ) -> PhotonCode {
     guard(|| {
         compiler::record_compilation_error(target.get()?, kind.get()?);
+        Ok(())
+    })
+}
+
+/// Observes one pass run's `seconds` in `photon_pass_duration_seconds{pass, target}`.
+#[no_mangle]
+pub extern "C" fn photon_observe_pass_duration(
+    pass: PhotonPass,
+    target: PhotonTarget,
+    seconds: f64,
+) -> PhotonCode {
+    guard(|| {
+        compiler::observe_pass_duration(pass.get()?, target.get()?, seconds);
+        Ok(())
+    })
+}
+
+/// Counts one failed pass run in `photon_pass_failures_total{pass, target}`.
+#[no_mangle]
+pub extern "C" fn photon_record_pass_failure(pass: PhotonPass, target: PhotonTarget) -> PhotonCode {
+    guard(|| {
+        compiler::record_pass_failure(pass.get()?, target.get()?);
         Ok(())
     })
 }

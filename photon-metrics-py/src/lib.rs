@@ -108,6 +108,7 @@ open_label!(
 );
 open_label!(DeviceId, DeviceId, "A `device_id` value.");
 open_label!(Location, Location, "A `location` value.");
+open_label!(Pass, Pass, "A `pass` value: a compiler pass's name.");
 
 /// A compilation's outcome (`status` label).
 #[pyclass(eq, eq_int, frozen, from_py_object, module = "photon_metrics")]
@@ -195,6 +196,8 @@ pub enum OpenLabel {
     DeviceId,
     #[pyo3(name = "LOCATION")]
     Location,
+    #[pyo3(name = "PASS")]
+    Pass,
 }
 
 /// Retires values of `label` that went `seconds` without a record (None:
@@ -223,6 +226,7 @@ fn open_label(label: OpenLabel) -> labels::OpenLabel {
         OpenLabel::ErrorKind => labels::OpenLabel::ErrorKind,
         OpenLabel::DeviceId => labels::OpenLabel::DeviceId,
         OpenLabel::Location => labels::OpenLabel::Location,
+        OpenLabel::Pass => labels::OpenLabel::Pass,
     }
 }
 
@@ -231,14 +235,7 @@ fn open_label(label: OpenLabel) -> labels::OpenLabel {
 /// raises LabelError once the cap is frozen or out of range.
 #[pyfunction]
 fn set_label_cap(label: OpenLabel, cap: usize) -> PyResult<()> {
-    let label = match label {
-        OpenLabel::Target => labels::OpenLabel::Target,
-        OpenLabel::ModelType => labels::OpenLabel::ModelType,
-        OpenLabel::ErrorKind => labels::OpenLabel::ErrorKind,
-        OpenLabel::DeviceId => labels::OpenLabel::DeviceId,
-        OpenLabel::Location => labels::OpenLabel::Location,
-    };
-    labels::set_cap(label, cap).map_err(label_error)
+    labels::set_cap(open_label(label), cap).map_err(label_error)
 }
 
 static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
@@ -324,6 +321,18 @@ fn record_compilation_error(target: Target, kind: ErrorKind) {
 #[pyfunction]
 fn record_cache_hit(target: Target) {
     compiler::record_cache_hit(target.0);
+}
+
+/// `photon_pass_duration_seconds{pass, target}`: one run of a compiler pass.
+#[pyfunction]
+fn observe_pass_duration(pass_: Pass, target: Target, seconds: f64) {
+    compiler::observe_pass_duration(pass_.0, target.0, seconds);
+}
+
+/// `photon_pass_failures_total{pass, target}` += 1.
+#[pyfunction]
+fn record_pass_failure(pass_: Pass, target: Target) {
+    compiler::record_pass_failure(pass_.0, target.0);
 }
 
 /// `photon_cache_misses_total{target}` += 1.
@@ -597,6 +606,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ErrorKind>()?;
     m.add_class::<DeviceId>()?;
     m.add_class::<Location>()?;
+    m.add_class::<Pass>()?;
     m.add_class::<Status>()?;
     m.add_class::<DeviceType>()?;
     m.add_class::<MemoryStat>()?;
@@ -612,6 +622,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record_compilation, m)?)?;
     m.add_function(wrap_pyfunction!(observe_compilation_duration, m)?)?;
     m.add_function(wrap_pyfunction!(record_compilation_error, m)?)?;
+    m.add_function(wrap_pyfunction!(observe_pass_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(record_pass_failure, m)?)?;
     m.add_function(wrap_pyfunction!(record_cache_hit, m)?)?;
     m.add_function(wrap_pyfunction!(record_cache_miss, m)?)?;
     m.add_function(wrap_pyfunction!(set_memory_usage, m)?)?;

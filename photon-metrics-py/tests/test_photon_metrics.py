@@ -101,6 +101,18 @@ def test_record_helpers_reach_the_scrape():
     assert sample("photon_memory_usage_bytes", target="py-mzi", memory="peak") == 1 << 30
 
 
+def test_pass_helpers_reach_the_scrape():
+    p, t = pm.Pass("py-canonicalize"), pm.Target("py-mzi")
+    for seconds in (0.001, 0.002, 0.004):
+        pm.observe_pass_duration(p, t, seconds)
+    pm.record_pass_failure(p, t)
+    assert sample("photon_pass_duration_seconds_count", **{"pass": "py-canonicalize"}, target="py-mzi") == 3
+    assert sample("photon_pass_duration_seconds_sum", **{"pass": "py-canonicalize"}, target="py-mzi") == pytest.approx(0.007)
+    assert sample("photon_pass_failures_total", **{"pass": "py-canonicalize"}, target="py-mzi") == 1
+    assert p.retire()
+    assert sample("photon_pass_failures_total", **{"pass": "py-canonicalize"}, target="py-mzi") is None
+
+
 class LoweringError(Exception):
     pass
 
