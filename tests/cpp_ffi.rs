@@ -9,47 +9,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::SystemTime;
-use support::exposition::{parse, value, Sample};
+use std::path::PathBuf;
+use support::exposition::value;
+use support::native::{cmake_build, promtool_check, static_library, Running};
 use support::rotel::Rotel;
-use support::stack::root;
-use support::{http_get, require_binary, TempDir};
-
-/// `target/<profile>`, where cargo leaves the static libraries.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-fn newest_source(dir: &Path) -> SystemTime {
-    support::stack::files_under(dir)
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .map(|p| p.metadata().unwrap().modified().unwrap())
-        .max()
-        .unwrap()
-}
-
-/// The static library `name`, checked to be newer than the Rust it is built from.
-fn static_library(name: &str, sources: &[&str]) -> PathBuf {
-    let lib = profile_dir().join(format!("lib{name}.a"));
-    let build = "cargo build -p photon-metrics-ffi -p photon-mixed-runtime";
-    let built = lib
-        .metadata()
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: run `{build}` first", lib.display()));
-    for dir in sources {
-        assert!(
-            newest_source(&root().join(dir)) <= built,
-            "{} is older than {dir}: run `{build}` first",
-            lib.display()
-        );
-    }
-    lib
-}
+use support::TempDir;
 
 /// Configures and builds examples/cpp with CMake into a fresh directory.
 fn build_examples() -> (TempDir, PathBuf) {
@@ -65,97 +29,7 @@ fn build_examples() -> (TempDir, PathBuf) {
             "examples/cpp/mixed-runtime/src",
         ],
     );
-    let cmake = require_binary("cmake", "cmake");
-    require_binary("g++", "g++");
-    let dir = TempDir::new("cpp-build");
-    let build = dir.path().join("build");
-    let run = |args: &[&str]| {
-        let out = Command::new(&cmake).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "cmake {args:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "-S",
-        root().join("examples/cpp").to_str().unwrap(),
-        "-B",
-        build.to_str().unwrap(),
-        &format!("-DPHOTON_METRICS_LIB_DIR={}", profile_dir().display()),
-    ]);
-    run(&["--build", build.to_str().unwrap()]);
-    (dir, build)
-}
-
-/// A running example: its /metrics port and what it printed up to "done";
-/// serves until dropped (stdin closed).
-struct Running {
-    child: Child,
-    port: u16,
-    output: String,
-}
-
-impl Running {
-    fn start(program: &Path, args: &[&str]) -> Self {
-        Self::start_with(program, args, &[])
-    }
-
-    fn start_with(program: &Path, args: &[&str], env: &[(&str, String)]) -> Self {
-        let mut child = Command::new(program)
-            .args(args)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut port = None;
-        let mut output = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            output.push_str(&line);
-            output.push('\n');
-            if let Some(p) = line.strip_prefix("listening on ") {
-                port = Some(p.parse().unwrap());
-            }
-            if line == "done" {
-                break;
-            }
-        }
-        let port =
-            port.unwrap_or_else(|| panic!("{} never said where it listens", program.display()));
-        Running {
-            child,
-            port,
-            output,
-        }
-    }
-
-    fn scrape(&self) -> (String, Vec<Sample>) {
-        let (status, body) = http_get(&format!("http://127.0.0.1:{}/metrics", self.port)).unwrap();
-        assert_eq!(status, 200);
-        let samples = parse(&body);
-        (body, samples)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-fn promtool_check(body: &str) {
-    let (passed, report) = support::promtool_check_metrics(body);
-    assert!(
-        passed && report.trim().is_empty(),
-        "promtool check metrics:\n{report}"
-    );
+    cmake_build("examples/cpp", &[])
 }
 
 #[test]

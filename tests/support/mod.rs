@@ -10,6 +10,7 @@ pub mod foreign;
 pub mod init;
 pub mod log_buffer;
 pub mod model;
+pub mod native;
 pub mod raw_http;
 pub mod recorded;
 pub mod rotel;
