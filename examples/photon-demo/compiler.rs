@@ -1,11 +1,11 @@
 //! The simulated compiler, instrumented with `#[instrument_compile]`: models
-//! compiled for targets on a worker thread, some from cache, some failing,
-//! a rare one crashing.
+//! compiled for targets on a worker thread through a pipeline of timed
+//! passes, some from cache, some failing in a pass, a rare one crashing.
 
 use crate::args::Crash;
 use crate::crash;
 use crate::rng::Rng;
-use photon_metrics::labels::{MemoryStat, ModelType, Target};
+use photon_metrics::labels::{MemoryStat, ModelType, Pass, Target};
 use photon_metrics::{compiler, instrument_compile, ErrorClass, ModelInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,11 +34,39 @@ struct Model {
     until: Option<Instant>,
 }
 
-#[derive(Debug, ErrorClass)]
+#[derive(Debug, Clone, Copy, ErrorClass)]
 enum CompileError {
     UnsupportedOp,
     ShapeMismatch,
     OutOfMemory,
+}
+
+/// The simulated pipeline, each pass with its share of the compile time;
+/// every pass run is timed into `photon_pass_duration_seconds{pass}`.
+const PIPELINE: [(&str, f64); 5] = [
+    ("inline", 0.05),
+    ("canonicalize", 0.15),
+    ("shape-inference", 0.1),
+    ("photonic-lowering", 0.5),
+    ("mesh-placement", 0.2),
+];
+
+/// How a compile ends, decided up front; a failure belongs to one pass.
+enum Verdict {
+    Compiles,
+    Fails(CompileError),
+    Crashes,
+}
+
+impl CompileError {
+    /// The pass that meets this error.
+    fn pass(&self) -> &'static str {
+        match self {
+            CompileError::UnsupportedOp => "photonic-lowering",
+            CompileError::ShapeMismatch => "shape-inference",
+            CompileError::OutOfMemory => "mesh-placement",
+        }
+    }
 }
 
 #[instrument_compile(target = target, model = model)]
@@ -49,7 +77,6 @@ fn compile(
     fault: Option<Crash>,
 ) -> Result<Vec<u8>, CompileError> {
     let seconds = model.seconds * rng.range(0.5, 1.5) * TIME_SCALE;
-    std::thread::sleep(Duration::from_secs_f64(seconds));
     let peak = 256_000_000 + model.parameters * 24;
     compiler::set_memory_usage(target, MemoryStat::Peak, peak);
     compiler::set_memory_usage(
@@ -57,26 +84,44 @@ fn compile(
         MemoryStat::Current,
         (peak as f64 * rng.range(0.3, 0.7)) as u64,
     );
-    match fault {
-        Some(Crash::Simulated) => {
-            crash::simulate("simulated crash in the lowering pass (--crash simulated)")
+    let verdict = match rng.unit() {
+        x if x < 0.03 => Verdict::Fails(CompileError::UnsupportedOp),
+        x if x < 0.05 => Verdict::Fails(CompileError::ShapeMismatch),
+        x if x < 0.06 && model.parameters > 100_000_000 => {
+            Verdict::Fails(CompileError::OutOfMemory)
         }
-        Some(Crash::Real) => panic!("index out of bounds in the lowering pass (--crash real)"),
-        None => {}
-    }
-    let outcome = match rng.unit() {
-        x if x < 0.03 => Err(CompileError::UnsupportedOp),
-        x if x < 0.05 => Err(CompileError::ShapeMismatch),
-        x if x < 0.06 && model.parameters > 100_000_000 => Err(CompileError::OutOfMemory),
-        x if x < 0.065 => crash::simulate("simulated crash in the lowering pass"),
-        _ => Ok(vec![0; 64]),
+        x if x < 0.065 => Verdict::Crashes,
+        _ => Verdict::Compiles,
     };
-    // Inside the compile span: the log line carries model_id and target.
-    match &outcome {
-        Ok(_) => tracing::debug!(seconds, "compiled"),
-        Err(e) => tracing::warn!(error = ?e, "compilation failed"),
+    for (name, share) in PIPELINE {
+        // A crash inside a pass unwinds through its timer: a failed run.
+        let mut pass = compiler::start_pass(label(Pass::new(name)), target);
+        std::thread::sleep(Duration::from_secs_f64(seconds * share));
+        if name == "photonic-lowering" {
+            match fault {
+                Some(Crash::Simulated) => {
+                    crash::simulate("simulated crash in the lowering pass (--crash simulated)")
+                }
+                Some(Crash::Real) => {
+                    panic!("index out of bounds in the lowering pass (--crash real)")
+                }
+                None => {}
+            }
+            if let Verdict::Crashes = verdict {
+                crash::simulate("simulated crash in the lowering pass");
+            }
+        }
+        if let Verdict::Fails(error) = &verdict {
+            if error.pass() == name {
+                pass.fail();
+                // Inside the compile span: the log line carries model_id and target.
+                tracing::warn!(error = ?error, pass = name, "compilation failed");
+                return Err(*error);
+            }
+        }
     }
-    outcome
+    tracing::debug!(seconds, "compiled");
+    Ok(vec![0; 64])
 }
 
 fn label<T>(value: Result<T, photon_metrics::labels::LabelError>) -> T {
