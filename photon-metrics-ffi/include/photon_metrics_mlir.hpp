@@ -52,6 +52,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -89,7 +90,7 @@ public:
                 if (found != pipelines_.end()) run = found->second;
             }
         }
-        frames().push_back(Frame{this, nullptr, run});
+        frames().push_back(Frame{this, nullptr, run, Pass(), {}});
     }
 
     void runAfterPipeline(std::optional<::mlir::OperationName>, const PipelineParentInfo&) override {
@@ -97,9 +98,9 @@ public:
     }
 
     void runBeforePass(::mlir::Pass* pass, ::mlir::Operation* op) override {
-        const bool pipeline = pass->getName() == "mlir::detail::OpToOpPassAdaptor";
+        const bool pipeline = is_pipeline(*pass);
         if (!spans_) {
-            if (!pipeline) timed().push_back(Timed{this, pass, label_of(*pass).pass, Clock::now()});
+            if (!pipeline) frames().push_back(Frame{this, pass, nullptr, label_of(*pass).pass, Clock::now()});
             return;
         }
         PhotonPassRun* parent = innermost(nullptr, true);
@@ -121,7 +122,7 @@ public:
                                   &run) != PHOTON_OK) {
             run = nullptr;  // a bad handle: nothing is recorded, the pass runs as usual
         }
-        frames().push_back(Frame{this, pass, run});
+        frames().push_back(Frame{this, pass, run, Pass(), {}});
         if (pipeline && run != nullptr) {
             std::unique_lock<std::shared_mutex> lock(pipelines_mutex_);
             pipelines_[Key{thread_id(), pass}] = run;
@@ -134,40 +135,15 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    /// A pass run timed here (PassSpans::Off), open on this thread.
-    struct Timed {
-        const PassMetrics* owner;
-        const ::mlir::Pass* pass;
-        Pass label;
-        Clock::time_point start;
-    };
-
-    /// This thread's open timed runs, innermost last.
-    static std::vector<Timed>& timed() {
-        thread_local std::vector<Timed> stack;
-        return stack;
-    }
-
-    /// Ends a run timed here: its duration, and its failure if it failed.
-    void end_timed(const ::mlir::Pass* pass, bool failed) {
-        auto& stack = timed();
-        for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-            if (it->owner == this && it->pass == pass) {
-                const double seconds = std::chrono::duration<double>(Clock::now() - it->start).count();
-                photon_observe_pass_duration(it->label.handle(), target_.handle(), seconds);
-                if (failed) photon_record_pass_failure(it->label.handle(), target_.handle());
-                stack.erase(std::next(it).base());
-                return;
-            }
-        }
-    }
-
     /// A pass run (or, with no pass, a pipeline and the run it nests under)
-    /// open on this thread, of which instrumentation.
+    /// open on this thread, of which instrumentation. With spans, `run`
+    /// times it; with PassSpans::Off, it is timed here from `start`.
     struct Frame {
         const PassMetrics* owner;
         const ::mlir::Pass* pass;
         PhotonPassRun* run;
+        Pass label;
+        Clock::time_point start;
     };
 
     /// A pass object on a thread: a pass runs one operation at a time (MLIR
@@ -212,17 +188,17 @@ private:
     }
 
     /// Removes this instrumentation's innermost frame for `pass` (nullptr: a
-    /// pipeline) and returns its run.
-    PhotonPassRun* pop(const ::mlir::Pass* pass) {
+    /// pipeline) and returns it, if there is one.
+    std::optional<Frame> pop(const ::mlir::Pass* pass) {
         auto& stack = frames();
         for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
             if (it->owner == this && it->pass == pass) {
-                PhotonPassRun* run = it->run;
+                Frame frame = *it;
                 stack.erase(std::next(it).base());
-                return run;
+                return frame;
             }
         }
-        return nullptr;
+        return std::nullopt;
     }
 
     /// The pass's label, made once per pass type: its argument
@@ -245,6 +221,11 @@ private:
         return label;
     }
 
+    /// Whether `pass` is MLIR's adaptor running a nested pipeline (`func.func(...)`).
+    static bool is_pipeline(const ::mlir::Pass& pass) {
+        return pass.getName() == "mlir::detail::OpToOpPassAdaptor";
+    }
+
     /// "func.func pipeline" for the adaptor running `func.func(...)`.
     static std::string pipeline_name(::mlir::Pass& adaptor) {
         std::string text;
@@ -256,18 +237,21 @@ private:
     }
 
     void end(::mlir::Pass* pass, bool failed) {
+        const auto frame = pop(pass);
+        if (!frame) return;
         if (!spans_) {
-            end_timed(pass, failed);
+            const double seconds = std::chrono::duration<double>(Clock::now() - frame->start).count();
+            photon_observe_pass_duration(frame->label.handle(), target_.handle(), seconds);
+            if (failed) photon_record_pass_failure(frame->label.handle(), target_.handle());
             return;
         }
-        PhotonPassRun* run = pop(pass);
-        if (run == nullptr) return;
-        if (pass->getName() == "mlir::detail::OpToOpPassAdaptor") {
+        if (frame->run == nullptr) return;
+        if (is_pipeline(*pass)) {
             std::unique_lock<std::shared_mutex> lock(pipelines_mutex_);
             pipelines_.erase(Key{thread_id(), pass});
         }
-        if (failed) photon_pass_run_fail(run);
-        photon_pass_run_finish(run);
+        if (failed) photon_pass_run_fail(frame->run);
+        photon_pass_run_finish(frame->run);
     }
 
     Target target_;

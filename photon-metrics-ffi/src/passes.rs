@@ -63,22 +63,18 @@ pub unsafe extern "C" fn photon_pass_run_start(
         if out.is_null() {
             return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "out is NULL"));
         }
-        // SAFETY: NULL or a live run, as documented.
-        let parent = unsafe { parent.as_ref() }.map(|run| &run.span);
-        let span = match parent {
-            Some(parent) => tracing::info_span!(
-                target: "photon_metrics_ffi", parent: parent, "photon.pass",
-                otel.name = name, pass = pass.map(|p| p.as_str()), target = %target,
-                op = op, symbol = symbol,
-                otel.status_code = Empty, otel.status_description = Empty,
-            ),
-            None => tracing::info_span!(
-                target: "photon_metrics_ffi", "photon.pass",
-                otel.name = name, pass = pass.map(|p| p.as_str()), target = %target,
-                op = op, symbol = symbol,
-                otel.status_code = Empty, otel.status_description = Empty,
-            ),
+        // SAFETY: NULL or a live run, as documented. Without one, the span
+        // current on this thread (none: a root span).
+        let parent = match unsafe { parent.as_ref() } {
+            Some(run) => run.span.id(),
+            None => tracing::Span::current().id(),
         };
+        let span = tracing::info_span!(
+            target: "photon_metrics_ffi", parent: parent, "photon.pass",
+            otel.name = name, pass = pass.map(|p| p.as_str()), target = %target,
+            op = op, symbol = symbol,
+            otel.status_code = Empty, otel.status_description = Empty,
+        );
         let run = Box::new(PhotonPassRun {
             timer: pass.map(|pass| compiler::start_pass(pass, target)),
             span,
