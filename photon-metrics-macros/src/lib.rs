@@ -7,6 +7,7 @@
 mod args;
 mod derive;
 mod expand;
+mod own;
 
 use args::Flavor;
 use proc_macro::TokenStream;
@@ -229,6 +230,76 @@ pub fn derive_model_info(input: TokenStream) -> TokenStream {
 pub fn derive_error_class(input: TokenStream) -> TokenStream {
     syn::parse::<syn::DeriveInput>(input)
         .and_then(derive::error_class)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Declares an application's own metric families, with the catalog's
+/// guarantees (see `photon_metrics::families`).
+///
+/// ```
+/// use photon_metrics::{family, Label};
+/// use photon_metrics::labels::Target;
+///
+/// #[derive(Label, Clone, Copy)]
+/// #[label(name = "cache")]
+/// enum Cache { Kernel, Weights }
+///
+/// family! {
+///     /// Bytes held by each cache, by target.
+///     #[family(name = "app_cache_size_bytes", unit = bytes)]
+///     pub static CACHE_SIZE: Gauge<(Cache, Target)>;
+/// }
+///
+/// CACHE_SIZE.set((Cache::Kernel, Target::new("mzi-64x64").unwrap()), 4096.0);
+/// ```
+///
+/// Each declaration is its doc comment (the `# HELP` text, required), a
+/// `#[family(…)]` attribute, and `static NAME: Kind<(labels…)>;` with
+/// `Kind` one of `Counter`, `Gauge`, `Histogram` and up to three label
+/// types (the catalog's, or the application's from `derive(Label)`).
+///
+/// | option | meaning |
+/// |---|---|
+/// | `name = "…"` | the exported name (required): a counter's ends in `_total` |
+/// | `unit = …` | `count` (default), `seconds`, `bytes`, `milliwatts`, `celsius`, `ratio`, `ops_per_second`, `state`; the name must end in its suffix (`_seconds`, `_bytes`, `_mw`, `_celsius`) |
+/// | `buckets = [..]` | a histogram's classic bucket bounds (required for histograms), strictly increasing |
+/// | `native(schema = 3, max_buckets = 160)` | native buckets beside the classic ones (histograms) |
+/// | `query = "…"` | a PromQL query for the docs and checks (default: a rate, the gauge, or a p95) |
+#[proc_macro]
+pub fn family(input: TokenStream) -> TokenStream {
+    own::family(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives a label type for `family!`: on an enum, a closed set (each
+/// variant's name in snake case, or `#[label(value = "…")]`); on a
+/// newtype around `photon_metrics::labels::OpenValue`, an open label that is
+/// validated, interned, capped (`cap = N`, default 64, at most 4096) and
+/// retirable, optionally expiring when idle (`idle_expiry_secs = N`).
+///
+/// ```
+/// use photon_metrics::Label;
+/// use photon_metrics::labels::OpenValue;
+///
+/// #[derive(Label, Clone, Copy, PartialEq, Eq, Debug)]
+/// #[label(name = "tier")]
+/// enum Tier { Free, #[label(value = "pro")] Professional }
+///
+/// #[derive(Label, Clone, Copy, PartialEq, Eq)]
+/// #[label(name = "tenant", cap = 100)]
+/// struct Tenant(OpenValue);
+///
+/// let t = Tenant::new("acme").unwrap();
+/// assert_eq!(t.as_str(), "acme");
+/// assert!(t.retire());
+/// assert_eq!(t.as_str(), "__retired__");
+/// ```
+#[proc_macro_derive(Label, attributes(label))]
+pub fn derive_label(input: TokenStream) -> TokenStream {
+    syn::parse::<syn::DeriveInput>(input)
+        .and_then(own::label)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -110,6 +110,8 @@ pub enum Subsystem {
     Runtime,
     /// photon-metrics' own health (cardinality headroom and overflows, stale records, dropped spans).
     SelfMonitoring,
+    /// An application's own family, declared with [`family!`](crate::family).
+    Application,
 }
 
 /// One metric family: everything an exporter, a dashboard or an alert needs to know.
@@ -143,6 +145,14 @@ impl FamilySpec {
     /// `buckets + 3` lines in the exposition.
     pub fn max_series(&self) -> usize {
         self.labels.iter().map(|l| l.value_slots()).product()
+    }
+
+    /// The most bytes this family's series can occupy in a store at the
+    /// current caps: every chunk its series can touch, allocated whole,
+    /// their histogram buckets and exemplars, and the longest label text
+    /// each series could carry. The README's memory table sums these.
+    pub fn max_memory_bytes(&self) -> usize {
+        crate::store::max_memory_bytes(self)
     }
 
     /// Whether every label is a closed set (or there are none): such a
@@ -486,6 +496,79 @@ pub fn families() -> &'static [FamilySpec] {
 /// Looks a family up by its exported name.
 pub fn family(name: &str) -> Option<&'static FamilySpec> {
     CATALOG.iter().find(|f| f.name == name)
+}
+
+/// The families applications declared with [`family!`](crate::family)
+/// and registered so far (explicitly with
+/// [`families::register`](crate::families::register), or by their first
+/// record), in registration order. Every store exports them after the
+/// catalog's.
+pub fn own_families() -> Vec<&'static FamilySpec> {
+    crate::families::registry::specs()
+}
+
+/// The catalog's families, then [`own_families`]: what a dashboard or
+/// alert check should accept.
+pub fn all_families() -> Vec<&'static FamilySpec> {
+    let mut all: Vec<&'static FamilySpec> = CATALOG.iter().collect();
+    all.extend(own_families());
+    all
+}
+
+/// The names a family's series take besides its own.
+const SERIES_SUFFIXES: &[&str] = &["_bucket", "_count", "_sum", "_created", "_total"];
+
+/// Whether `name`, or a series name of a family called `name`, is a
+/// catalog family's name or one of its series' names. Usable in `const`
+/// assertions, which is how [`family!`](crate::family) refuses a clash at
+/// compile time.
+pub const fn is_catalog_name(name: &str) -> bool {
+    let mut i = 0;
+    while i < CATALOG.len() {
+        let catalog = CATALOG[i].name;
+        if crate::labels::same_str(name, catalog)
+            || suffixed(name, catalog)
+            || suffixed(catalog, name)
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `long` is `short` followed by one of [`SERIES_SUFFIXES`].
+const fn suffixed(long: &str, short: &str) -> bool {
+    let (l, s) = (long.as_bytes(), short.as_bytes());
+    if l.len() <= s.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        if l[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < SERIES_SUFFIXES.len() {
+        let suffix = SERIES_SUFFIXES[k].as_bytes();
+        if l.len() - s.len() == suffix.len() {
+            let mut j = 0;
+            let mut same = true;
+            while j < suffix.len() {
+                if l[s.len() + j] != suffix[j] {
+                    same = false;
+                }
+                j += 1;
+            }
+            if same {
+                return true;
+            }
+        }
+        k += 1;
+    }
+    false
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@
 //!   and it never needs to know whether that recorder is global (which
 //!   `metrics` does not say, and which once cost a probe thread per record).
 
-use crate::catalog::FamilyId;
-use crate::labels::{same_names, LabelSet};
+use crate::catalog::{FamilyId, FamilySpec};
+use crate::labels::{has_duplicate, same_names, LabelSet};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::table::Table;
 use crate::store::{global, TableCell};
@@ -38,9 +38,21 @@ use std::sync::OnceLock;
 static METADATA: Metadata<'static> =
     Metadata::new("photon_metrics", metrics::Level::INFO, Some(module_path!()));
 
-/// One catalog family, typed by its cell and its labels.
+/// Which family a [`Family`] is: a catalog entry, or one an application
+/// declared (see [`crate::families`]), which takes its place in the
+/// process's registry on first use.
+pub(crate) enum Id {
+    Catalog(FamilyId),
+    Own {
+        spec: FamilySpec,
+        /// Its index in the registry, or `None` if it could not register.
+        index: OnceLock<Option<usize>>,
+    },
+}
+
+/// One family, typed by its cell and its labels.
 pub(crate) struct Family<C: TableCell, L: LabelSet> {
-    id: FamilyId,
+    id: Id,
     /// The global recorder's address and its store's table for this family,
     /// once bound. There is at most one global photon store per process, so
     /// the binding never changes; one load serves both checks.
@@ -61,15 +73,78 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
             "the family's cell type differs from its catalog kind"
         );
         Family {
-            id,
+            id: Id::Catalog(id),
             bound: OnceLock::new(),
             labels: PhantomData,
         }
     }
 
+    /// An application's family: the same checks as [`new`](Self::new)
+    /// against its own spec, and those the catalog's entries pass by
+    /// construction (no duplicate label, no catalog name).
+    pub(crate) const fn own(spec: FamilySpec) -> Self {
+        assert!(
+            same_names(L::NAMES, spec.labels),
+            "the family's label types differ from its labels"
+        );
+        assert!(
+            C::KIND as u8 == spec.kind as u8,
+            "the family's cell type differs from its kind"
+        );
+        assert!(
+            !has_duplicate(spec.labels),
+            "two labels of this family have the same name"
+        );
+        assert!(
+            !crate::catalog::is_catalog_name(spec.name),
+            "this family's name is a catalog family's (or one of its series' names)"
+        );
+        Family {
+            id: Id::Own {
+                spec,
+                index: OnceLock::new(),
+            },
+            bound: OnceLock::new(),
+            labels: PhantomData,
+        }
+    }
+
+    /// The family's spec.
+    pub(crate) fn spec(&'static self) -> &'static FamilySpec {
+        match &self.id {
+            Id::Catalog(id) => id.spec(),
+            Id::Own { spec, .. } => spec,
+        }
+    }
+
+    /// Registers an application family (once); the catalog's need not.
+    pub(crate) fn register(&'static self) -> Result<(), crate::families::RegisterError> {
+        match &self.id {
+            Id::Catalog(_) => Ok(()),
+            Id::Own { spec, index } => {
+                let mut error = None;
+                let index = index.get_or_init(|| match crate::families::registry::register(spec) {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        tracing::error!(family = spec.name, "{e}; its records are dropped");
+                        error = Some(e);
+                        None
+                    }
+                });
+                match (index, error) {
+                    (Some(_), _) => Ok(()),
+                    (None, Some(e)) => Err(e),
+                    (None, None) => {
+                        Err(crate::families::RegisterError::Refused { name: spec.name })
+                    }
+                }
+            }
+        }
+    }
+
     #[inline(always)]
     fn record(
-        &self,
+        &'static self,
         labels: L,
         direct: impl FnOnce(&C),
         through: impl FnOnce(&dyn Recorder, &Key),
@@ -81,7 +156,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     /// `None` for a stale label (a retired value records nothing).
     #[inline(always)]
     fn resolve<R>(
-        &self,
+        &'static self,
         labels: L,
         direct: impl FnOnce(&'static C) -> R,
         through: impl FnOnce(&dyn Recorder, &Key) -> R,
@@ -90,8 +165,9 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
             let table = match self.bound.get() {
                 Some((global, table)) if *global == global::address(recorder) => *table,
                 _ => match self.bind(recorder) {
-                    Some(table) => table,
-                    None => return self.through(recorder, labels, through),
+                    Bound::Photon(table) => table,
+                    Bound::Other => return self.through(recorder, labels, through),
+                    Bound::Unregistered => return None,
                 },
             };
             table
@@ -103,18 +179,35 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     /// The table to record into directly if `recorder` is photon's global one.
     #[cold]
     #[inline(never)]
-    fn bind(&self, recorder: &dyn Recorder) -> Option<&'static Table<C>> {
-        let store = global::store_for(recorder)?;
+    fn bind(&'static self, recorder: &dyn Recorder) -> Bound<C> {
+        let Some(store) = global::store_for(recorder) else {
+            return match self.register() {
+                Ok(()) => Bound::Other,
+                Err(_) => Bound::Unregistered,
+            };
+        };
+        let table = match &self.id {
+            Id::Catalog(id) => store.table::<C>(*id),
+            Id::Own { spec, index } => {
+                if self.register().is_err() {
+                    return Bound::Unregistered;
+                }
+                let Some(Some(index)) = index.get() else {
+                    return Bound::Unregistered;
+                };
+                store.own_table::<C>(*index, spec)
+            }
+        };
         let (_, table) = self
             .bound
-            .get_or_init(|| (global::address(recorder), store.table::<C>(self.id)));
-        Some(table)
+            .get_or_init(|| (global::address(recorder), table));
+        Bound::Photon(table)
     }
 
     #[cold]
     #[inline(never)]
     fn through<R>(
-        &self,
+        &'static self,
         recorder: &dyn Recorder,
         labels: L,
         f: impl FnOnce(&dyn Recorder, &Key) -> R,
@@ -126,7 +219,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
             }
             return None;
         }
-        let spec = self.id.spec();
+        let spec = self.spec();
         describe(recorder, spec);
         Some(f(recorder, &Key::from_parts(spec.name, labels.to_labels())))
     }
@@ -135,7 +228,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
 impl<L: LabelSet> Family<CounterCell, L> {
     /// Adds `n` to the series at `labels`.
     #[inline(always)]
-    pub(crate) fn add(&self, labels: L, n: u64) {
+    pub(crate) fn add(&'static self, labels: L, n: u64) {
         self.record(
             labels,
             |c| c.add(n),
@@ -147,7 +240,7 @@ impl<L: LabelSet> Family<CounterCell, L> {
 impl<L: LabelSet> Family<GaugeCell, L> {
     /// Sets the series at `labels` to `value`.
     #[inline(always)]
-    pub(crate) fn set(&self, labels: L, value: f64) {
+    pub(crate) fn set(&'static self, labels: L, value: f64) {
         self.record(
             labels,
             |g| g.set(value),
@@ -163,7 +256,7 @@ impl<L: LabelSet> Family<GaugeCell, L> {
     /// inside `with_local_recorder`) and ends after must not leave the
     /// exporter's gauge at −1.
     #[inline(always)]
-    pub(crate) fn add_held(&self, labels: L, delta: f64) -> HeldGauge {
+    pub(crate) fn add_held(&'static self, labels: L, delta: f64) -> HeldGauge {
         self.resolve(
             labels,
             |g| {
@@ -178,6 +271,16 @@ impl<L: LabelSet> Family<GaugeCell, L> {
         )
         .unwrap_or(HeldGauge::Stale)
     }
+}
+
+/// What a family records into under the current recorder.
+enum Bound<C: 'static> {
+    /// photon's global store: this table, directly.
+    Photon(&'static Table<C>),
+    /// Another recorder: through the facade.
+    Other,
+    /// An application family that could not register: nothing.
+    Unregistered,
 }
 
 /// One gauge series as it was reached when a guard started; see
@@ -207,7 +310,7 @@ impl HeldGauge {
 impl<L: LabelSet> Family<HistogramCell, L> {
     /// Observes `value` in the series at `labels`.
     #[inline(always)]
-    pub(crate) fn observe(&self, labels: L, value: f64) {
+    pub(crate) fn observe(&'static self, labels: L, value: f64) {
         self.record(
             labels,
             |h| h.observe(value),

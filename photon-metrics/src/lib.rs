@@ -59,6 +59,7 @@ pub mod catalog;
 mod classify;
 pub mod compiler;
 pub mod export;
+pub mod families;
 mod family;
 mod guard;
 pub mod hardware;
@@ -88,7 +89,9 @@ pub use classify::ErrorClass;
 #[cfg(feature = "logs")]
 pub use init::{init, BoxedLayer, InitError, TelemetryBuilder, TelemetryGuard};
 pub use model::{ModelInfo, ToModelType, ToParameters};
-pub use photon_metrics_macros::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
+pub use photon_metrics_macros::{
+    family, instrument_compile, instrument_inference, ErrorClass, Label, ModelInfo,
+};
 
 /// What the README's quickstart uses, in one `use`: the exporter builder,
 /// the label types, the macros and derives, and the record-helper modules.

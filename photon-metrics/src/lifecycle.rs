@@ -61,7 +61,7 @@ fn stores() -> Vec<Arc<Store>> {
 
 /// Retires the value behind `raw`: ends its life, removes its series from
 /// every store, then lets its slot rest for reuse.
-fn retire(label: OpenLabel, raw: u32) -> bool {
+pub(crate) fn retire(label: OpenLabel, raw: u32) -> bool {
     let Some(slot) = labels::begin_retire(label, raw) else {
         return false;
     };
@@ -81,9 +81,9 @@ pub(crate) fn before_render(store: &Store) {
 }
 
 fn sweep_idle() {
-    let expiring: Vec<(OpenLabel, u64)> = OpenLabel::ALL
-        .iter()
-        .filter_map(|&l| labels::idle_expiry(l).map(|d| (l, d.as_millis() as u64)))
+    let expiring: Vec<(OpenLabel, u64)> = labels::all_labels()
+        .into_iter()
+        .filter_map(|l| labels::idle_expiry(l).map(|d| (l, d.as_millis() as u64)))
         .collect();
     if expiring.is_empty() {
         return;
@@ -108,8 +108,8 @@ fn publish(store: &Store) {
     let values = store.table::<GaugeCell>(FamilyId::LabelValues);
     let caps = store.table::<GaugeCell>(FamilyId::LabelCap);
     let stale = store.table::<CounterCell>(FamilyId::StaleRecords);
-    for &label in OpenLabel::ALL {
-        let index = label as usize;
+    for label in labels::all_labels() {
+        let index = labels::ClosedLabel::slot(label);
         if let Some(cell) = values.cell(index, stamp::LIVE) {
             cell.set(labels::live_values(label) as f64);
         }

@@ -12,6 +12,11 @@ use crate::labels::{DeviceType, ErrorKind, Target};
 use std::convert::Infallible;
 use std::fmt;
 
+/// Retires an open value (what every open label type's `retire` does).
+pub fn retire(label: crate::labels::OpenLabel, raw: u32) -> bool {
+    crate::lifecycle::retire(label, raw)
+}
+
 /// Whether a sampled span is current for exemplars: what every counter and
 /// histogram record pays when none is. For the exemplar benchmark only.
 #[inline]

@@ -59,15 +59,17 @@ mod set;
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
     cap, idle_expiry, live_values, set_cap, set_idle_expiry, set_reuse_delay, stale_records,
-    DeviceId, ErrorKind, Location, ModelType, Pass, Target, DEFAULT_REUSE_DELAY, GENERATIONS,
-    MAX_CAP, MAX_VALUE_LEN, OVERFLOW_VALUE, RETIRED_VALUE,
+    DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenValue, Pass, Target,
+    DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN, OVERFLOW_VALUE,
+    RETIRED_VALUE,
 };
 
 pub(crate) use open::{
-    begin_retire, count_stale, current_text, finish_retire, idle_values, intern_slots, now_ms,
-    raw_generation, raw_slot, seen,
+    all_labels, begin_retire, count_stale, current_text, finish_retire, idle_values, intern_slots,
+    now_ms, own_label_name, raw_generation, raw_slot, seen,
 };
-pub(crate) use set::{same_names, stamp, LabelSet, MAX_LABELS};
+pub(crate) use set::{has_duplicate, same_names, same_str, stamp};
+pub use set::{LabelSet, LabelValue, MAX_LABELS};
 
 /// The slot of `value` for `label` and the generation of that slot's
 /// value: its index in a closed set (generation 0), or its interned handle
@@ -118,6 +120,15 @@ pub enum LabelName {
     Label,
     /// `reason`: why spans were dropped (self-monitoring), closed ([`DropReason`]).
     DropReason,
+    /// An application's closed label, declared with [`derive(Label)`](crate::Label) on an enum.
+    OwnClosed {
+        /// The label name as exported.
+        name: &'static str,
+        /// Every value, in slot order.
+        values: &'static [&'static str],
+    },
+    /// An application's open label, declared with [`derive(Label)`](crate::Label) on a newtype.
+    OwnOpen(&'static OpenDef),
 }
 
 impl LabelName {
@@ -136,6 +147,8 @@ impl LabelName {
             LabelName::Pass => "pass",
             LabelName::Label => "label",
             LabelName::DropReason => "reason",
+            LabelName::OwnClosed { name, .. } => name,
+            LabelName::OwnOpen(def) => def.name(),
         }
     }
 
@@ -148,7 +161,9 @@ impl LabelName {
             LabelName::DeviceType => Some(DeviceType::VALUES),
             LabelName::Label => Some(OpenLabel::VALUES),
             LabelName::DropReason => Some(DropReason::VALUES),
-            LabelName::Target
+            LabelName::OwnClosed { values, .. } => Some(values),
+            LabelName::OwnOpen(_)
+            | LabelName::Target
             | LabelName::ModelType
             | LabelName::ErrorKind
             | LabelName::DeviceId
@@ -166,6 +181,7 @@ impl LabelName {
             LabelName::DeviceId => Some(OpenLabel::DeviceId),
             LabelName::Location => Some(OpenLabel::Location),
             LabelName::Pass => Some(OpenLabel::Pass),
+            LabelName::OwnOpen(def) => Some(OpenLabel::Own(def)),
             _ => None,
         }
     }
@@ -173,6 +189,10 @@ impl LabelName {
     /// How many distinct values this label can take in a series: the size of
     /// a closed set, or an open label's cap plus one for `__overflow__`.
     pub fn value_slots(self) -> usize {
+        if let LabelName::Label = self {
+            // The catalog's open labels, then room for every application's.
+            return OpenLabel::VALUES.len() + MAX_OWN_LABELS;
+        }
         match (self.closed_values(), self.open()) {
             (Some(values), _) => values.len(),
             (None, Some(open)) => cap(open) + 1,
@@ -180,10 +200,23 @@ impl LabelName {
         }
     }
 
+    /// Whether a closed label has a value in `slot` now: always within its
+    /// set, except the `label` label's room for applications' open labels,
+    /// which has one once that label is in use.
+    pub(crate) fn has_value(self, slot: usize) -> bool {
+        match (self, slot.checked_sub(OpenLabel::VALUES.len())) {
+            (LabelName::Label, Some(own)) => own_label_name(own).is_some(),
+            _ => true,
+        }
+    }
+
     /// The text of the value in `slot` in its life `generation` (see
     /// [`value_slots`](Self::value_slots)), or `None` once an open value's
     /// life is over.
     pub(crate) fn slot_text(self, slot: usize, generation: u32) -> Option<&'static str> {
+        if let (LabelName::Label, Some(own)) = (self, slot.checked_sub(OpenLabel::VALUES.len())) {
+            return Some(own_label_name(own).unwrap_or(OVERFLOW_VALUE));
+        }
         match (self.closed_values(), self.open()) {
             (Some(values), _) => Some(values.get(slot).copied().unwrap_or(OVERFLOW_VALUE)),
             (None, Some(open)) => current_text(open, slot, generation),

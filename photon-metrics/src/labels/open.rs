@@ -76,6 +76,7 @@ impl OpenLabel {
             OpenLabel::Pass => 256,
             OpenLabel::ModelType | OpenLabel::ErrorKind | OpenLabel::Location => 64,
             OpenLabel::DeviceId => 1024,
+            OpenLabel::Own(def) => def.cap,
         }
     }
 
@@ -98,6 +99,10 @@ impl OpenLabel {
             | OpenLabel::DeviceId
             | OpenLabel::Location
             | OpenLabel::Pass => None,
+            OpenLabel::Own(def) => match def.expiry_secs {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         }
     }
 }
@@ -168,7 +173,117 @@ static INTERNERS: [Interner; OpenLabel::ALL.len()] = [INTERNER; OpenLabel::ALL.l
 static REUSE_DELAY_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 fn interner(label: OpenLabel) -> &'static Interner {
-    &INTERNERS[label.slot()]
+    match label {
+        OpenLabel::Own(def) => &def.interner,
+        catalog => &INTERNERS[catalog.slot()],
+    }
+}
+
+/// The most open labels applications may declare in one process.
+pub const MAX_OWN_LABELS: usize = 64;
+
+/// An application's open label: its name, default cap and idle expiry,
+/// and its interner. [`derive(Label)`](crate::Label) declares one `static`
+/// per label type; it is not built by hand.
+///
+/// A label takes its slot in the self-monitoring `label` label (after the
+/// catalog's) the first time one of its values is created, in that order.
+pub struct OpenDef {
+    name: &'static str,
+    cap: usize,
+    /// 0: no idle expiry.
+    expiry_secs: u64,
+    interner: Interner,
+    index: OnceLock<usize>,
+}
+
+impl OpenDef {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, cap: usize, expiry_secs: u64) -> Self {
+        OpenDef {
+            name,
+            cap,
+            expiry_secs,
+            interner: INTERNER,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The label's name as exported.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// This label's position among the applications' open labels, taken
+    /// on first use.
+    ///
+    /// # Panics
+    /// When this would be the process's 65th application open label
+    /// ([`MAX_OWN_LABELS`]): the `label` label of the self-monitoring
+    /// families is sized for that many.
+    pub(crate) fn index(&'static self) -> usize {
+        *self.index.get_or_init(|| {
+            let mut own = OWN.lock().unwrap_or_else(|e| e.into_inner());
+            let index = own.len();
+            assert!(
+                index < MAX_OWN_LABELS,
+                "label `{}` would be this process's {}th application open label; the limit is {MAX_OWN_LABELS}",
+                self.name,
+                index + 1
+            );
+            own.push(self);
+            let _ = OWN_SLOTS[index].set(self);
+            index
+        })
+    }
+}
+
+impl PartialEq for OpenDef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for OpenDef {}
+
+impl std::hash::Hash for OpenDef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self, state);
+    }
+}
+
+impl fmt::Debug for OpenDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenDef")
+            .field("name", &self.name)
+            .field("cap", &self.cap)
+            .finish_non_exhaustive()
+    }
+}
+
+static OWN: Mutex<Vec<&'static OpenDef>> = Mutex::new(Vec::new());
+static OWN_SLOTS: [OnceLock<&'static OpenDef>; MAX_OWN_LABELS] =
+    [const { OnceLock::new() }; MAX_OWN_LABELS];
+
+/// Every application open label in use, in slot order.
+pub(crate) fn own_labels() -> Vec<OpenLabel> {
+    OWN.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|def| OpenLabel::Own(def))
+        .collect()
+}
+
+/// The catalog's open labels, then every application's in use.
+pub(crate) fn all_labels() -> Vec<OpenLabel> {
+    let mut all = OpenLabel::ALL.to_vec();
+    all.extend(own_labels());
+    all
+}
+
+/// The name of the application open label in position `index`, if any.
+pub(crate) fn own_label_name(index: usize) -> Option<&'static str> {
+    OWN_SLOTS.get(index)?.get().map(|def| def.name)
 }
 
 /// Milliseconds since the first call: the clock of idle expiry.
@@ -420,6 +535,9 @@ fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
 /// generation).
 pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     validate(label, value)?;
+    if let OpenLabel::Own(def) = label {
+        def.index();
+    }
     let interner = interner(label);
     let state = interner.state(label);
     let mut inner = state.inner();
@@ -550,6 +668,52 @@ pub(crate) fn seen(label: OpenLabel, slot: usize, generation: u32, now_ms: u64) 
         if s.word.load(Ordering::Relaxed) == word(generation, true) {
             s.seen_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
+    }
+}
+
+/// The handle an application's open label type wraps: what
+/// [`derive(Label)`](crate::Label) needs a newtype to hold, as
+/// `pub struct Tenant(OpenValue);`. It is the same 32-bit slot and
+/// generation the catalog's open labels are (see the module docs).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenValue {
+    raw: u32,
+}
+
+impl fmt::Debug for OpenValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OpenValue").field(&self.raw).finish()
+    }
+}
+
+#[doc(hidden)]
+impl OpenValue {
+    pub const OVERFLOW: OpenValue = OpenValue { raw: 0 };
+
+    pub fn intern(label: OpenLabel, value: &str) -> Result<Self, LabelError> {
+        intern(label, value).map(|raw| OpenValue { raw })
+    }
+
+    pub fn text(self, label: OpenLabel) -> Option<&'static str> {
+        current_text(label, raw_slot(self.raw), raw_generation(self.raw))
+    }
+
+    pub const fn to_raw(self) -> u32 {
+        self.raw
+    }
+
+    pub fn from_raw(label: OpenLabel, raw: u32) -> Option<Self> {
+        was_handed_out(label, raw_slot(raw)).then_some(OpenValue { raw })
+    }
+
+    #[inline(always)]
+    pub const fn slot(self) -> usize {
+        raw_slot(self.raw)
+    }
+
+    #[inline(always)]
+    pub const fn generation(self) -> u32 {
+        raw_generation(self.raw)
     }
 }
 

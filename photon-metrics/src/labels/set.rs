@@ -7,22 +7,24 @@
 //! therefore a compile error, not a first-record panic.
 
 use super::{
-    DeviceId, DeviceType, DropReason, ErrorKind, LabelName, Location, MemoryStat, ModelSize,
-    ModelType, OpenLabel, Pass, Status, Target,
+    ClosedLabel, DeviceId, DeviceType, DropReason, ErrorKind, LabelName, Location, MemoryStat,
+    ModelSize, ModelType, OpenLabel, Pass, Status, Target,
 };
 use crate::catalog::CATALOG;
 
-/// The most labels any catalog family has, derived from the catalog.
-pub(crate) const MAX_LABELS: usize = {
-    let mut max = 0;
+/// The most labels a family can have: a series' stamp holds each label's
+/// generation, and three of them fill the word below its flag bits.
+pub const MAX_LABELS: usize = 3;
+
+const _: () = {
     let mut i = 0;
     while i < CATALOG.len() {
-        if CATALOG[i].labels.len() > max {
-            max = CATALOG[i].labels.len();
-        }
+        assert!(
+            CATALOG[i].labels.len() <= MAX_LABELS,
+            "a catalog family has more labels than a stamp holds"
+        );
         i += 1;
     }
-    max
 };
 
 /// A series' *stamp*: which lives of its open labels' slots it belongs to.
@@ -61,14 +63,19 @@ pub(crate) mod stamp {
     }
 }
 
-/// One label value of a known label name: its slot in the family table and
-/// its exported text.
-pub(crate) trait LabelValue: Copy {
-    /// The catalog label this type fills.
+/// A label type: one value of a known label name, with its slot in a
+/// family's table and its exported text.
+///
+/// Implemented by the catalog's label types and by
+/// [`derive(Label)`](crate::Label); not meant to be implemented by hand.
+pub trait LabelValue: Copy + 'static {
+    /// The label this type fills.
     const NAME: LabelName;
     /// The slot (enum index, or interned id) of this value.
+    #[doc(hidden)]
     fn slot(self) -> usize;
     /// The generation of the slot's value (0 for closed labels).
+    #[doc(hidden)]
     fn generation(self) -> u32;
     /// The value as exported ([`RETIRED_VALUE`](super::RETIRED_VALUE) once retired).
     fn text(self) -> &'static str;
@@ -82,7 +89,7 @@ macro_rules! closed_value {
             const NAME: LabelName = LabelName::$name;
             #[inline(always)]
             fn slot(self) -> usize {
-                self as usize
+                ClosedLabel::slot(self)
             }
             #[inline(always)]
             fn generation(self) -> u32 {
@@ -131,17 +138,22 @@ macro_rules! open_value {
 
 open_value!(Target, ModelType, ErrorKind, DeviceId, Location, Pass);
 
-/// The labels of one family, as a tuple of [`LabelValue`]s in catalog order.
-pub(crate) trait LabelSet: Copy {
+/// The labels of one family: `()` or a tuple of one to [`MAX_LABELS`]
+/// [`LabelValue`]s, in the family's label order.
+pub trait LabelSet: Copy + 'static {
     /// The label names, in order.
     const NAMES: &'static [LabelName];
     /// The series index: the dot product of the slots with `strides`.
+    #[doc(hidden)]
     fn flat(self, strides: &[usize; MAX_LABELS]) -> usize;
     /// The stamp a series of these values carries (see [`stamp`]).
+    #[doc(hidden)]
     fn stamp(self) -> u64;
     /// The first label whose value was retired, if any.
+    #[doc(hidden)]
     fn stale(self) -> Option<LabelName>;
     /// The labels as `metrics` labels, for recorders other than photon's.
+    #[doc(hidden)]
     fn to_labels(self) -> Vec<metrics::Label>;
 }
 
@@ -192,13 +204,6 @@ tuple_set!(A 0);
 tuple_set!(A 0, B 1);
 tuple_set!(A 0, B 1, C 2);
 
-// A family with more labels than the tuples above would not compile its
-// `Family` declaration; say so here, where the fix is.
-const _: () = assert!(
-    MAX_LABELS <= 3,
-    "add a tuple_set! arm for the catalog's longest label list"
-);
-
 /// Whether two label lists are the same, usable in `const` assertions.
 pub(crate) const fn same_names(a: &[LabelName], b: &[LabelName]) -> bool {
     if a.len() != b.len() {
@@ -206,10 +211,42 @@ pub(crate) const fn same_names(a: &[LabelName], b: &[LabelName]) -> bool {
     }
     let mut i = 0;
     while i < a.len() {
-        if a[i] as u8 != b[i] as u8 {
+        if !same_str(a[i].as_str(), b[i].as_str()) {
             return false;
         }
         i += 1;
     }
     true
+}
+
+/// Whether two strings are equal, usable in `const` assertions.
+pub(crate) const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether some name appears twice in `names`, usable in `const` assertions.
+pub(crate) const fn has_duplicate(names: &[LabelName]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if same_str(names[i].as_str(), names[j].as_str()) {
+                return true;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    false
 }

@@ -51,6 +51,17 @@ pub(crate) enum AnyTable {
     Histogram(OnceLock<Table<HistogramCell>>),
 }
 
+impl AnyTable {
+    /// A table slot of `kind`, with no table yet.
+    fn empty(kind: Kind) -> Self {
+        match kind {
+            Kind::Counter => AnyTable::Counter(OnceLock::new()),
+            Kind::Gauge => AnyTable::Gauge(OnceLock::new()),
+            Kind::Histogram => AnyTable::Histogram(OnceLock::new()),
+        }
+    }
+}
+
 /// A cell type that catalog families of one kind use.
 pub(crate) trait TableCell: cell::Cell {
     /// The kind of family that holds this cell.
@@ -78,9 +89,12 @@ table_cell!(CounterCell, Counter);
 table_cell!(GaugeCell, Gauge);
 table_cell!(HistogramCell, Histogram);
 
-/// The store: one table per catalog family, and the foreign series.
+/// The store: one table per catalog family, one per application family
+/// registered (see [`crate::families`]), and the foreign series.
 pub(crate) struct Store {
     tables: Box<[AnyTable]>,
+    /// Application families' tables, by registry index.
+    own: Box<[OnceLock<AnyTable>]>,
     pub(crate) foreign: foreign::Foreign,
     global_labels: Vec<(String, String)>,
     /// Runs before every render: the exporter's process sampler.
@@ -103,14 +117,13 @@ impl Store {
     pub(crate) fn new(config: StoreConfig) -> Self {
         let tables = CATALOG
             .iter()
-            .map(|spec| match spec.kind {
-                Kind::Counter => AnyTable::Counter(OnceLock::new()),
-                Kind::Gauge => AnyTable::Gauge(OnceLock::new()),
-                Kind::Histogram => AnyTable::Histogram(OnceLock::new()),
-            })
+            .map(|spec| AnyTable::empty(spec.kind))
             .collect();
         let store = Store {
             tables,
+            own: (0..crate::families::MAX_OWN_FAMILIES)
+                .map(|_| OnceLock::new())
+                .collect(),
             foreign: foreign::Foreign::new(
                 config.global_labels.clone(),
                 config.default_buckets,
@@ -143,20 +156,56 @@ impl Store {
             .get_or_init(|| Table::new(id.spec(), &self.global_labels))
     }
 
-    /// Every catalog family's table that exists, in catalog order, for
+    /// The table of the application family registered at `index` as
+    /// `spec`, created on first use.
+    ///
+    /// # Panics
+    /// When `C` is not the family's kind (see [`table`](Self::table)).
+    pub(crate) fn own_table<C: TableCell>(
+        &self,
+        index: usize,
+        spec: &'static FamilySpec,
+    ) -> &Table<C> {
+        let table = self.own[index].get_or_init(|| AnyTable::empty(spec.kind));
+        C::select(table)
+            .expect("the family's kind matches its cell type")
+            .get_or_init(|| Table::new(spec, &self.global_labels))
+    }
+
+    /// Every family, catalog then application, with its table slot; an
+    /// application family with only closed labels gets its table (its
+    /// series at 0) here, the first time a store looks.
+    fn all(&self) -> impl Iterator<Item = (&'static FamilySpec, &AnyTable)> {
+        let own = crate::families::registry::specs()
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                if spec.all_labels_closed() {
+                    match spec.kind {
+                        Kind::Counter => drop(self.own_table::<CounterCell>(index, spec)),
+                        Kind::Gauge => drop(self.own_table::<GaugeCell>(index, spec)),
+                        Kind::Histogram => drop(self.own_table::<HistogramCell>(index, spec)),
+                    }
+                }
+                (
+                    spec,
+                    self.own[index].get_or_init(|| AnyTable::empty(spec.kind)),
+                )
+            });
+        CATALOG.iter().zip(self.tables.iter()).chain(own)
+    }
+
+    /// Every family's table that exists, catalog then application, for
     /// what series lifecycle does to all kinds alike.
     fn existing(&self) -> impl Iterator<Item = (&'static FamilySpec, &dyn Lifecycle)> {
-        CATALOG
-            .iter()
-            .zip(self.tables.iter())
-            .filter_map(|(spec, table)| {
-                let table: &dyn Lifecycle = match table {
-                    AnyTable::Counter(t) => t.get()?,
-                    AnyTable::Gauge(t) => t.get()?,
-                    AnyTable::Histogram(t) => t.get()?,
-                };
-                Some((spec, table))
-            })
+        self.all().filter_map(|(spec, table)| {
+            let table: &dyn Lifecycle = match table {
+                AnyTable::Counter(t) => t.get()?,
+                AnyTable::Gauge(t) => t.get()?,
+                AnyTable::Histogram(t) => t.get()?,
+            };
+            Some((spec, table))
+        })
     }
 
     /// Removes every series, in every catalog family, whose `label` holds
@@ -190,10 +239,11 @@ impl Store {
         }
     }
 
-    /// Calls `f` for every catalog family in catalog order, with its
-    /// table if any series can exist yet.
+    /// Calls `f` for every family, the catalog's in catalog order and then
+    /// the applications' in registration order, with its table if any
+    /// series can exist yet.
     pub(crate) fn for_each_family(&self, mut f: impl FnMut(&'static FamilySpec, Tables<'_>)) {
-        for (spec, table) in CATALOG.iter().zip(self.tables.iter()) {
+        for (spec, table) in self.all() {
             let tables = match table {
                 AnyTable::Counter(t) => Tables::Counter(t.get()),
                 AnyTable::Gauge(t) => Tables::Gauge(t.get()),

@@ -7,7 +7,7 @@
 use super::cell::{CounterCell, GaugeCell, HistogramCell};
 use super::foreign::{Handle, Series};
 use super::{Store, TableCell};
-use crate::catalog::{FamilyId, Kind, CATALOG};
+use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
@@ -35,10 +35,42 @@ impl std::fmt::Debug for PhotonRecorder {
     }
 }
 
-/// A catalog series handed out through the facade.
+/// A family with a table: the catalog's, or an application's by its
+/// registry index.
+#[derive(Clone, Copy)]
+enum Known {
+    Catalog(FamilyId),
+    Own(usize, &'static FamilySpec),
+}
+
+impl Known {
+    fn spec(self) -> &'static FamilySpec {
+        match self {
+            Known::Catalog(id) => id.spec(),
+            Known::Own(_, spec) => spec,
+        }
+    }
+
+    fn table<C: TableCell>(self, store: &Store) -> &super::table::Table<C> {
+        match self {
+            Known::Catalog(id) => store.table::<C>(id),
+            Known::Own(index, spec) => store.own_table::<C>(index, spec),
+        }
+    }
+
+    /// Its once-only warning flag.
+    fn warned(self) -> &'static AtomicBool {
+        match self {
+            Known::Catalog(id) => &WARNED[id as usize],
+            Known::Own(index, _) => &WARNED_OWN[index],
+        }
+    }
+}
+
+/// A catalog or application series handed out through the facade.
 struct Typed {
     store: Arc<Store>,
-    id: FamilyId,
+    id: Known,
     index: usize,
     /// Which lives of its label values the series is for: a handle kept
     /// past a retirement records nothing rather than into the slot's next value.
@@ -47,7 +79,7 @@ struct Typed {
 
 impl Typed {
     fn cell<C: TableCell>(&self) -> Option<&C> {
-        self.store.table::<C>(self.id).cell(self.index, self.stamp)
+        self.id.table::<C>(&self.store).cell(self.index, self.stamp)
     }
 }
 
@@ -136,24 +168,28 @@ impl HistogramFn for Series<HistogramCell> {
 /// or labels, so a `counter!` in a loop does not flood the log.
 static WARNED: [AtomicBool; CATALOG.len()] = [const { AtomicBool::new(false) }; CATALOG.len()];
 
-fn catalog_id(name: &str) -> Option<FamilyId> {
-    CATALOG
-        .iter()
-        .position(|f| f.name == name)
-        .map(|i| FamilyId::ALL[i])
+static WARNED_OWN: [AtomicBool; crate::families::MAX_OWN_FAMILIES] =
+    [const { AtomicBool::new(false) }; crate::families::MAX_OWN_FAMILIES];
+
+/// The catalog family, or registered application family, called `name`.
+fn catalog_id(name: &str) -> Option<Known> {
+    if let Some(i) = CATALOG.iter().position(|f| f.name == name) {
+        return Some(Known::Catalog(FamilyId::ALL[i]));
+    }
+    crate::families::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
 }
 
 impl PhotonRecorder {
     /// The flat index and stamp of a catalog key, creating its series;
     /// `None` (logged once per family) when the kind, label names or a
     /// value do not fit.
-    fn typed<C: TableCell>(&self, id: FamilyId, key: &Key) -> Option<(usize, u64)> {
+    fn typed<C: TableCell>(&self, id: Known, key: &Key) -> Option<(usize, u64)> {
         let spec = id.spec();
         let refuse = |why: String| {
-            if !WARNED[id as usize].swap(true, Ordering::Relaxed) {
+            if !id.warned().swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     metric = spec.name,
-                    "photon-metrics: `{}` is a catalog family; records that do not fit it are dropped: {why}",
+                    "photon-metrics: `{}` is a declared family; records that do not fit it are dropped: {why}",
                     spec.name
                 );
             }
@@ -172,7 +208,7 @@ impl PhotonRecorder {
                 spec.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>()
             ));
         }
-        let table = self.store.table::<C>(id);
+        let table = id.table::<C>(&self.store);
         let mut index = 0;
         let mut stamp = crate::labels::stamp::LIVE;
         for (i, label) in spec.labels.iter().enumerate() {

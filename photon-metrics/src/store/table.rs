@@ -158,8 +158,18 @@ impl<C: Cell> Table<C> {
         if spec.all_labels_closed() {
             // Every series of a family with only closed labels (or none)
             // exists from the start, at 0.
+            // (The `label` label's room for applications' open labels
+            // fills as they are declared, not before.)
             for index in 0..table.layout.total {
-                table.cell(index, stamp::LIVE);
+                let slots = table.layout.slots(index);
+                if spec
+                    .labels
+                    .iter()
+                    .zip(slots)
+                    .all(|(l, slot)| l.has_value(slot))
+                {
+                    table.cell(index, stamp::LIVE);
+                }
             }
         }
         table

@@ -1,0 +1,413 @@
+//! An application's own families, as its users see them in `/metrics`:
+//! present with `# HELP`/`# TYPE` from registration, recorded on the direct
+//! path, capped with overflow accounting, retired with the catalog's
+//! lifecycle, listed beside the catalog, and received by any other recorder
+//! through the facade.
+
+mod support;
+
+use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::labels::{self, OpenValue, Status, Target, RETIRED_VALUE};
+use photon_metrics::{catalog, family, Label};
+use std::sync::OnceLock;
+use support::exposition::{parse, value};
+
+/// The dialect a kernel was lowered from.
+#[derive(Label, Clone, Copy, Debug, PartialEq, Eq)]
+#[label(name = "dialect")]
+enum Dialect {
+    Linalg,
+    Tosa,
+    #[label(value = "stablehlo")]
+    StableHlo,
+}
+
+/// A tenant: open.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "tenant", cap = 16)]
+struct Tenant(OpenValue);
+
+/// A seat: open, capped at 3 so the test can fill it.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "seat", cap = 3)]
+struct Seat(OpenValue);
+
+/// A queue: open, never filled here.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Debug)]
+#[label(name = "queue")]
+struct Queue(OpenValue);
+
+family! {
+    /// Kernels launched, by dialect, tenant and outcome.
+    #[family(name = "app_kernel_launches_total", unit = count)]
+    static KERNELS: Counter<(Dialect, Tenant, Status)>;
+
+    /// Time a kernel waited for the device, by dialect and target.
+    #[family(name = "app_queue_wait_seconds", unit = seconds,
+             buckets = [0.001, 0.01, 0.1, 1.0], native(schema = 3))]
+    static QUEUE_WAIT: Histogram<(Dialect, Target)>;
+
+    /// Kernels waiting, by dialect (closed labels only: all at 0 from registration).
+    #[family(name = "app_kernels_waiting")]
+    static WAITING: Gauge<(Dialect,)>;
+
+    /// Depth of each named queue.
+    #[family(name = "app_queue_depth")]
+    static DEPTH: Gauge<(Queue,)>;
+
+    /// Seats taken, by seat.
+    #[family(name = "app_seat_bookings_total")]
+    static SEATS: Counter<(Seat,)>;
+}
+
+mod other_crate {
+    photon_metrics::family! {
+        /// The same name as the test's counter, declared a second time.
+        #[family(name = "app_kernel_launches_total")]
+        pub static KERNELS_AGAIN: Counter<()>;
+    }
+}
+
+fn exporter() -> &'static PrometheusExporter {
+    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        KERNELS.register().unwrap();
+        QUEUE_WAIT.register().unwrap();
+        WAITING.register().unwrap();
+        DEPTH.register().unwrap();
+        SEATS.register().unwrap();
+        PrometheusExporterBuilder::new()
+            .without_listener()
+            .install()
+            .unwrap()
+    })
+}
+
+#[test]
+fn registered_families_are_served_with_help_and_type_before_any_record() {
+    let text = exporter().render();
+    for (name, kind) in [
+        ("app_kernel_launches_total", "counter"),
+        ("app_queue_wait_seconds", "histogram"),
+        ("app_kernels_waiting", "gauge"),
+        ("app_queue_depth", "gauge"),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} {kind}\n")),
+            "no TYPE for {name} in:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}"
+        );
+    }
+    assert!(text.contains(
+        "# HELP app_kernels_waiting Kernels waiting, by dialect (closed labels only: all at 0 from registration).\n"
+    ));
+    // Closed labels only: every series exists at 0 from the first scrape.
+    let samples = parse(&text);
+    // (Other tests in this binary move `linalg` and `tosa`; none touches `stablehlo`.)
+    for d in ["linalg", "tosa"] {
+        assert!(value(&samples, "app_kernels_waiting", &[("dialect", d)]).is_some());
+    }
+    assert_eq!(
+        value(&samples, "app_kernels_waiting", &[("dialect", "stablehlo")]),
+        Some(0.0)
+    );
+    let (ok, out) = support::promtool_check_metrics(&text);
+    assert!(ok, "promtool: {out}\n{text}");
+}
+
+#[test]
+fn records_reach_their_series_and_the_exposition_passes_promtool() {
+    let exporter = exporter();
+    let acme = Tenant::new("records-acme").unwrap();
+    let target = Target::new("own-mzi").unwrap();
+    for _ in 0..5 {
+        KERNELS.inc((Dialect::Tosa, acme, Status::Success));
+    }
+    KERNELS.add((Dialect::Linalg, acme, Status::Error), 2);
+    for v in [0.0005, 0.005, 0.05, 0.5, 5.0] {
+        QUEUE_WAIT.observe((Dialect::StableHlo, target), v);
+    }
+    drop(QUEUE_WAIT.start_timer((Dialect::Linalg, target)));
+    WAITING.set((Dialect::Tosa,), 4.0);
+    WAITING.add((Dialect::Tosa,), -1.0);
+    {
+        let _in_flight = WAITING.track((Dialect::Linalg,));
+        let samples = parse(&exporter.render());
+        assert_eq!(
+            value(&samples, "app_kernels_waiting", &[("dialect", "linalg")]),
+            Some(1.0)
+        );
+    }
+
+    let text = exporter.render();
+    let samples = parse(&text);
+    let tenant = acme.as_str();
+    assert_eq!(
+        value(
+            &samples,
+            "app_kernel_launches_total",
+            &[
+                ("dialect", "tosa"),
+                ("tenant", tenant),
+                ("status", "success")
+            ]
+        ),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "app_kernel_launches_total",
+            &[
+                ("dialect", "linalg"),
+                ("tenant", tenant),
+                ("status", "error")
+            ]
+        ),
+        Some(2.0)
+    );
+    let hlo = [("dialect", "stablehlo"), ("target", "own-mzi")];
+    assert_eq!(
+        value(&samples, "app_queue_wait_seconds_count", &hlo),
+        Some(5.0)
+    );
+    let mut le = hlo.to_vec();
+    le.push(("le", "0.01"));
+    assert_eq!(
+        value(&samples, "app_queue_wait_seconds_bucket", &le),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "app_queue_wait_seconds_count",
+            &[("dialect", "linalg"), ("target", "own-mzi")]
+        ),
+        Some(1.0),
+        "the timer observed once when dropped"
+    );
+    assert_eq!(
+        value(&samples, "app_kernels_waiting", &[("dialect", "tosa")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&samples, "app_kernels_waiting", &[("dialect", "linalg")]),
+        Some(0.0),
+        "the guard went back down"
+    );
+    let (ok, out) = support::promtool_check_metrics(&text);
+    assert!(ok, "promtool: {out}\n{text}");
+}
+
+#[test]
+fn an_open_label_past_its_cap_overflows_and_is_counted_under_its_name() {
+    let exporter = exporter();
+    let values: Vec<Seat> = (0..6)
+        .map(|i| Seat::new(&format!("seat-{i}")).unwrap())
+        .collect();
+    assert_eq!(labels::live_values(Seat::LABEL), 3);
+    assert_eq!(labels::cap(Seat::LABEL), 3);
+    let folded: Vec<&Seat> = values.iter().filter(|t| t.is_overflow()).collect();
+    assert_eq!(folded.len(), 3, "the last three fold: {values:?}");
+    for t in &values {
+        SEATS.inc((*t,));
+    }
+    let text = exporter.render();
+    let samples = parse(&text);
+    assert_eq!(
+        value(
+            &samples,
+            "app_seat_bookings_total",
+            &[("seat", "__overflow__")]
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&samples, "app_seat_bookings_total", &[("seat", "seat-0")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_metrics_label_overflow_total",
+            &[("label", "seat")]
+        ),
+        Some(3.0),
+        "one per folded `new`: {text}"
+    );
+    assert_eq!(
+        value(&samples, "photon_metrics_label_cap", &[("label", "seat")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_metrics_label_values",
+            &[("label", "seat")]
+        ),
+        Some(3.0)
+    );
+    for t in values.into_iter().filter(|t| !t.is_overflow()) {
+        t.retire();
+    }
+}
+
+#[test]
+fn retiring_an_application_value_removes_its_series_and_stale_copies_record_nothing() {
+    let exporter = exporter();
+    let q = Queue::new("retire-queue").unwrap();
+    let kept = Queue::new("kept-queue").unwrap();
+    DEPTH.set((q,), 7.0);
+    DEPTH.set((kept,), 1.0);
+    assert!(exporter.render().contains("queue=\"retire-queue\""));
+    let stale = q;
+    let before = labels::stale_records(Queue::LABEL);
+    assert!(q.retire());
+    assert_eq!(q.as_str(), RETIRED_VALUE);
+    DEPTH.set((stale,), 9.0);
+    assert_eq!(labels::stale_records(Queue::LABEL), before + 1);
+    let text = exporter.render();
+    assert!(!text.contains("retire-queue"), "{text}");
+    assert!(
+        text.contains("app_queue_depth{queue=\"kept-queue\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("__retired__"));
+}
+
+#[test]
+fn retiring_a_catalog_value_removes_it_from_application_families_too() {
+    let exporter = exporter();
+    let target = Target::new("own-retired-target").unwrap();
+    QUEUE_WAIT.observe((Dialect::Tosa, target), 0.01);
+    assert!(exporter.render().contains("target=\"own-retired-target\""));
+    assert!(target.retire());
+    assert!(!exporter.render().contains("own-retired-target"));
+}
+
+#[test]
+fn own_families_are_listed_beside_the_catalog_with_their_memory_bound() {
+    exporter();
+    let own = catalog::own_families();
+    let names: Vec<&str> = own.iter().map(|f| f.name).collect();
+    for name in [
+        "app_kernel_launches_total",
+        "app_queue_wait_seconds",
+        "app_kernels_waiting",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let all = catalog::all_families();
+    assert_eq!(all.len(), catalog::families().len() + own.len());
+    let kernels = KERNELS.spec();
+    assert_eq!(kernels.subsystem, catalog::Subsystem::Application);
+    assert_eq!(kernels.unit, catalog::Unit::Count);
+    let label_names: Vec<&str> = kernels.labels.iter().map(|l| l.as_str()).collect();
+    assert_eq!(label_names, ["dialect", "tenant", "status"]);
+    // 3 dialects × (cap 16 + overflow) tenants × 4 statuses.
+    assert_eq!(kernels.max_series(), 3 * 17 * 4);
+    assert!(kernels.max_memory_bytes() > 0);
+    assert!(QUEUE_WAIT.spec().max_memory_bytes() > kernels.max_memory_bytes());
+}
+
+#[test]
+fn a_second_family_of_one_name_is_refused_and_records_nothing() {
+    let exporter = exporter();
+    let err = other_crate::KERNELS_AGAIN.register().unwrap_err();
+    assert!(
+        err.to_string().contains("app_kernel_launches_total"),
+        "{err}"
+    );
+    other_crate::KERNELS_AGAIN.inc(());
+    let text = exporter.render();
+    assert_eq!(
+        text.matches("# TYPE app_kernel_launches_total counter")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(!text.contains("app_kernel_launches_total 1"));
+}
+
+#[test]
+fn another_recorder_receives_application_families_through_the_facade() {
+    exporter();
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let acme = Tenant::new("facade-acme").unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        KERNELS.inc((Dialect::Tosa, acme, Status::Success));
+        QUEUE_WAIT.observe((Dialect::Tosa, Target::new("own-mzi").unwrap()), 0.2);
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let names: Vec<String> = snapshot
+        .iter()
+        .map(|(key, ..)| key.key().name().to_string())
+        .collect();
+    assert!(
+        names.contains(&"app_kernel_launches_total".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"app_queue_wait_seconds".to_string()),
+        "{names:?}"
+    );
+    let (key, _, help, _) = snapshot
+        .iter()
+        .find(|(k, ..)| k.key().name() == "app_kernel_launches_total")
+        .unwrap();
+    let labels: Vec<(String, String)> = key
+        .key()
+        .labels()
+        .map(|l| (l.key().to_string(), l.value().to_string()))
+        .collect();
+    assert!(
+        labels.contains(&("tenant".into(), "facade-acme".into())),
+        "{labels:?}"
+    );
+    assert_eq!(
+        help.as_ref().map(|h| h.to_string()),
+        Some("Kernels launched, by dialect, tenant and outcome.".to_string())
+    );
+    acme.retire();
+}
+
+#[test]
+fn a_facade_record_under_an_application_name_lands_in_that_family() {
+    let exporter = exporter();
+    let tenant = Tenant::new("facade-routed").unwrap();
+    metrics::counter!(
+        "app_kernel_launches_total",
+        "dialect" => "stablehlo", "tenant" => "facade-routed", "status" => "panic"
+    )
+    .increment(4);
+    KERNELS.inc((Dialect::StableHlo, tenant, Status::Panic));
+    // A record that does not fit is dropped, never a second family.
+    metrics::counter!("app_kernel_launches_total", "dialect" => "cobol").increment(1);
+    let text = exporter.render();
+    assert_eq!(
+        text.matches("# TYPE app_kernel_launches_total counter")
+            .count(),
+        1,
+        "{text}"
+    );
+    let samples = parse(&text);
+    assert_eq!(
+        value(
+            &samples,
+            "app_kernel_launches_total",
+            &[
+                ("dialect", "stablehlo"),
+                ("tenant", "facade-routed"),
+                ("status", "panic")
+            ]
+        ),
+        Some(5.0)
+    );
+    assert!(!text.contains("cobol"));
+    tenant.retire();
+}
