@@ -67,9 +67,11 @@ fn args() -> Result<Args, String> {
                 }
                 duration = Some(Duration::from_secs_f64(secs));
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown argument `{other}`; usage: own-families [--listen ADDR] [--duration SECS]"
-            )),
+            ))
+            }
         }
     }
     Ok(Args {

@@ -445,7 +445,21 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
     let names =
         quote_spanned!(labels.span()=> <#labels as ::photon_metrics::labels::LabelSet>::NAMES);
     let new = quote_spanned!(labels.span()=> <#ty>::__new);
+    let no_clash = quote_spanned!(o.name.span()=>
+        const _: () = ::core::assert!(
+            !::photon_metrics::catalog::is_catalog_name(#name),
+            "this name is a catalog family's, or one of its series' names"
+        );
+    );
+    let distinct = quote_spanned!(labels.span()=>
+        const _: () = ::core::assert!(
+            !::photon_metrics::__private::has_duplicate_label(#names),
+            "two labels of this family have the same name"
+        );
+    );
     Ok(quote! {
+        #no_clash
+        #distinct
         #(#other_attrs)*
         #vis static #ident: #ty = #new(::photon_metrics::catalog::FamilySpec {
             name: #name,
@@ -684,7 +698,7 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                     }
                     impl ::photon_metrics::labels::LabelValue for #ident {
                         const NAME: ::photon_metrics::labels::LabelName =
-                            ::photon_metrics::labels::LabelName::OwnOpen(&DEF);
+                            ::photon_metrics::labels::LabelName::OwnOpen { name: #name, def: &DEF };
                         #[inline(always)]
                         fn slot(self) -> usize {
                             self.0.slot()

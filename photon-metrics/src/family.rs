@@ -27,7 +27,7 @@
 //!   `metrics` does not say, and which once cost a probe thread per record).
 
 use crate::catalog::{FamilyId, FamilySpec};
-use crate::labels::{has_duplicate, same_names, LabelSet};
+use crate::labels::{same_names, LabelSet};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::table::Table;
 use crate::store::{global, TableCell};
@@ -80,8 +80,9 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     }
 
     /// An application's family: the same checks as [`new`](Self::new)
-    /// against its own spec, and those the catalog's entries pass by
-    /// construction (no duplicate label, no catalog name).
+    /// against its own spec. (Those the catalog passes by construction, no
+    /// duplicate label and no catalog name, `family!` makes at the user's
+    /// tokens.)
     pub(crate) const fn own(spec: FamilySpec) -> Self {
         assert!(
             same_names(L::NAMES, spec.labels),
@@ -90,14 +91,6 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         assert!(
             C::KIND as u8 == spec.kind as u8,
             "the family's cell type differs from its kind"
-        );
-        assert!(
-            !has_duplicate(spec.labels),
-            "two labels of this family have the same name"
-        );
-        assert!(
-            !crate::catalog::is_catalog_name(spec.name),
-            "this family's name is a catalog family's (or one of its series' names)"
         );
         Family {
             id: Id::Own {

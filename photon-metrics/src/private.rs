@@ -12,6 +12,11 @@ use crate::labels::{DeviceType, ErrorKind, Target};
 use std::convert::Infallible;
 use std::fmt;
 
+/// Whether two of `names` are the same label name (for `family!`'s check).
+pub const fn has_duplicate_label(names: &[crate::labels::LabelName]) -> bool {
+    crate::labels::has_duplicate(names)
+}
+
 /// Retires an open value (what every open label type's `retire` does).
 pub fn retire(label: crate::labels::OpenLabel, raw: u32) -> bool {
     crate::lifecycle::retire(label, raw)

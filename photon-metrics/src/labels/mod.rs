@@ -128,7 +128,13 @@ pub enum LabelName {
         values: &'static [&'static str],
     },
     /// An application's open label, declared with [`derive(Label)`](crate::Label) on a newtype.
-    OwnOpen(&'static OpenDef),
+    OwnOpen {
+        /// The label name as exported (the same as `def`'s, kept here so
+        /// that `const` checks can read it without reading a `static`).
+        name: &'static str,
+        /// The label's interner and defaults.
+        def: &'static OpenDef,
+    },
 }
 
 impl LabelName {
@@ -148,7 +154,7 @@ impl LabelName {
             LabelName::Label => "label",
             LabelName::DropReason => "reason",
             LabelName::OwnClosed { name, .. } => name,
-            LabelName::OwnOpen(def) => def.name(),
+            LabelName::OwnOpen { name, .. } => name,
         }
     }
 
@@ -162,7 +168,7 @@ impl LabelName {
             LabelName::Label => Some(OpenLabel::VALUES),
             LabelName::DropReason => Some(DropReason::VALUES),
             LabelName::OwnClosed { values, .. } => Some(values),
-            LabelName::OwnOpen(_)
+            LabelName::OwnOpen { .. }
             | LabelName::Target
             | LabelName::ModelType
             | LabelName::ErrorKind
@@ -181,7 +187,7 @@ impl LabelName {
             LabelName::DeviceId => Some(OpenLabel::DeviceId),
             LabelName::Location => Some(OpenLabel::Location),
             LabelName::Pass => Some(OpenLabel::Pass),
-            LabelName::OwnOpen(def) => Some(OpenLabel::Own(def)),
+            LabelName::OwnOpen { def, .. } => Some(OpenLabel::Own(def)),
             _ => None,
         }
     }

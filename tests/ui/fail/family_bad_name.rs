@@ -1,0 +1,6 @@
+photon_metrics::family! {
+    /// Kernels launched.
+    #[family(name = "app kernel-launches_total")]
+    static KERNELS: Counter<()>;
+}
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(photon_metrics::Label, Clone, Copy)]
+#[label(name = "le")]
+enum Bound { Low, High }
+fn main() {}
