@@ -411,3 +411,43 @@ fn a_facade_record_under_an_application_name_lands_in_that_family() {
     assert!(!text.contains("cobol"));
     tenant.retire();
 }
+
+#[test]
+fn application_families_carry_exemplars_in_openmetrics() {
+    use photon_metrics::export::encode::Format;
+    use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
+    let exporter = exporter();
+    let q = Queue::new("exemplar-queue").unwrap();
+    let trace = TraceContext {
+        trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
+        span_id: 0x00f067aa0ba902b7,
+    };
+    let target = Target::new("own-exemplar").unwrap();
+    with_trace_context(trace, || {
+        QUEUE_WAIT.observe((Dialect::Tosa, target), 0.05);
+        SEATS.inc((Seat::OVERFLOW,));
+    });
+    let om = exporter.render_as(Format::OpenMetrics);
+    let bucket = om
+        .lines()
+        .find(|l| {
+            l.starts_with("app_queue_wait_seconds_bucket{")
+                && l.contains("target=\"own-exemplar\"")
+                && l.contains("le=\"0.1\"")
+        })
+        .unwrap_or_else(|| panic!("no bucket in:\n{om}"));
+    assert!(
+        bucket.contains("# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+        "{bucket}"
+    );
+    let counter = om
+        .lines()
+        .find(|l| l.starts_with("app_seat_bookings_total{seat=\"__overflow__\"}"))
+        .unwrap_or_else(|| panic!("no counter in:\n{om}"));
+    assert!(
+        counter.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+        "{counter}"
+    );
+    q.retire();
+    target.retire();
+}

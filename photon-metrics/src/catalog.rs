@@ -500,7 +500,7 @@ pub fn family(name: &str) -> Option<&'static FamilySpec> {
 
 /// The families applications declared with [`family!`](crate::family)
 /// and registered so far (explicitly with
-/// [`families::register`](crate::families::register), or by their first
+/// [`Counter::register`](crate::families::Counter::register) and siblings, or by their first
 /// record), in registration order. Every store exports them after the
 /// catalog's.
 pub fn own_families() -> Vec<&'static FamilySpec> {

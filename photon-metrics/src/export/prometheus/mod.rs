@@ -78,10 +78,10 @@
 //! | `photon_inference_ops_total` | 5 | 7 KiB |
 //! | `photon_queue_depth` | 1 | 2 KiB |
 //! | `photon_runtime_errors_total` | 65 | 41 KiB |
-//! | `photon_metrics_label_overflow_total` | 6 | 7 KiB |
-//! | `photon_metrics_label_values` | 6 | 4 KiB |
-//! | `photon_metrics_label_cap` | 6 | 4 KiB |
-//! | `photon_metrics_stale_records_total` | 6 | 7 KiB |
+//! | `photon_metrics_label_overflow_total` | 70 | 43 KiB |
+//! | `photon_metrics_label_values` | 70 | 37 KiB |
+//! | `photon_metrics_label_cap` | 70 | 37 KiB |
+//! | `photon_metrics_stale_records_total` | 70 | 43 KiB |
 //! | `photon_otlp_spans_dropped_total` | 2 | 6 KiB |
 //!
 //! Series are allocated in chunks of 64 as they are first recorded, so a
