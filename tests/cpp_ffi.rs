@@ -254,3 +254,81 @@ fn cpp_passes_are_spans_in_a_real_otlp_receiver() {
         vec!["ShapeMismatch".to_string()]
     );
 }
+
+#[test]
+fn every_catalog_family_is_recordable_by_name_from_cpp() {
+    let (_dir, build) = build_examples();
+    let every = Running::start(&build.join("every_family"), &["127.0.0.1:0"]);
+    // The C++ program knows no family by name but one: it walks the
+    // table-driven ABI. Every catalog family must come out of that walk,
+    // with its kind, and nothing else.
+    let recorded: Vec<(String, String)> = every
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("recorded "))
+        .map(|l| {
+            let (name, kind) = l.rsplit_once(' ').unwrap();
+            (name.to_string(), kind.to_string())
+        })
+        .collect();
+    let catalog: Vec<(String, String)> = photon_metrics::catalog::families()
+        .iter()
+        .map(|f| (f.name.to_string(), f.kind.as_str().to_string()))
+        .collect();
+    assert_eq!(recorded, catalog, "{}", every.output);
+    assert_eq!(
+        every.output.matches("refused: ").count(),
+        3,
+        "{}",
+        every.output
+    );
+    assert!(
+        every
+            .output
+            .contains("photon_pass_duration_seconds's label 1 is pass, not target"),
+        "{}",
+        every.output
+    );
+
+    let (body, samples) = every.scrape();
+    promtool_check(&body);
+    // All-zero label values: each closed label's first value, each open
+    // label's __overflow__.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_compilations_total",
+            &[
+                ("target", "__overflow__"),
+                ("status", "success"),
+                ("model_type", "__overflow__")
+            ]
+        ),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_device_status",
+            &[("device_id", "__overflow__"), ("device_type", "mzi")]
+        ),
+        Some(7.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_inference_latency_seconds_count",
+            &[("device_type", "mzi")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&samples, "photon_queue_depth", &[]), Some(7.0));
+    // The typed wrapper's two observations, and not the refused `inc`.
+    let passes = [("pass", "canonicalize"), ("target", "mzi-64x64")];
+    assert_eq!(
+        value(&samples, "photon_pass_duration_seconds_count", &passes),
+        Some(2.0)
+    );
+    assert_eq!(value(&samples, "photon_pass_failures_total", &passes), None);
+}

@@ -55,6 +55,10 @@ family! {
     #[family(name = "app_queue_depth")]
     static DEPTH: Gauge<(Queue,)>;
 
+    /// Lookups by name, by tenant.
+    #[family(name = "app_lookups_total")]
+    static LOOKUPS: Counter<(Tenant,)>;
+
     /// Seats taken, by seat.
     #[family(name = "app_seat_bookings_total")]
     static SEATS: Counter<(Seat,)>;
@@ -76,6 +80,7 @@ fn exporter() -> &'static PrometheusExporter {
         WAITING.register().unwrap();
         DEPTH.register().unwrap();
         SEATS.register().unwrap();
+        LOOKUPS.register().unwrap();
         PrometheusExporterBuilder::new()
             .without_listener()
             .install()
@@ -450,4 +455,69 @@ fn application_families_carry_exemplars_in_openmetrics() {
     );
     q.retire();
     target.retire();
+}
+
+#[test]
+fn application_families_are_reachable_by_name_like_the_catalogs() {
+    use photon_metrics::families::{Dynamic, DynamicError};
+    let exporter = exporter();
+    let seats = Dynamic::lookup("app_lookups_total").expect("registered, so found");
+    assert!(seats.index() >= catalog::families().len());
+    assert_eq!(
+        Dynamic::at(seats.index()).unwrap().spec().name,
+        "app_lookups_total"
+    );
+    assert!(Dynamic::all()
+        .iter()
+        .any(|f| f.spec().name == "app_queue_wait_seconds"));
+    let tenant = Tenant::new("dynamic-tenant").unwrap();
+    assert_eq!(Tenant::from_raw(tenant.to_raw()), Some(tenant));
+    seats.add(&[tenant.to_raw()], 2).unwrap();
+    let text = exporter.render();
+    assert!(
+        text.contains("app_lookups_total{tenant=\"dynamic-tenant\"} 2"),
+        "{text}"
+    );
+    tenant.retire();
+    // Refusals record nothing.
+    assert!(matches!(
+        seats.set(&[0], 1.0),
+        Err(DynamicError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        seats.add(&[0, 0], 1),
+        Err(DynamicError::LabelCount {
+            expected: 1,
+            given: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        seats.add(&[4095], 1),
+        Err(DynamicError::UnknownValue { raw: 4095, .. })
+    ));
+    let waiting = Dynamic::lookup("app_kernels_waiting").unwrap();
+    assert!(matches!(
+        waiting.set(&[3], 1.0),
+        Err(DynamicError::UnknownValue {
+            label: "dialect",
+            ..
+        })
+    ));
+    let depth = Dynamic::lookup("app_queue_depth").unwrap();
+    let q = Queue::new("dynamic-queue").unwrap();
+    depth.set(&[q.to_raw()], 9.0).unwrap();
+    depth.add_to_gauge(&[q.to_raw()], -2.0).unwrap();
+    let samples = parse(&exporter.render());
+    assert_eq!(
+        value(&samples, "app_queue_depth", &[("queue", "dynamic-queue")]),
+        Some(7.0)
+    );
+    // A retired value's raw handle records nothing, as a typed copy would.
+    let before = labels::stale_records(Queue::LABEL);
+    assert!(q.retire());
+    depth.set(&[q.to_raw()], 1.0).unwrap();
+    assert_eq!(labels::stale_records(Queue::LABEL), before + 1);
+    assert!(!exporter.render().contains("dynamic-queue"));
+    assert!(Dynamic::lookup("app_never_declared_total").is_none());
 }

@@ -37,6 +37,16 @@ typedef struct {
   const char *value;
 } PhotonLabelPair;
 
+// A family found by [`photon_family_lookup`] or [`photon_family_at`].
+typedef struct {
+  // Its position among all families (the catalog's first), stable for
+  // the process.
+  uint32_t index;
+} PhotonFamily;
+
+// A family's kind: one of the `PHOTON_KIND_*`.
+typedef uint32_t PhotonKind;
+
 // A `target` value (the compile target).
 //
 // Made by [`photon_target_new`]; only meaningful in this process.
@@ -130,6 +140,15 @@ typedef uint32_t PhotonDeviceType;
 // A bug: photon-metrics panicked. The panic stayed on the Rust side; the
 // message says where.
 #define PHOTON_ERR_PANIC 10
+
+// A counter (record with [`photon_family_add`]).
+#define PHOTON_KIND_COUNTER 0
+
+// A gauge (record with [`photon_family_set`] or [`photon_family_gauge_add`]).
+#define PHOTON_KIND_GAUGE 1
+
+// A histogram (record with [`photon_family_observe`]).
+#define PHOTON_KIND_HISTOGRAM 2
 
 // `status="success"`.
 #define PHOTON_STATUS_SUCCESS 0
@@ -233,6 +252,75 @@ PhotonCode photon_exporter_port(uint16_t *out);
 // # Safety
 // `buffer` is NULL or writable for `capacity` bytes; `needed` is writable.
 PhotonCode photon_exporter_render(char *buffer, size_t capacity, size_t *needed);
+
+// How many families there are: the catalog's, and every family the Rust
+// side of the process registered. Their indexes are `0..count`.
+uint32_t photon_family_count(void);
+
+// Finds the family called `name` (`len` bytes of UTF-8, not
+// NUL-terminated) and writes it to `out`. `PHOTON_ERR_INVALID_LABEL` when
+// no family has that name.
+//
+// # Safety
+// `name` points to `len` readable bytes; `out` to a writable `PhotonFamily`.
+PhotonCode photon_family_lookup(const char *name, size_t len, PhotonFamily *out);
+
+// Writes the family at `index` (`0..photon_family_count()`) to `out`.
+//
+// # Safety
+// `out` points to a writable `PhotonFamily`.
+PhotonCode photon_family_at(uint32_t index, PhotonFamily *out);
+
+// Writes the family's name (static, not NUL-terminated) and its length.
+//
+// # Safety
+// `name` and `len` point to writable values.
+PhotonCode photon_family_name(PhotonFamily f, const char **name, size_t *len);
+
+// Writes the family's kind (`PHOTON_KIND_*`) and number of labels.
+//
+// # Safety
+// `kind` and `labels` point to writable values.
+PhotonCode photon_family_shape(PhotonFamily f, PhotonKind *kind, size_t *labels);
+
+// Writes the name of the family's label in position `i` (static, not
+// NUL-terminated) and its length: what a wrapper checks its label types
+// against.
+//
+// # Safety
+// `name` and `len` point to writable values.
+PhotonCode photon_family_label(PhotonFamily f, size_t i, const char **name, size_t *len);
+
+// Adds `n` to a counter family's series at the `count` label values at
+// `labels`, in the family's label order.
+//
+// # Safety
+// `labels` points to `count` readable values (or is NULL for none).
+PhotonCode photon_family_add(PhotonFamily f, const uint32_t *labels, size_t count, uint64_t n);
+
+// Sets a gauge family's series at `labels` to `value`.
+//
+// # Safety
+// As [`photon_family_add`].
+PhotonCode photon_family_set(PhotonFamily f, const uint32_t *labels, size_t count, double value);
+
+// Adds `delta` (negative to subtract) to a gauge family's series at `labels`.
+//
+// # Safety
+// As [`photon_family_add`].
+PhotonCode photon_family_gauge_add(PhotonFamily f,
+                                   const uint32_t *labels,
+                                   size_t count,
+                                   double delta);
+
+// Observes `value` in a histogram family's series at `labels`.
+//
+// # Safety
+// As [`photon_family_add`].
+PhotonCode photon_family_observe(PhotonFamily f,
+                                 const uint32_t *labels,
+                                 size_t count,
+                                 double value);
 
 // Validates and interns a `target` value (`len` bytes of UTF-8 at `value`,
 // not NUL-terminated) and writes its handle to `out`.

@@ -372,6 +372,116 @@ private:
     bool failed_ = false;
 };
 
+/// The kind of a family.
+enum class Kind : PhotonKind {
+    Counter = PHOTON_KIND_COUNTER,
+    Gauge = PHOTON_KIND_GAUGE,
+    Histogram = PHOTON_KIND_HISTOGRAM,
+};
+
+namespace detail {
+/// A label type's exported name and its raw value for photon_family_*.
+template <class L>
+struct label_traits;
+
+#define PHOTON_OPEN_TRAITS(Type, text)                                             \
+    template <>                                                                    \
+    struct label_traits<Type> {                                                    \
+        static constexpr std::string_view name = text;                             \
+        static std::uint32_t raw(Type v) noexcept { return v.handle().slot; }      \
+    };
+PHOTON_OPEN_TRAITS(Target, "target")
+PHOTON_OPEN_TRAITS(ModelType, "model_type")
+PHOTON_OPEN_TRAITS(ErrorKind, "error_kind")
+PHOTON_OPEN_TRAITS(DeviceId, "device_id")
+PHOTON_OPEN_TRAITS(Location, "location")
+PHOTON_OPEN_TRAITS(Pass, "pass")
+#undef PHOTON_OPEN_TRAITS
+
+#define PHOTON_CLOSED_TRAITS(Type, text)                                                   \
+    template <>                                                                            \
+    struct label_traits<Type> {                                                            \
+        static constexpr std::string_view name = text;                                     \
+        static std::uint32_t raw(Type v) noexcept { return static_cast<std::uint32_t>(v); } \
+    };
+PHOTON_CLOSED_TRAITS(Status, "status")
+PHOTON_CLOSED_TRAITS(DeviceType, "device_type")
+PHOTON_CLOSED_TRAITS(MemoryStat, "memory")
+#undef PHOTON_CLOSED_TRAITS
+
+inline std::string_view family_name(PhotonFamily f) {
+    const char* name = nullptr;
+    std::size_t len = 0;
+    check(photon_family_name(f, &name, &len));
+    return {name, len};
+}
+}  // namespace detail
+
+/// Any family by name, typed by its label types: the catalog's (a family
+/// added to it needs no wrapper here) or one the Rust side of the process
+/// declared. The constructor checks the label types, in order, against the
+/// family's labels and throws Error when they differ or no family has the
+/// name; records then take exactly those types.
+///
+///     photon::Family<photon::Pass, photon::Target> passes("photon_pass_duration_seconds");
+///     passes.observe(pass, target, 0.002);
+template <class... Labels>
+class Family {
+public:
+    explicit Family(std::string_view name) {
+        detail::check(photon_family_lookup(name.data(), name.size(), &family_));
+        PhotonKind kind = 0;
+        std::size_t labels = 0;
+        detail::check(photon_family_shape(family_, &kind, &labels));
+        kind_ = static_cast<Kind>(kind);
+        if (labels != sizeof...(Labels)) {
+            throw Error(PHOTON_ERR_INVALID_HANDLE,
+                        std::string(name) + " takes " + std::to_string(labels) +
+                            " labels, not " + std::to_string(sizeof...(Labels)));
+        }
+        std::size_t i = 0;
+        (check_label(name, i++, detail::label_traits<Labels>::name), ...);
+    }
+
+    /// Its kind, for the record that fits it (a mismatch records nothing
+    /// and returns PHOTON_ERR_INVALID_ENUM).
+    Kind kind() const noexcept { return kind_; }
+    PhotonFamily handle() const noexcept { return family_; }
+
+    /// Adds 1 to a counter's series.
+    PhotonCode inc(Labels... labels) const noexcept { return add(labels..., 1); }
+    /// Adds `n` to a counter's series.
+    PhotonCode add(Labels... labels, std::uint64_t n) const noexcept {
+        const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
+        return photon_family_add(family_, raw, sizeof...(Labels), n);
+    }
+    /// Sets a gauge's series to `value`.
+    PhotonCode set(Labels... labels, double value) const noexcept {
+        const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
+        return photon_family_set(family_, raw, sizeof...(Labels), value);
+    }
+    /// Observes `value` in a histogram's series.
+    PhotonCode observe(Labels... labels, double value) const noexcept {
+        const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
+        return photon_family_observe(family_, raw, sizeof...(Labels), value);
+    }
+
+private:
+    void check_label(std::string_view family, std::size_t i, std::string_view expected) const {
+        const char* name = nullptr;
+        std::size_t len = 0;
+        detail::check(photon_family_label(family_, i, &name, &len));
+        if (std::string_view(name, len) != expected) {
+            throw Error(PHOTON_ERR_INVALID_HANDLE,
+                        std::string(family) + "'s label " + std::to_string(i + 1) + " is " +
+                            std::string(name, len) + ", not " + std::string(expected));
+        }
+    }
+
+    PhotonFamily family_{};
+    Kind kind_ = Kind::Counter;
+};
+
 }  // namespace photon
 
 #endif  // PHOTON_METRICS_HPP

@@ -11,6 +11,8 @@
 //! - [`labels`]: open label values interned into handles
 //!   (`photon_target_new`, …), closed ones as checked `PHOTON_*` constants.
 //! - [`record`]: one function per family's record helper.
+//! - [`families`]: every family by name (`photon_family_*`), table-driven
+//!   from the catalog: a family added to it needs no function here.
 //! - [`timers`]: compile and inference timers with their spans.
 //! - [`passes`]: compiler pass runs (what `photon_metrics_mlir.hpp`'s MLIR
 //!   `PassInstrumentation` records), timed, counted and traced.
@@ -31,6 +33,7 @@
 
 pub mod error;
 pub mod exporter;
+pub mod families;
 pub mod labels;
 pub mod lifecycle;
 pub mod passes;

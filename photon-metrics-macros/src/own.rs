@@ -684,6 +684,18 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                             self.0.text(Self::LABEL).is_some()
                         }
 
+                        /// The value as one `u32` (slot and generation): what
+                        /// `photon_metrics::families::Dynamic` and the C ABI take.
+                        #vis fn to_raw(self) -> u32 {
+                            self.0.to_raw()
+                        }
+
+                        /// A value from [`to_raw`](Self::to_raw); `None` for a raw
+                        /// value this label never handed out.
+                        #vis fn from_raw(raw: u32) -> ::core::option::Option<Self> {
+                            ::photon_metrics::labels::OpenValue::from_raw(Self::LABEL, raw).map(#ident)
+                        }
+
                         /// Whether this is the overflow value.
                         #vis fn is_overflow(&self) -> bool {
                             self.0 == ::photon_metrics::labels::OpenValue::OVERFLOW

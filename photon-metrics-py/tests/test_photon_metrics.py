@@ -439,3 +439,51 @@ def test_retiring_a_device_removes_its_series_and_old_copies_record_nothing():
     pm.set_label_idle_expiry(pm.OpenLabel.ERROR_KIND, None)
     with pytest.raises(pm.LabelError, match="idle expiry"):
         pm.set_label_idle_expiry(pm.OpenLabel.ERROR_KIND, -1.0)
+
+
+def test_every_family_of_the_catalog_is_reachable_by_name():
+    # What keeps the Python side from drifting: every family the exporter
+    # serves is a Family here, with the kind and labels it is served with.
+    families = {f.name: f for f in text_string_to_metric_families(scrape())}
+    names = pm.Family.names()
+    served = {n for n in families if n.startswith("photon_")}
+    for name in served:
+        # prometheus_client names counters without `_total`.
+        assert name in names or name + "_total" in names, name
+    for name in names:
+        f = pm.Family(name)
+        assert f.name == name
+        assert f.kind in ("counter", "gauge", "histogram")
+        assert f.help
+        assert repr(f) == f"Family({name!r})"
+
+
+def test_a_family_by_name_records_with_typed_labels():
+    passes = pm.Family("photon_pass_duration_seconds")
+    assert passes.kind == "histogram"
+    assert passes.labels == ["pass", "target"]
+    p, t = pm.Pass("py-family-cse"), pm.Target("py-family-mzi")
+    passes.observe((p, t), 0.002)
+    passes.observe((p, t), 0.004)
+    labels = {"pass": "py-family-cse", "target": "py-family-mzi"}
+    assert sample("photon_pass_duration_seconds_count", **labels) == 2
+    compilations = pm.Family("photon_compilations_total")
+    compilations.inc((t, pm.Status.CANCELLED, pm.ModelType("py-family-model")), 3)
+    assert sample("photon_compilations_total", target="py-family-mzi", status="cancelled", model_type="py-family-model") == 3
+    depth = pm.Family("photon_queue_depth")
+    depth.set((), 5)
+    depth.add((), -2)
+    assert sample("photon_queue_depth") == 3
+    # Wrong labels are refused before anything is recorded.
+    with pytest.raises(TypeError, match="label 1 is pass, not target"):
+        passes.observe((t, p), 1.0)
+    with pytest.raises(ValueError, match="takes 2 label values"):
+        passes.observe((p,), 1.0)
+    with pytest.raises(TypeError, match="not a label value"):
+        passes.observe(("cse", t), 1.0)
+    with pytest.raises(pm.PhotonError, match="is a histogram"):
+        passes.inc((p, t))
+    with pytest.raises(KeyError, match="no family"):
+        pm.Family("photon_no_such_family_total")
+    assert sample("photon_pass_duration_seconds_count", **labels) == 2
+    assert p.retire()

@@ -313,7 +313,7 @@ impl<L: LabelSet> Family<HistogramCell, L> {
 }
 
 /// Registers help text and units for one family with `recorder`.
-fn describe(recorder: &dyn Recorder, spec: &crate::catalog::FamilySpec) {
+pub(crate) fn describe(recorder: &dyn Recorder, spec: &crate::catalog::FamilySpec) {
     let name = KeyName::from_const_str(spec.name);
     let unit = spec.unit.to_metrics();
     let help = SharedString::const_str(spec.help);

@@ -22,6 +22,7 @@ from ._native import (  # noqa: F401  (the public API)
     DeviceType,
     ErrorKind,
     ExporterError,
+    Family,
     InferenceTimerContext,
     LabelError,
     Location,

@@ -70,11 +70,22 @@
 //!   name, more than [`MAX_LABELS`](crate::labels::MAX_LABELS) labels, or a
 //!   clash with a catalog name do not compile.
 //!
+//! # From other languages
+//!
+//! [`Dynamic`] reaches any family by name with label values as raw
+//! handles: the C ABI's `photon_family_*` functions, the C++ wrapper's
+//! `photon::Family` and Python's `photon_metrics.Family` are this one
+//! table-driven path, so a family added to the catalog, or declared by an
+//! application, needs no binding of its own in any of them.
+//!
 //! [`Target`]: crate::labels::Target
 //! [`Status`]: crate::labels::Status
 //! [`FamilySpec::max_memory_bytes`]: crate::catalog::FamilySpec::max_memory_bytes
 
+mod dynamic;
 pub(crate) mod registry;
+
+pub use dynamic::{Dynamic, DynamicError};
 
 use crate::catalog::FamilySpec;
 use crate::family::Family;

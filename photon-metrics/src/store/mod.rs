@@ -43,6 +43,38 @@ pub(crate) struct StoreConfig {
     pub(crate) foreign_idle_expiry: Option<std::time::Duration>,
 }
 
+/// A family with a table: the catalog's, or an application's by its
+/// registry index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Known {
+    Catalog(FamilyId),
+    Own(usize, &'static FamilySpec),
+}
+
+impl Known {
+    pub(crate) fn spec(self) -> &'static FamilySpec {
+        match self {
+            Known::Catalog(id) => id.spec(),
+            Known::Own(_, spec) => spec,
+        }
+    }
+
+    pub(crate) fn table<C: TableCell>(self, store: &Store) -> &table::Table<C> {
+        match self {
+            Known::Catalog(id) => store.table::<C>(id),
+            Known::Own(index, spec) => store.own_table::<C>(index, spec),
+        }
+    }
+
+    /// The catalog family, or registered application family, called `name`.
+    pub(crate) fn named(name: &str) -> Option<Known> {
+        if let Some(i) = CATALOG.iter().position(|f| f.name == name) {
+            return Some(Known::Catalog(FamilyId::ALL[i]));
+        }
+        crate::families::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
+    }
+}
+
 /// One catalog family's table, created on first record (which freezes its
 /// open labels' caps) or at once for families without open labels.
 pub(crate) enum AnyTable {

@@ -6,8 +6,9 @@
 
 use super::cell::{CounterCell, GaugeCell, HistogramCell};
 use super::foreign::{Handle, Series};
+use super::Known;
 use super::{Store, TableCell};
-use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
+use crate::catalog::{Kind, CATALOG};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
@@ -32,38 +33,6 @@ pub struct PhotonRecorder {
 impl std::fmt::Debug for PhotonRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PhotonRecorder").finish_non_exhaustive()
-    }
-}
-
-/// A family with a table: the catalog's, or an application's by its
-/// registry index.
-#[derive(Clone, Copy)]
-enum Known {
-    Catalog(FamilyId),
-    Own(usize, &'static FamilySpec),
-}
-
-impl Known {
-    fn spec(self) -> &'static FamilySpec {
-        match self {
-            Known::Catalog(id) => id.spec(),
-            Known::Own(_, spec) => spec,
-        }
-    }
-
-    fn table<C: TableCell>(self, store: &Store) -> &super::table::Table<C> {
-        match self {
-            Known::Catalog(id) => store.table::<C>(id),
-            Known::Own(index, spec) => store.own_table::<C>(index, spec),
-        }
-    }
-
-    /// Its once-only warning flag.
-    fn warned(self) -> &'static AtomicBool {
-        match self {
-            Known::Catalog(id) => &WARNED[id as usize],
-            Known::Own(index, _) => &WARNED_OWN[index],
-        }
     }
 }
 
@@ -171,12 +140,17 @@ static WARNED: [AtomicBool; CATALOG.len()] = [const { AtomicBool::new(false) }; 
 static WARNED_OWN: [AtomicBool; crate::families::MAX_OWN_FAMILIES] =
     [const { AtomicBool::new(false) }; crate::families::MAX_OWN_FAMILIES];
 
+/// Its once-only warning flag.
+fn warned(id: Known) -> &'static AtomicBool {
+    match id {
+        Known::Catalog(id) => &WARNED[id as usize],
+        Known::Own(index, _) => &WARNED_OWN[index],
+    }
+}
+
 /// The catalog family, or registered application family, called `name`.
 fn catalog_id(name: &str) -> Option<Known> {
-    if let Some(i) = CATALOG.iter().position(|f| f.name == name) {
-        return Some(Known::Catalog(FamilyId::ALL[i]));
-    }
-    crate::families::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
+    Known::named(name)
 }
 
 impl PhotonRecorder {
@@ -186,7 +160,7 @@ impl PhotonRecorder {
     fn typed<C: TableCell>(&self, id: Known, key: &Key) -> Option<(usize, u64)> {
         let spec = id.spec();
         let refuse = |why: String| {
-            if !id.warned().swap(true, Ordering::Relaxed) {
+            if !warned(id).swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     metric = spec.name,
                     "photon-metrics: `{}` is a declared family; records that do not fit it are dropped: {why}",
