@@ -85,9 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("own-families: {e}");
         std::process::exit(2);
     });
-    // Registered before install, so both are in the first scrape.
-    KERNEL_LAUNCHES.register()?;
-    QUEUE_WAIT.register()?;
+    // No registration call: install finds every `family!` of the program,
+    // so both families are in the first scrape.
     let exporter = PrometheusExporterBuilder::new()
         .listen_on(&args.listen)?
         .install()?;

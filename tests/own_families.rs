@@ -521,3 +521,83 @@ fn application_families_are_reachable_by_name_like_the_catalogs() {
     assert!(!exporter.render().contains("dynamic-queue"));
     assert!(Dynamic::lookup("app_never_declared_total").is_none());
 }
+
+/// A visitor: open, capped at 8, for the flood below.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Debug)]
+#[label(name = "visitor", cap = 8)]
+struct Visitor(OpenValue);
+
+family! {
+    /// Visits, by visitor (the flood's family).
+    #[family(name = "app_visits_total")]
+    static VISITS: Counter<(Visitor,)>;
+}
+
+#[test]
+fn a_flood_of_application_label_values_stays_bounded_and_every_record_is_counted() {
+    let exporter = exporter();
+    const THREADS: usize = 4;
+    const EACH: usize = 2_500;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (slowest, scrapes) = std::thread::scope(|s| {
+        let flooders: Vec<_> = (0..THREADS)
+            .map(|t| {
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        let v = Visitor::new(&format!("flood-{t}-{i}")).unwrap();
+                        VISITS.inc((v,));
+                    }
+                })
+            })
+            .collect();
+        let scraper = s.spawn(|| {
+            let mut slowest = std::time::Duration::ZERO;
+            let mut scrapes = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let start = std::time::Instant::now();
+                let text = exporter.render();
+                slowest = slowest.max(start.elapsed());
+                scrapes += 1;
+                let series = text
+                    .lines()
+                    .filter(|l| l.starts_with("app_visits_total{"))
+                    .count();
+                assert!(series <= 9, "{series} series past a cap of 8");
+            }
+            (slowest, scrapes)
+        });
+        for f in flooders {
+            f.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        scraper.join().unwrap()
+    });
+    let text = exporter.render();
+    let samples = parse(&text);
+    let visits: f64 = samples
+        .iter()
+        .filter(|s| s.name == "app_visits_total")
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(
+        visits,
+        (THREADS * EACH) as f64,
+        "every record is counted, overflow included"
+    );
+    let folded = value(&samples, "app_visits_total", &[("visitor", "__overflow__")]).unwrap();
+    assert_eq!(
+        folded,
+        (THREADS * EACH - 8) as f64,
+        "exactly the cap's 8 values are kept"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "photon_metrics_label_overflow_total",
+            &[("label", "visitor")]
+        ),
+        Some(folded)
+    );
+    println!("{scrapes} renders during the flood, slowest {slowest:?}");
+    assert!(scrapes > 0);
+}

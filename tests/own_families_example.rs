@@ -44,8 +44,8 @@ fn the_first_scrape_has_both_families_and_promtool_accepts_it() {
     let dir = TempDir::new("own-families");
     let (mut process, port) = start(&dir, 30);
     let url = format!("http://127.0.0.1:{port}/metrics");
-    // The very first answer: registration before install puts both in it,
-    // whether or not the loop has recorded anything yet.
+    // The very first answer has both, though the example never registers
+    // them: install found them, whether or not the loop has recorded yet.
     let body = wait_for(
         "the example to serve /metrics",
         Duration::from_secs(30),

@@ -460,6 +460,9 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
     Ok(quote! {
         #no_clash
         #distinct
+        ::photon_metrics::__private::inventory::submit! {
+            ::photon_metrics::__private::Declared::new(#name, || #ident.register())
+        }
         #(#other_attrs)*
         #vis static #ident: #ty = #new(::photon_metrics::catalog::FamilySpec {
             name: #name,

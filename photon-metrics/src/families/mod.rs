@@ -35,7 +35,7 @@
 //!     static QUEUE_WAIT: Histogram<(Dialect, Target)>;
 //! }
 //!
-//! KERNELS.register()?; // optional: exported (at 0) from here on, not from the first record
+//! KERNELS.register()?; // optional: a store registers every family! itself; this shows a refusal as an error
 //! let tenant = Tenant::new("acme")?;
 //! KERNELS.inc((Dialect::Tosa, tenant, Status::Success));
 //! let timer = QUEUE_WAIT.start_timer((Dialect::Tosa, Target::new("mzi-64x64")?));
@@ -50,9 +50,12 @@
 //!
 //! * **The direct record path**: a record into photon's global store is the
 //!   same index arithmetic and one atomic (benches: `own_families`).
-//! * **Presence**: once registered ([`Counter::register`] and siblings, or
-//!   its first record) every store exports its `# HELP` and `# TYPE`, and
-//!   every series of a family with only closed labels, at 0.
+//! * **Presence from install**: every `family!` in the program is
+//!   registered when a store is made (collected at link time), so the first
+//!   scrape has its `# HELP` and `# TYPE`, and every series of a family with
+//!   only closed labels at 0. [`Counter::register`] (and siblings) does it
+//!   earlier, for [`catalog::own_families`](crate::catalog::own_families)
+//!   before install or to see a refusal as an error.
 //! * **Caps, overflow and lifecycle**: an open label folds values past its
 //!   cap into `__overflow__` and counts them in
 //!   `photon_metrics_label_overflow_total{label="tenant"}`; its headroom is
@@ -92,6 +95,34 @@ use crate::family::Family;
 use crate::labels::LabelSet;
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
+
+/// One `family!` declaration, collected at link time (through `inventory`)
+/// so that every store registers it at creation. Not built by hand.
+#[doc(hidden)]
+pub struct Declared {
+    name: &'static str,
+    register: fn() -> Result<(), RegisterError>,
+}
+
+impl Declared {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, register: fn() -> Result<(), RegisterError>) -> Self {
+        Declared { name, register }
+    }
+}
+
+inventory::collect!(Declared);
+
+/// Registers every family declared with `family!` anywhere in the program,
+/// in name order (a refusal, a second family of one name, is logged by the
+/// registration and leaves the first in place). Run when a store is made.
+pub(crate) fn register_declared() {
+    let mut declared: Vec<&Declared> = inventory::iter::<Declared>.into_iter().collect();
+    declared.sort_by_key(|d| d.name);
+    for d in declared {
+        let _ = (d.register)();
+    }
+}
 
 /// The most application families one process may register.
 pub const MAX_OWN_FAMILIES: usize = 256;
@@ -134,11 +165,12 @@ macro_rules! common {
                 self.0.spec()
             }
 
-            /// Takes the family's place in the registry now, so that every
-            /// store exports it from here on (otherwise its first record
-            /// does). Call it at start-up for a family that must be
-            /// present from install; it fails only for a second family of
-            /// the same name, or past [`MAX_OWN_FAMILIES`].
+            /// Takes the family's place in the registry now (a store does
+            /// it for every `family!` when it is made, and a record when
+            /// none was): from here on every store exports it. It fails
+            /// only for a second family of the same name, or past
+            /// [`MAX_OWN_FAMILIES`]; call it at start-up to see that as an
+            /// error rather than a log line.
             pub fn register(&'static self) -> Result<(), RegisterError> {
                 self.0.register()
             }

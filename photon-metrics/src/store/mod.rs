@@ -147,6 +147,7 @@ impl Store {
     }
 
     pub(crate) fn new(config: StoreConfig) -> Self {
+        crate::families::register_declared();
         let tables = CATALOG
             .iter()
             .map(|spec| AnyTable::empty(spec.kind))
