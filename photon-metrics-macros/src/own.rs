@@ -43,7 +43,6 @@ struct Declaration {
     ident: Ident,
     kind: Ident,
     labels: Type,
-    label_count: usize,
 }
 
 impl Parse for Families {
@@ -98,7 +97,7 @@ impl Parse for Declaration {
         })?;
 
         let (kind, labels) = split_type(&ty)?;
-        let label_count = match &labels {
+        match &labels {
             Type::Tuple(t) => {
                 if let Some(extra) = t.elems.iter().nth(MAX_LABELS) {
                     return Err(Error::new_spanned(
@@ -106,13 +105,6 @@ impl Parse for Declaration {
                         format!("a family has at most {MAX_LABELS} labels (a series' stamp holds {MAX_LABELS} generations)"),
                     ));
                 }
-                if t.elems.len() == 1 && !t.elems.trailing_punct() {
-                    return Err(Error::new_spanned(
-                        t,
-                        "one label is a one-element tuple: write `(Label,)`",
-                    ));
-                }
-                t.elems.len()
             }
             other => {
                 return Err(Error::new_spanned(
@@ -129,7 +121,6 @@ impl Parse for Declaration {
             ident,
             kind,
             labels,
-            label_count,
         })
     }
 }
@@ -312,7 +303,7 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
     let named = UNITS
         .iter()
         .find(|(_, _, s)| s.is_some_and(|s| base.ends_with(s)));
-    let (unit_variant, unit_word) = match (&o.unit, named) {
+    let unit_variant = match (&o.unit, named) {
         (Some(unit), _) => {
             let word = unit.to_string();
             let Some(&(_, variant, suffix)) = UNITS.iter().find(|(w, _, _)| *w == word) else {
@@ -348,7 +339,7 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
                     ));
                 }
             }
-            (variant, word)
+            variant
         }
         (None, Some((word, _, suffix))) => {
             return Err(Error::new_spanned(
@@ -359,9 +350,8 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
                 ),
             ))
         }
-        (None, None) => ("Count", "count".to_string()),
+        (None, None) => "Count",
     };
-    let _ = unit_word;
     if d.docs.iter().all(String::is_empty) {
         return Err(Error::new(
             d.ident.span(),
@@ -429,7 +419,6 @@ fn declaration(d: Declaration) -> Result<TokenStream> {
             _ => format!("histogram_quantile(0.95, sum by (le) (rate({name}_bucket[5m])))"),
         },
     };
-    let _ = d.label_count;
 
     let Declaration {
         other_attrs,
@@ -660,7 +649,14 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                 None => 0,
             };
             let vis = &input.vis;
+            let not_catalog = quote_spanned!(name_lit.span()=>
+                const _: () = ::core::assert!(
+                    !::photon_metrics::__private::is_catalog_open_label(#name),
+                    "this is a catalog open label's name; an application open label needs its own"
+                );
+            );
             Ok(quote! {
+                #not_catalog
                 const _: () = {
                     static DEF: ::photon_metrics::labels::OpenDef =
                         ::photon_metrics::labels::OpenDef::new(#name, #cap, #expiry);

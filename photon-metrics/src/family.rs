@@ -30,7 +30,7 @@ use crate::catalog::{FamilyId, FamilySpec};
 use crate::labels::{same_names, LabelSet};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::table::Table;
-use crate::store::{global, TableCell};
+use crate::store::{global, Known, TableCell};
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -112,26 +112,30 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
 
     /// Registers an application family (once); the catalog's need not.
     pub(crate) fn register(&'static self) -> Result<(), crate::families::RegisterError> {
-        match &self.id {
-            Id::Catalog(_) => Ok(()),
-            Id::Own { spec, index } => {
-                let mut error = None;
-                let index = index.get_or_init(|| match crate::families::registry::register(spec) {
-                    Ok(i) => Some(i),
-                    Err(e) => {
-                        tracing::error!(family = spec.name, "{e}; its records are dropped");
-                        error = Some(e);
-                        None
-                    }
-                });
-                match (index, error) {
-                    (Some(_), _) => Ok(()),
-                    (None, Some(e)) => Err(e),
-                    (None, None) => {
-                        Err(crate::families::RegisterError::Refused { name: spec.name })
-                    }
-                }
+        self.known().map(drop)
+    }
+
+    /// The family as the store knows it: a catalog entry, or an
+    /// application family by its registry index (registering it on first
+    /// use; a refusal is logged once and returned every time).
+    fn known(&'static self) -> Result<Known, crate::families::RegisterError> {
+        let (spec, index) = match &self.id {
+            Id::Catalog(id) => return Ok(Known::Catalog(*id)),
+            Id::Own { spec, index } => (spec, index),
+        };
+        let mut refusal = None;
+        let index = index.get_or_init(|| match crate::families::registry::register(spec) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                tracing::error!(family = spec.name, "{e}; its records are dropped");
+                refusal = Some(e);
+                None
             }
+        });
+        match (index, refusal) {
+            (Some(i), _) => Ok(Known::Own(*i, spec)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(crate::families::RegisterError::Refused { name: spec.name }),
         }
     }
 
@@ -173,27 +177,15 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     #[cold]
     #[inline(never)]
     fn bind(&'static self, recorder: &dyn Recorder) -> Bound<C> {
-        let Some(store) = global::store_for(recorder) else {
-            return match self.register() {
-                Ok(()) => Bound::Other,
-                Err(_) => Bound::Unregistered,
-            };
+        let Ok(known) = self.known() else {
+            return Bound::Unregistered;
         };
-        let table = match &self.id {
-            Id::Catalog(id) => store.table::<C>(*id),
-            Id::Own { spec, index } => {
-                if self.register().is_err() {
-                    return Bound::Unregistered;
-                }
-                let Some(Some(index)) = index.get() else {
-                    return Bound::Unregistered;
-                };
-                store.own_table::<C>(*index, spec)
-            }
+        let Some(store) = global::store_for(recorder) else {
+            return Bound::Other;
         };
         let (_, table) = self
             .bound
-            .get_or_init(|| (global::address(recorder), table));
+            .get_or_init(|| (global::address(recorder), known.table::<C>(store)));
         Bound::Photon(table)
     }
 

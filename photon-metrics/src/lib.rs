@@ -13,6 +13,10 @@
 //! * [`compiler`], [`hardware`], [`runtime`] — record helpers, one per family,
 //!   plus drop guards that record on every path (panic and cancellation
 //!   included).
+//! * [`families`] — your own families with the catalog's guarantees,
+//!   declared with [`family!`] and label types from [`derive@Label`]; and
+//!   every family by name ([`families::Dynamic`]), which the C, C++ and
+//!   Python bindings are built on.
 //! * [`export`] — photon's own Prometheus store and exposition (text 0.0.4 and
 //!   OpenMetrics with exemplars) on a hardened listener, rendered into your
 //!   server or pushed; OTLP trace export and JSON logs.
@@ -123,9 +127,11 @@ pub use photon_metrics_macros::{
 pub mod prelude {
     pub use crate::export::prometheus::PrometheusExporterBuilder;
     pub use crate::labels::{
-        DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, Pass, Status,
-        Target,
+        DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelSize, ModelType, OpenValue,
+        Pass, Status, Target,
     };
     pub use crate::{compiler, hardware, runtime};
-    pub use crate::{instrument_compile, instrument_inference, ErrorClass, ModelInfo};
+    pub use crate::{
+        family, instrument_compile, instrument_inference, ErrorClass, Label, ModelInfo,
+    };
 }

@@ -19,6 +19,22 @@ pub const fn has_duplicate_label(names: &[crate::labels::LabelName]) -> bool {
     crate::labels::has_duplicate(names)
 }
 
+/// Whether `name` is one of the catalog's open labels (for `derive(Label)`'s
+/// check: an application open label of that name would share its
+/// self-monitoring series).
+pub const fn is_catalog_open_label(name: &str) -> bool {
+    use crate::labels::ClosedLabel;
+    let values = <crate::labels::OpenLabel as ClosedLabel>::VALUES;
+    let mut i = 0;
+    while i < values.len() {
+        if crate::labels::same_str(values[i], name) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Retires an open value (what every open label type's `retire` does).
 pub fn retire(label: crate::labels::OpenLabel, raw: u32) -> bool {
     crate::lifecycle::retire(label, raw)

@@ -246,14 +246,8 @@ impl Dynamic {
 /// A closed label's value at index `raw`: its slot, generation 0, its text.
 fn closed(label: LabelName, raw: u32) -> Option<(usize, u32, &'static str)> {
     let slot = raw as usize;
-    if !label.has_value(slot) {
+    if slot >= label.value_slots() || !label.has_value(slot) {
         return None;
     }
-    let text = match label.closed_values() {
-        Some(values) if slot < values.len() => values[slot],
-        _ => label
-            .slot_text(slot, 0)
-            .filter(|_| slot < label.value_slots())?,
-    };
-    Some((slot, 0, text))
+    label.slot_text(slot, 0).map(|text| (slot, 0, text))
 }

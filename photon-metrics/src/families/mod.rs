@@ -55,7 +55,10 @@
 //!   scrape has its `# HELP` and `# TYPE`, and every series of a family with
 //!   only closed labels at 0. [`Counter::register`] (and siblings) does it
 //!   earlier, for [`catalog::own_families`](crate::catalog::own_families)
-//!   before install or to see a refusal as an error.
+//!   before install or to see a refusal as an error. (A declaration in a
+//!   library crate that nothing in the program uses may be left out by the
+//!   linker with the rest of its code; `register()` such a family at
+//!   start-up if it must be served before anything records into it.)
 //! * **Caps, overflow and lifecycle**: an open label folds values past its
 //!   cap into `__overflow__` and counts them in
 //!   `photon_metrics_label_overflow_total{label="tenant"}`; its headroom is

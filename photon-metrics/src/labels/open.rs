@@ -215,7 +215,7 @@ impl OpenDef {
     }
 
     /// This label's position among the applications' open labels, taken
-    /// on first use.
+    /// on first use (a second label of the same name shares the first's).
     ///
     /// # Panics
     /// When this would be the process's 65th application open label
@@ -224,6 +224,17 @@ impl OpenDef {
     pub(crate) fn index(&'static self) -> usize {
         *self.index.get_or_init(|| {
             let mut own = OWN.lock().unwrap_or_else(|e| e.into_inner());
+            // Two labels of one name (two crates, say): one self-monitoring
+            // series for both, rather than two series of one name, which
+            // would fail the whole scrape.
+            if let Some(index) = own.iter().position(|d| d.name == self.name) {
+                tracing::warn!(
+                    label = self.name,
+                    "two application open labels are named `{}`; they share its self-monitoring series (headroom shows the first)",
+                    self.name
+                );
+                return index;
+            }
             let index = own.len();
             assert!(
                 index < MAX_OWN_LABELS,
