@@ -4,26 +4,9 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::rotel::{Rotel, SpanRecord};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: `cargo test` builds it; alone, run `cargo build --example {name}`",
-        path.display()
-    );
-    path
-}
 
 #[test]
 fn compile_and_inference_spans_form_one_trace_in_a_real_receiver() {
@@ -31,7 +14,7 @@ fn compile_and_inference_spans_form_one_trace_in_a_real_receiver() {
     let (grpc, http) = (rotel.grpc, rotel.http);
 
     // Process 1 over gRPC, process 2 over HTTP/protobuf: both transports.
-    let compile = Command::new(example("trace-continuity"))
+    let compile = Command::new(support::stack::example_binary("trace-continuity"))
         .arg("compile")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -51,7 +34,7 @@ fn compile_and_inference_spans_form_one_trace_in_a_real_receiver() {
         .strip_prefix("traceparent=")
         .expect("a traceparent")
         .to_string();
-    let infer = Command::new(example("trace-continuity"))
+    let infer = Command::new(support::stack::example_binary("trace-continuity"))
         .args(["infer", &traceparent])
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -5,30 +5,13 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::{http_get, wait_for, Process, Prometheus, TempDir};
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: `cargo test` builds it; alone, run `cargo build --example {name}`",
-        path.display()
-    );
-    path
-}
-
 fn start(dir: &TempDir, seconds: u32) -> (Process, u16) {
     let port = support::free_port();
-    let mut command = Command::new(example("own-families"));
+    let mut command = Command::new(support::stack::example_binary("own-families"));
     command.args([
         "--listen",
         &format!("127.0.0.1:{port}"),

@@ -61,6 +61,19 @@ fn refused(e: DynamicError) -> Failure {
     Failure::new(code, e.to_string())
 }
 
+/// Writes a static text as its pointer (not NUL-terminated) and length.
+///
+/// # Safety
+/// `name` and `len` are NULL or valid for a write.
+unsafe fn put_text(
+    name: *mut *const c_char,
+    len: *mut usize,
+    text: &'static str,
+) -> Result<(), Failure> {
+    unsafe { put(name, text.as_ptr().cast(), "name") }?;
+    unsafe { put(len, text.len(), "len") }
+}
+
 /// `n` label values at `labels` (NULL is fine when `n` is 0).
 ///
 /// # Safety
@@ -146,11 +159,7 @@ pub unsafe extern "C" fn photon_family_name(
     name: *mut *const c_char,
     len: *mut usize,
 ) -> PhotonCode {
-    guard(|| {
-        let text = family(f)?.spec().name;
-        unsafe { put(name, text.as_ptr().cast(), "name") }?;
-        unsafe { put(len, text.len(), "len") }
-    })
+    guard(|| unsafe { put_text(name, len, family(f)?.spec().name) })
 }
 
 /// Writes the family's kind (`PHOTON_KIND_*`) and number of labels.
@@ -201,9 +210,7 @@ pub unsafe extern "C" fn photon_family_label(
                 ),
             )
         })?;
-        let text = label.as_str();
-        unsafe { put(name, text.as_ptr().cast(), "name") }?;
-        unsafe { put(len, text.len(), "len") }
+        unsafe { put_text(name, len, label.as_str()) }
     })
 }
 

@@ -56,17 +56,22 @@ pub fn dashboard_queries() -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The demo binary `cargo test` builds next to the test binaries.
-pub fn demo_binary() -> PathBuf {
+/// The example binary `name` that `cargo test` builds next to the test binaries.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let demo = profile_dir.join("examples").join("photon-demo");
+    let path = profile_dir.join("examples").join(name);
     assert!(
-        demo.is_file(),
-        "{} is missing: `cargo test` builds it; alone, run `cargo build --example photon-demo`",
-        demo.display()
+        path.is_file(),
+        "{} is missing: `cargo test` builds it; alone, run `cargo build --example {name}`",
+        path.display()
     );
-    demo
+    path
+}
+
+/// The demo binary `cargo test` builds next to the test binaries.
+pub fn demo_binary() -> PathBuf {
+    example_binary("photon-demo")
 }
 
 /// The demo serving on a free loopback port for `seconds`, exporting spans
