@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release --example hot-path
-//! for v in nothing photon-counter pc-counter atomic photon-histogram pc-histogram; do
+//! for v in nothing photon-counter photon-handle pc-counter atomic photon-histogram pc-histogram photon-gauge-handle photon-int-gauge-handle; do
 //!   for n in 1000000 2000000; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/hot-path $v $n 2>&1 | grep refs
 //!   done
@@ -35,6 +35,11 @@ fn main() {
             .copied(),
     );
     let floor = AtomicU64::new(0);
+    let handle = photon_metrics::compiler::compilations(target, Status::Success, model);
+    let gauge = photon_metrics::hardware::optical_power_mw(
+        photon_metrics::labels::DeviceId::new("opu-0").unwrap(),
+    );
+    let sessions = photon_metrics::runtime::active_sessions();
     // Chosen once, so the loop holds nothing but the record call.
     let record: Box<dyn Fn()> = match variant.as_str() {
         "photon-counter" => Box::new(|| {
@@ -58,6 +63,9 @@ fn main() {
             )
         }),
         "pc-histogram" => Box::new(|| black_box(&pc_histogram).observe(black_box(1.5))),
+        "photon-handle" => Box::new(|| black_box(&handle).inc()),
+        "photon-gauge-handle" => Box::new(|| black_box(&gauge).set(black_box(1.5))),
+        "photon-int-gauge-handle" => Box::new(|| black_box(&sessions).add(black_box(1))),
         "nothing" => Box::new(|| {}),
         other => panic!("unknown variant {other}"),
     };

@@ -601,3 +601,50 @@ fn a_flood_of_application_label_values_stays_bounded_and_every_record_is_counted
     println!("{scrapes} renders during the flood, slowest {slowest:?}");
     assert!(scrapes > 0);
 }
+
+#[test]
+fn handles_to_own_families_record_like_their_methods_and_respect_retirement() {
+    let exporter = exporter();
+    let tenant = Tenant::new("handle-acme").unwrap();
+    let launches = KERNELS.handle((Dialect::Linalg, tenant, Status::Success));
+    let wait = QUEUE_WAIT.handle((Dialect::Tosa, Target::new("handle-target").unwrap()));
+    let queue = Queue::new("handle-queue").unwrap();
+    let depth = DEPTH.handle((queue,));
+    launches.inc();
+    launches.add(4);
+    KERNELS.inc((Dialect::Linalg, tenant, Status::Success));
+    wait.observe(0.05);
+    depth.set(7.5);
+    depth.sub(0.5);
+    let samples = parse(&exporter.render());
+    assert_eq!(
+        value(
+            &samples,
+            "app_kernel_launches_total",
+            &[
+                ("dialect", "linalg"),
+                ("tenant", "handle-acme"),
+                ("status", "success")
+            ]
+        ),
+        Some(6.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "app_queue_wait_seconds_count",
+            &[("dialect", "tosa"), ("target", "handle-target")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&samples, "app_queue_depth", &[("queue", "handle-queue")]),
+        Some(7.0)
+    );
+    // Retired: the handle's records are dropped and counted.
+    let before = labels::stale_records(Queue::LABEL);
+    assert!(queue.retire());
+    depth.set(1.0);
+    assert_eq!(labels::stale_records(Queue::LABEL), before + 1);
+    assert!(!exporter.render().contains("handle-queue"));
+}

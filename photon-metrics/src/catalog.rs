@@ -160,6 +160,19 @@ impl FamilySpec {
     pub fn all_labels_closed(&self) -> bool {
         self.labels.iter().all(|l| l.open().is_none())
     }
+
+    /// Whether the family is an integer gauge: a catalog gauge of whole
+    /// things ([`Unit::Count`]: sessions, queued requests, devices, label
+    /// values). Its series hold an `i64`, so adding to it is one atomic add
+    /// rather than a compare-and-swap loop over `f64` bits; an `f64` given
+    /// to it (through the `metrics` facade, say) is rounded to the nearest
+    /// whole number. Application gauges keep `f64` values whatever their
+    /// unit.
+    pub const fn integer(&self) -> bool {
+        matches!(self.kind, Kind::Gauge)
+            && matches!(self.unit, Unit::Count)
+            && !matches!(self.subsystem, Subsystem::Application)
+    }
 }
 
 /// The native-histogram buckets of a histogram family: Prometheus' sparse

@@ -40,6 +40,7 @@
 use crate::catalog::FamilyId;
 use crate::family::Family;
 use crate::guard::{GuardSpan, Outcome};
+use crate::handle::{CounterHandle, GaugeHandle, HistogramHandle};
 use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Pass, Status, Target};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
@@ -125,6 +126,55 @@ pub fn observe_pass_duration(pass: Pass, target: Target, seconds: f64) {
 #[inline]
 pub fn record_pass_failure(pass: Pass, target: Target) {
     PASS_FAILURES.add((pass, target), 1);
+}
+
+/// A [handle](crate::handle) to `photon_compilations_total{target, status, model_type}`.
+pub fn compilations(target: Target, status: Status, model_type: ModelType) -> CounterHandle {
+    COMPILATIONS.handle((target, status, model_type))
+}
+
+/// A [handle](crate::handle) to `photon_compilation_duration_seconds{target, model_size}`,
+/// `model_size` from the parameter count as in [`observe_compilation_duration`].
+pub fn compilation_duration(target: Target, parameters: u64) -> HistogramHandle {
+    DURATION.handle((target, ModelSize::from_parameters(parameters)))
+}
+
+/// A [handle](crate::handle) to `photon_compilation_errors_total{target, error_kind}`.
+pub fn compilation_errors(target: Target, kind: ErrorKind) -> CounterHandle {
+    ERRORS.handle((target, kind))
+}
+
+/// A [handle](crate::handle) to `photon_cache_hits_total{target}`.
+pub fn cache_hits(target: Target) -> CounterHandle {
+    CACHE_HITS.handle((target,))
+}
+
+/// A [handle](crate::handle) to `photon_cache_misses_total{target}`.
+pub fn cache_misses(target: Target) -> CounterHandle {
+    CACHE_MISSES.handle((target,))
+}
+
+/// A [handle](crate::handle) to `photon_memory_usage_bytes{target, memory}`.
+pub fn memory_usage(target: Target, stat: MemoryStat) -> GaugeHandle {
+    MEMORY.handle((target, stat))
+}
+
+/// A [handle](crate::handle) to `photon_memory_limit_bytes`. Taking it
+/// makes the limit the application's, as [`set_memory_limit`] does: the
+/// exporter stops filling it from the cgroup.
+pub fn memory_limit() -> GaugeHandle {
+    crate::process::LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
+    MEMORY_LIMIT.handle(())
+}
+
+/// A [handle](crate::handle) to `photon_pass_duration_seconds{pass, target}`.
+pub fn pass_duration(pass: Pass, target: Target) -> HistogramHandle {
+    PASS_DURATION.handle((pass, target))
+}
+
+/// A [handle](crate::handle) to `photon_pass_failures_total{pass, target}`.
+pub fn pass_failures(pass: Pass, target: Target) -> CounterHandle {
+    PASS_FAILURES.handle((pass, target))
 }
 
 /// Starts timing one run of a compiler pass; see [`PassTimer`].

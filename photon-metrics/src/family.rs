@@ -27,6 +27,7 @@
 //!   `metrics` does not say, and which once cost a probe thread per record).
 
 use crate::catalog::{FamilyId, FamilySpec};
+use crate::handle::{Placeholder, Route};
 use crate::labels::{same_names, LabelSet};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::table::Table;
@@ -173,6 +174,44 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         })
     }
 
+    /// Where a handle for the series at `labels` records, resolved under
+    /// the recorder current now (see [`crate::handle`]); `through` makes
+    /// another recorder's handle.
+    pub(crate) fn route<T>(
+        &'static self,
+        labels: L,
+        through: impl FnOnce(&dyn Recorder, &Key) -> T,
+    ) -> Route<C, T>
+    where
+        C: Placeholder,
+    {
+        metrics::with_recorder(|recorder| {
+            let table = match self.bound.get() {
+                Some((global, table)) if *global == global::address(recorder) => *table,
+                _ => match self.bind(recorder) {
+                    Bound::Photon(table) => table,
+                    Bound::Other => {
+                        return match labels.stale().and_then(|l| l.open()) {
+                            Some(open) => {
+                                crate::labels::count_stale(open);
+                                Route::dropped(Some(open))
+                            }
+                            None => {
+                                let spec = self.spec();
+                                describe(recorder, spec);
+                                let key = Key::from_parts(spec.name, labels.to_labels());
+                                Route::through(through(recorder, &key))
+                            }
+                        }
+                    }
+                    Bound::Unregistered => return Route::dropped(None),
+                },
+            };
+            let index = labels.flat(&table.layout.strides);
+            Route::direct(table, index, labels.stamp())
+        })
+    }
+
     /// The table to record into directly if `recorder` is photon's global one.
     #[cold]
     #[inline(never)]
@@ -211,6 +250,13 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
 }
 
 impl<L: LabelSet> Family<CounterCell, L> {
+    /// A handle to the series at `labels`.
+    pub(crate) fn handle(&'static self, labels: L) -> crate::handle::CounterHandle {
+        crate::handle::CounterHandle(
+            self.route(labels, |r, key| r.register_counter(key, &METADATA)),
+        )
+    }
+
     /// Adds `n` to the series at `labels`.
     #[inline(always)]
     pub(crate) fn add(&'static self, labels: L, n: u64) {
@@ -223,6 +269,36 @@ impl<L: LabelSet> Family<CounterCell, L> {
 }
 
 impl<L: LabelSet> Family<GaugeCell, L> {
+    /// A handle to the series at `labels` of an `f64` gauge.
+    ///
+    /// # Panics
+    /// For an integer gauge (a catalog family's accessor never asks).
+    pub(crate) fn handle(&'static self, labels: L) -> crate::handle::GaugeHandle {
+        assert!(!self.spec().integer(), "an f64 handle to an integer gauge");
+        crate::handle::GaugeHandle(self.route(labels, |r, key| r.register_gauge(key, &METADATA)))
+    }
+
+    /// A handle to the series at `labels` of an integer gauge.
+    ///
+    /// # Panics
+    /// For an `f64` gauge (a catalog family's accessor never asks).
+    pub(crate) fn int_handle(&'static self, labels: L) -> crate::handle::IntGaugeHandle {
+        assert!(self.spec().integer(), "an integer handle to an f64 gauge");
+        crate::handle::IntGaugeHandle(self.route(labels, |r, key| r.register_gauge(key, &METADATA)))
+    }
+
+    /// Sets the series at `labels` to a whole `value` (saturating at
+    /// `i64::MAX`): exact in an integer gauge.
+    #[inline(always)]
+    pub(crate) fn set_count(&'static self, labels: L, value: u64) {
+        let value = i64::try_from(value).unwrap_or(i64::MAX);
+        self.record(
+            labels,
+            |g| g.set_int(value),
+            |r, key| r.register_gauge(key, &METADATA).set(value as f64),
+        );
+    }
+
     /// Sets the series at `labels` to `value`.
     #[inline(always)]
     pub(crate) fn set(&'static self, labels: L, value: f64) {
@@ -293,6 +369,13 @@ impl HeldGauge {
 }
 
 impl<L: LabelSet> Family<HistogramCell, L> {
+    /// A handle to the series at `labels`.
+    pub(crate) fn handle(&'static self, labels: L) -> crate::handle::HistogramHandle {
+        crate::handle::HistogramHandle(
+            self.route(labels, |r, key| r.register_histogram(key, &METADATA)),
+        )
+    }
+
     /// Observes `value` in the series at `labels`.
     #[inline(always)]
     pub(crate) fn observe(&'static self, labels: L, value: f64) {

@@ -34,6 +34,7 @@
 
 use crate::catalog::FamilyId;
 use crate::family::Family;
+use crate::handle::{GaugeHandle, HistogramHandle, IntGaugeHandle};
 use crate::labels::{DeviceId, DeviceType, Location};
 use crate::store::cell::{GaugeCell, HistogramCell};
 
@@ -77,5 +78,37 @@ pub fn observe_inference_latency(device_type: DeviceType, seconds: f64) {
 /// Sets `photon_active_devices{device_type, location}`.
 #[inline]
 pub fn set_active_devices(device_type: DeviceType, location: Location, count: u64) {
-    ACTIVE.set((device_type, location), count as f64);
+    ACTIVE.set_count((device_type, location), count);
+}
+
+/// A [handle](crate::handle) to `photon_device_status{device_id, device_type}`
+/// (set 1 for up, 0 for down).
+pub fn device_status(device: DeviceId, device_type: DeviceType) -> GaugeHandle {
+    STATUS.handle((device, device_type))
+}
+
+/// A [handle](crate::handle) to `photon_optical_power_mw{device_id}`.
+pub fn optical_power_mw(device: DeviceId) -> GaugeHandle {
+    POWER.handle((device,))
+}
+
+/// A [handle](crate::handle) to `photon_device_temperature_celsius{device_id}`.
+pub fn temperature_celsius(device: DeviceId) -> GaugeHandle {
+    TEMPERATURE.handle((device,))
+}
+
+/// A [handle](crate::handle) to `photon_calibration_drift{device_id}`.
+pub fn calibration_drift(device: DeviceId) -> GaugeHandle {
+    DRIFT.handle((device,))
+}
+
+/// A [handle](crate::handle) to `photon_inference_latency_seconds{device_type}`.
+pub fn inference_latency(device_type: DeviceType) -> HistogramHandle {
+    LATENCY.handle((device_type,))
+}
+
+/// A [handle](crate::handle) to `photon_active_devices{device_type, location}`,
+/// an integer gauge.
+pub fn active_devices(device_type: DeviceType, location: Location) -> IntGaugeHandle {
+    ACTIVE.int_handle((device_type, location))
 }

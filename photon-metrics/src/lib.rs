@@ -12,7 +12,8 @@
 //!   interned, cardinality-capped newtypes for open ones.
 //! * [`compiler`], [`hardware`], [`runtime`] — record helpers, one per family,
 //!   plus drop guards that record on every path (panic and cancellation
-//!   included).
+//!   included), and a function per family that returns a [`handle`]: the
+//!   series resolved once, recorded at the cost of its atomic.
 //! * [`families`] — your own families with the catalog's guarantees,
 //!   declared with [`family!`] and label types from [`derive@Label`]; and
 //!   every family by name ([`families::Dynamic`]), which the C, C++ and
@@ -66,6 +67,7 @@ pub mod export;
 pub mod families;
 mod family;
 mod guard;
+pub mod handle;
 pub mod hardware;
 #[cfg(feature = "logs")]
 mod init;

@@ -29,6 +29,7 @@
 
 use crate::catalog::FamilyId;
 use crate::family::{Family, HeldGauge};
+use crate::handle::{CounterHandle, GaugeHandle, IntGaugeHandle};
 use crate::labels::{DeviceType, ErrorKind};
 use crate::store::cell::{CounterCell, GaugeCell};
 
@@ -38,11 +39,38 @@ static OPS: Family<CounterCell, (DeviceType,)> = Family::new(FamilyId::Inference
 static QUEUE: Family<GaugeCell, ()> = Family::new(FamilyId::QueueDepth);
 static ERRORS: Family<CounterCell, (ErrorKind,)> = Family::new(FamilyId::RuntimeErrors);
 
+/// A [handle](crate::handle) to `photon_active_sessions`, an integer gauge.
+/// [`start_session`]'s guard cannot leak a count; the handle is for a
+/// runtime that counts its sessions itself.
+pub fn active_sessions() -> IntGaugeHandle {
+    SESSIONS.int_handle(())
+}
+
+/// A [handle](crate::handle) to `photon_queue_depth`, an integer gauge.
+pub fn queue_depth() -> IntGaugeHandle {
+    QUEUE.int_handle(())
+}
+
+/// A [handle](crate::handle) to `photon_throughput_ops_per_second`.
+pub fn throughput() -> GaugeHandle {
+    THROUGHPUT.handle(())
+}
+
+/// A [handle](crate::handle) to `photon_inference_ops_total{device_type}`.
+pub fn inference_ops(device_type: DeviceType) -> CounterHandle {
+    OPS.handle((device_type,))
+}
+
+/// A [handle](crate::handle) to `photon_runtime_errors_total{error_kind}`.
+pub fn runtime_errors(kind: ErrorKind) -> CounterHandle {
+    ERRORS.handle((kind,))
+}
+
 /// Sets `photon_active_sessions` outright (for runtimes that track sessions
 /// themselves); prefer [`start_session`], which cannot leak a count.
 #[inline]
 pub fn set_active_sessions(count: u64) {
-    SESSIONS.set((), count as f64);
+    SESSIONS.set_count((), count);
 }
 
 /// Opens a session: `photon_active_sessions` goes up now and down when the
@@ -96,7 +124,7 @@ impl Drop for QueueGuard {
 /// Sets `photon_queue_depth` outright.
 #[inline]
 pub fn set_queue_depth(depth: u64) {
-    QUEUE.set((), depth as f64);
+    QUEUE.set_count((), depth);
 }
 
 /// Counts `ops` operations executed in `seconds` on `device_type`: adds them

@@ -203,6 +203,11 @@ impl<L: LabelSet> Counter<L> {
     pub fn add(&'static self, labels: L, n: u64) {
         self.0.add(labels, n);
     }
+
+    /// The series at `labels`, resolved once: see [`crate::handle`].
+    pub fn handle(&'static self, labels: L) -> crate::handle::CounterHandle {
+        self.0.handle(labels)
+    }
 }
 
 /// An application gauge family; declare it with [`family!`](crate::family).
@@ -220,6 +225,11 @@ impl<L: LabelSet> Gauge<L> {
     #[inline]
     pub fn add(&'static self, labels: L, delta: f64) {
         drop(self.0.add_held(labels, delta));
+    }
+
+    /// The series at `labels`, resolved once: see [`crate::handle`].
+    pub fn handle(&'static self, labels: L) -> crate::handle::GaugeHandle {
+        self.0.handle(labels)
     }
 
     /// Adds 1 to the series at `labels` until the returned guard drops,
@@ -249,6 +259,11 @@ impl<L: LabelSet> Histogram<L> {
     #[inline]
     pub fn observe(&'static self, labels: L, value: f64) {
         self.0.observe(labels, value);
+    }
+
+    /// The series at `labels`, resolved once: see [`crate::handle`].
+    pub fn handle(&'static self, labels: L) -> crate::handle::HistogramHandle {
+        self.0.handle(labels)
     }
 
     /// Starts timing: the returned guard observes the seconds elapsed when

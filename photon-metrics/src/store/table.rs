@@ -189,9 +189,8 @@ impl<C: Cell> Table<C> {
         self.slow(index, stamp)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn slow(&self, index: usize, stamp: u64) -> Option<&C> {
+    /// The chunk holding `index`, allocated on first use.
+    fn chunk(&self, index: usize) -> Option<&Chunk<C>> {
         let shape = shape(self.spec);
         let chunk = self.chunks.get(index / CHUNK)?.get_or_init(|| {
             Box::new(Chunk {
@@ -199,6 +198,24 @@ impl<C: Cell> Table<C> {
                 cells: std::array::from_fn(|_| C::new(shape)),
             })
         });
+        Some(chunk)
+    }
+
+    /// The stamp word and the cell of the series at `index` (whether or
+    /// not a series is there), for a handle to check and record through.
+    ///
+    /// # Panics
+    /// When `index` is outside the layout (a label set's flat index never is).
+    pub(crate) fn slot(&self, index: usize) -> (&AtomicU64, &C) {
+        let chunk = self.chunk(index).expect("a flat index within the layout");
+        let i = index % CHUNK;
+        (&chunk.stamps[i], &chunk.cells[i])
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow(&self, index: usize, stamp: u64) -> Option<&C> {
+        let chunk = self.chunk(index)?;
         let i = index % CHUNK;
         let word = &chunk.stamps[i];
         // A sweep marked the series idle: this record is what it looks for.
@@ -352,6 +369,7 @@ pub(crate) fn shape(spec: &FamilySpec) -> Shape {
                 bounds.first().copied().unwrap_or(1.0),
             )
         }),
+        integer: spec.integer(),
     }
 }
 

@@ -404,7 +404,10 @@ impl Encoder<'_> {
 
     fn gauge(&mut self, name: &str, labels: &str, cell: &GaugeCell) {
         self.series(name, "", labels, "");
-        number::f64(self.out, cell.get());
+        match cell.whole() {
+            Some(v) => number::i64(self.out, v),
+            None => number::f64(self.out, cell.get()),
+        }
         self.out.push(b'\n');
     }
 

@@ -6,6 +6,13 @@ pub(crate) fn u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// Appends a signed integer sample value (an integer gauge's, exact
+/// beyond `f64`'s 2⁵³).
+#[inline]
+pub(crate) fn i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
 /// Appends a float sample value: integers without a fraction (as the Go
 /// client writes them), `+Inf`, `-Inf` and `NaN` spelled as both formats
 /// require, everything else in the shortest form that reads back exactly.
