@@ -3,8 +3,8 @@
 
 use criterion::Criterion;
 use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Barrier, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Buckets for the peers' histograms (and autometrics'), so every
 /// histogram in a run is a real histogram, like photon's.
@@ -36,4 +36,30 @@ pub fn criterion() -> Criterion {
         .measurement_time(Duration::from_secs(2))
         .sample_size(40)
         .configure_from_args()
+}
+
+/// Runs `op(thread)` `iters` times on each of `threads` threads from one
+/// start; returns the slowest thread's time.
+pub fn run_threads(threads: usize, iters: u64, op: &(dyn Fn(usize) + Sync)) -> Duration {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        op(t);
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .max()
+            .unwrap()
+    })
 }

@@ -16,36 +16,10 @@ mod common;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use photon_metrics::labels::{DeviceType, Target};
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 const THREADS: [usize; 5] = [1, 2, 4, 8, 16];
-
-/// Runs `op(thread)` `iters` times on each of `threads` threads from one
-/// start; the slowest thread's time.
-fn run(threads: usize, iters: u64, op: &(dyn Fn(usize) + Sync)) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        op(t);
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap())
-            .max()
-            .unwrap()
-    })
-}
 
 /// One contender: what thread `t` records into when series are shared
 /// (`shared`) or its own (`own[t]`).
@@ -60,7 +34,7 @@ fn curve<H: Sync>(
         for (name, handles) in contenders {
             g.bench_with_input(BenchmarkId::new(*name, threads), &threads, |b, &threads| {
                 b.iter_custom(|iters| {
-                    run(threads, iters, &|t| {
+                    common::run_threads(threads, iters, &|t| {
                         record(black_box(&handles[t % handles.len()]))
                     })
                 })

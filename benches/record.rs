@@ -9,7 +9,7 @@ use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
 use photon_metrics::labels::{ModelType, Status, Target};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type PcLabels = Vec<(String, String)>;
 
@@ -134,26 +134,7 @@ fn histogram_with_labels(c: &mut Criterion) {
 
 /// Runs `op` `iters` times on each of two threads at once; returns the wall time.
 fn two_threads(iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
-    let barrier = std::sync::Barrier::new(2);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        op();
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap())
-            .max()
-            .unwrap()
-    })
+    common::run_threads(2, iters, &|_| op())
 }
 
 fn two_threads_one_series(c: &mut Criterion) {

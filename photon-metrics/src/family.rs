@@ -160,13 +160,10 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         through: impl FnOnce(&dyn Recorder, &Key) -> R,
     ) -> Option<R> {
         metrics::with_recorder(|recorder| {
-            let table = match self.bound.get() {
-                Some((global, table)) if *global == global::address(recorder) => *table,
-                _ => match self.bind(recorder) {
-                    Bound::Photon(table) => table,
-                    Bound::Other => return self.through(recorder, labels, through),
-                    Bound::Unregistered => return None,
-                },
+            let table = match self.current(recorder) {
+                Bound::Photon(table) => table,
+                Bound::Other => return self.through(recorder, labels, through),
+                Bound::Unregistered => return None,
             };
             table
                 .cell(labels.flat(&table.layout.strides), labels.stamp())
@@ -186,30 +183,30 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         C: Placeholder,
     {
         metrics::with_recorder(|recorder| {
-            let table = match self.bound.get() {
-                Some((global, table)) if *global == global::address(recorder) => *table,
-                _ => match self.bind(recorder) {
-                    Bound::Photon(table) => table,
-                    Bound::Other => {
-                        return match labels.stale().and_then(|l| l.open()) {
-                            Some(open) => {
-                                crate::labels::count_stale(open);
-                                Route::dropped(Some(open))
-                            }
-                            None => {
-                                let spec = self.spec();
-                                describe(recorder, spec);
-                                let key = Key::from_parts(spec.name, labels.to_labels());
-                                Route::through(through(recorder, &key))
-                            }
-                        }
-                    }
-                    Bound::Unregistered => return Route::dropped(None),
-                },
+            let table = match self.current(recorder) {
+                Bound::Photon(table) => table,
+                Bound::Other => {
+                    return match self.through(recorder, labels, through) {
+                        Some(handle) => Route::through(handle),
+                        // A retired value (counted by `through`): each record counts again.
+                        None => Route::dropped(labels.stale().and_then(|l| l.open())),
+                    };
+                }
+                Bound::Unregistered => return Route::dropped(None),
             };
             let index = labels.flat(&table.layout.strides);
             Route::direct(table, index, labels.stamp())
         })
+    }
+
+    /// What to record into under `recorder`: the bound table when it is
+    /// photon's global recorder (one load, one comparison), else [`bind`](Self::bind).
+    #[inline(always)]
+    fn current(&'static self, recorder: &dyn Recorder) -> Bound<C> {
+        match self.bound.get() {
+            Some((global, table)) if *global == global::address(recorder) => Bound::Photon(table),
+            _ => self.bind(recorder),
+        }
     }
 
     /// The table to record into directly if `recorder` is photon's global one.
