@@ -292,6 +292,19 @@ fn lookup_strings(c: &mut Criterion) {
             metrics::counter!("bench_requests_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
         })
     });
+    g.bench_function("photon_facade_static_foreign_name", |b| {
+        b.iter(|| {
+            metrics::counter!("bench_foreign_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
+        })
+    });
+    // The facade's own share: the same call into a recorder that does nothing.
+    g.bench_function("metrics_facade_noop_recorder_floor", |b| {
+        metrics::with_local_recorder(&metrics::NoopRecorder, || {
+            b.iter(|| {
+                metrics::counter!("bench_foreign_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
+            })
+        })
+    });
     g.bench_function("fastmetrics_dynamic_static", |b| {
         b.iter(|| {
             let labels: Static = vec![

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release --example hot-path
-//! for v in nothing photon-counter photon-handle pc-counter atomic photon-histogram pc-histogram photon-gauge-handle photon-int-gauge-handle; do
+//! for v in nothing photon-counter photon-handle pc-counter atomic photon-histogram pc-histogram photon-gauge-handle photon-int-gauge-handle facade-catalog facade-foreign; do
 //!   for n in 1000000 2000000; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/hot-path $v $n 2>&1 | grep refs
 //!   done
@@ -66,6 +66,12 @@ fn main() {
         "photon-handle" => Box::new(|| black_box(&handle).inc()),
         "photon-gauge-handle" => Box::new(|| black_box(&gauge).set(black_box(1.5))),
         "photon-int-gauge-handle" => Box::new(|| black_box(&sessions).add(black_box(1))),
+        "facade-catalog" => Box::new(|| {
+            metrics::counter!("photon_compilations_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
+        }),
+        "facade-foreign" => Box::new(|| {
+            metrics::counter!("hot_path_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
+        }),
         "nothing" => Box::new(|| {}),
         other => panic!("unknown variant {other}"),
     };

@@ -3,9 +3,14 @@
 
 use super::{RegisterError, MAX_OWN_FAMILIES};
 use crate::catalog::FamilySpec;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 static SPECS: Mutex<Vec<&'static FamilySpec>> = Mutex::new(Vec::new());
+
+/// How many families are registered: one load tells whether a name that
+/// was no family's when looked up may be one now.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
 
 fn specs_locked() -> std::sync::MutexGuard<'static, Vec<&'static FamilySpec>> {
     // Poisoning: a push is the only write, and it cannot leave the list torn.
@@ -30,7 +35,14 @@ pub(crate) fn register(spec: &'static FamilySpec) -> Result<usize, RegisterError
         });
     }
     specs.push(spec);
+    REGISTERED.store(specs.len(), Ordering::Release);
     Ok(specs.len() - 1)
+}
+
+/// How many families are registered (it only grows).
+#[inline]
+pub(crate) fn registered() -> usize {
+    REGISTERED.load(Ordering::Acquire)
 }
 
 /// Every registered family, by index.

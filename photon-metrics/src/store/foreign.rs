@@ -38,6 +38,7 @@
 
 use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell, Shape};
 use super::escape;
+use super::keys::KeyMap;
 use super::table::push_label;
 use crate::catalog::{Kind, CATALOG};
 use crate::labels::OVERFLOW_VALUE;
@@ -233,7 +234,8 @@ pub(crate) struct Description {
 
 struct Inner {
     /// Keys that got a series of their own (never refused or folded ones).
-    by_key: HashMap<Key, Handle>,
+    /// Compared label by label in order (see [`KeyMap`]).
+    by_key: KeyMap<Handle>,
     /// By exported (sanitized) name, so the exposition is sorted.
     families: BTreeMap<String, Family>,
     descriptions: HashMap<String, Description>,
@@ -319,7 +321,7 @@ impl Foreign {
         }
         Foreign {
             inner: RwLock::new(Inner {
-                by_key: HashMap::new(),
+                by_key: KeyMap::new(),
                 families: BTreeMap::new(),
                 descriptions: HashMap::new(),
                 claims: claimed,

@@ -17,6 +17,7 @@ pub(crate) mod escape;
 pub(crate) mod exemplar;
 pub(crate) mod foreign;
 pub(crate) mod global;
+pub(crate) mod keys;
 pub(crate) mod native;
 pub(crate) mod recorder;
 pub(crate) mod table;

@@ -6,6 +6,7 @@
 
 use super::cell::{CounterCell, GaugeCell, HistogramCell};
 use super::foreign::{Handle, Series};
+use super::keys::KeyCache;
 use super::Known;
 use super::{Store, TableCell};
 use crate::catalog::{Kind, CATALOG};
@@ -28,6 +29,19 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct PhotonRecorder {
     pub(crate) store: Arc<Store>,
+    /// What keys resolved to, shared by the recorder's clones.
+    keys: Arc<KeyCache<Resolved>>,
+}
+
+/// What a facade key resolved to, as kept in the recorder's key cache.
+#[derive(Clone)]
+enum Resolved {
+    /// No catalog or application family's name while this many
+    /// application families were registered: a foreign key.
+    Foreign { registered: usize },
+    /// A series of a family of `kind`, valid while its slot holds the
+    /// series' stamp (see [`Typed::live`]).
+    Typed { kind: Kind, handle: Arc<Typed> },
 }
 
 impl std::fmt::Debug for PhotonRecorder {
@@ -49,6 +63,23 @@ struct Typed {
 impl Typed {
     fn cell<C: TableCell>(&self) -> Option<&C> {
         self.id.table::<C>(&self.store).cell(self.index, self.stamp)
+    }
+
+    /// Whether its slot still holds its series (idle or not), as it did when
+    /// the key was resolved: else the key is resolved again, since a value
+    /// retired or expired since then has a new life (or none) now.
+    fn live<C: TableCell>(&self) -> bool {
+        let table = self.id.table::<C>(&self.store);
+        let Some(word) = table.stamp_at(self.index) else {
+            return false;
+        };
+        if word == self.stamp {
+            return true;
+        }
+        // Marked idle by a sweep: a registration counts as activity, as a
+        // resolution from scratch would (this clears the mark).
+        word == self.stamp | crate::labels::stamp::IDLE
+            && table.cell(self.index, self.stamp).is_some()
     }
 }
 
@@ -154,10 +185,18 @@ fn catalog_id(name: &str) -> Option<Known> {
 }
 
 impl PhotonRecorder {
-    /// The flat index and stamp of a catalog key, creating its series;
-    /// `None` (logged once per family) when the kind, label names or a
-    /// value do not fit.
-    fn typed<C: TableCell>(&self, id: Known, key: &Key) -> Option<(usize, u64)> {
+    /// The recorder of `store`, with a key cache of its own.
+    pub(crate) fn new(store: Arc<Store>) -> Self {
+        PhotonRecorder {
+            store,
+            keys: Arc::new(KeyCache::new()),
+        }
+    }
+
+    /// The flat index and stamp of a catalog key, creating its series, and
+    /// whether an open value went to `__overflow__`; `None` (logged once per
+    /// family) when the kind, label names or a value do not fit.
+    fn typed<C: TableCell>(&self, id: Known, key: &Key) -> Option<(usize, u64, bool)> {
         let spec = id.spec();
         let refuse = |why: String| {
             if !warned(id).swap(true, Ordering::Relaxed) {
@@ -185,12 +224,15 @@ impl PhotonRecorder {
         let table = id.table::<C>(&self.store);
         let mut index = 0;
         let mut stamp = crate::labels::stamp::LIVE;
+        let mut overflowed = false;
         for (i, label) in spec.labels.iter().enumerate() {
             let Some(value) = key.labels().find(|l| l.key() == label.as_str()) else {
                 return refuse(format!("the label `{}` is missing", label.as_str()));
             };
             match crate::labels::slot_of(*label, value.value()) {
                 Ok((slot, generation)) => {
+                    // An open label's slot 0 is its overflow.
+                    overflowed |= slot == 0 && label.open().is_some();
                     index += slot * table.layout.strides[i];
                     stamp |= crate::labels::stamp::part(i, generation);
                 }
@@ -198,19 +240,50 @@ impl PhotonRecorder {
             }
         }
         table.cell(index, stamp);
-        Some((index, stamp))
+        Some((index, stamp, overflowed))
     }
 
+    /// The typed series `key` names (`Some(None)`: a family's, but refused),
+    /// or `None` for a foreign key; from the key cache when it is there and
+    /// still current.
     fn typed_handle<C: TableCell>(&self, key: &Key) -> Option<Option<Arc<Typed>>> {
-        let id = catalog_id(key.name())?;
-        Some(self.typed::<C>(id, key).map(|(index, stamp)| {
-            Arc::new(Typed {
-                store: self.store.clone(),
-                id,
-                index,
-                stamp,
-            })
-        }))
+        match self.keys.get(key) {
+            Some(Resolved::Typed { kind, handle }) if kind == C::KIND && handle.live::<C>() => {
+                return Some(Some(handle));
+            }
+            Some(Resolved::Foreign { registered })
+                if registered == crate::families::registry::registered() =>
+            {
+                return None;
+            }
+            _ => {}
+        }
+        // Read before the name is looked up, so a family registered during
+        // the lookup makes the entry out of date rather than wrong.
+        let registered = crate::families::registry::registered();
+        let Some(id) = catalog_id(key.name()) else {
+            self.keys.insert(key, Resolved::Foreign { registered });
+            return None;
+        };
+        let Some((index, stamp, overflowed)) = self.typed::<C>(id, key) else {
+            return Some(None);
+        };
+        let handle = Arc::new(Typed {
+            store: self.store.clone(),
+            id,
+            index,
+            stamp,
+        });
+        // An overflowed key is not kept: once a value retires and frees a
+        // slot, the key gets a series of its own, as without the cache.
+        if !overflowed {
+            let kept = Resolved::Typed {
+                kind: C::KIND,
+                handle: handle.clone(),
+            };
+            self.keys.insert(key, kept);
+        }
+        Some(Some(handle))
     }
 
     fn describe(&self, name: KeyName, unit: Option<Unit>, help: SharedString) {

@@ -201,6 +201,14 @@ impl<C: Cell> Table<C> {
         Some(chunk)
     }
 
+    /// The stamp word of the slot at `index`, if its chunk exists: which
+    /// label values' series it holds (and whether it is marked idle).
+    #[inline(always)]
+    pub(crate) fn stamp_at(&self, index: usize) -> Option<u64> {
+        let chunk = self.chunks.get(index / CHUNK)?.get()?;
+        Some(chunk.stamps[index % CHUNK].load(Ordering::Acquire))
+    }
+
     /// The stamp word and the cell of the series at `index` (whether or
     /// not a series is there), for a handle to check and record through.
     ///

@@ -374,7 +374,7 @@ impl PrometheusExporterBuilder {
             let weak = Arc::downgrade(&store);
             store.on_render(Box::new(move || {
                 if let Some(store) = weak.upgrade() {
-                    sampler.sample(&PhotonRecorder { store });
+                    sampler.sample(&PhotonRecorder::new(store));
                 }
             }));
         }
@@ -384,7 +384,7 @@ impl PrometheusExporterBuilder {
             #[cfg(feature = "push-gateway")]
             push_endpoint: self.push.map(|p| p.endpoint),
         };
-        (PhotonRecorder { store }, exporter)
+        (PhotonRecorder::new(store), exporter)
     }
 
     /// Installs the exporter as the global `metrics` recorder and starts its
