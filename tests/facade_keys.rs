@@ -8,12 +8,11 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{self, OpenLabel, OpenValue, Target};
 use photon_metrics::{family, Label};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use support::exposition::{parse, value};
+use support::exposition::{parse, value, Sample};
 
 /// A seat: open, capped at 2 so a test can fill it.
 #[derive(Label, Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,14 +26,9 @@ family! {
 }
 
 fn exporter() -> &'static PrometheusExporter {
-    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+    support::init::installed_once(|| {
         labels::set_reuse_delay(Duration::from_millis(20));
         labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
-        PrometheusExporterBuilder::new()
-            .without_listener()
-            .install()
-            .unwrap()
     })
 }
 
@@ -119,6 +113,11 @@ fn a_key_whose_value_was_retired_records_into_the_values_next_life() {
     Target::new("keys-retired").unwrap().retire();
 }
 
+/// What `app_seats_taken_total{seat}` shows.
+fn seats(samples: &[Sample], seat: &str) -> Option<f64> {
+    value(samples, "app_seats_taken_total", &[("seat", seat)])
+}
+
 #[test]
 fn an_overflowed_key_gets_its_own_series_once_a_slot_frees() {
     let exporter = exporter();
@@ -128,31 +127,13 @@ fn an_overflowed_key_gets_its_own_series_once_a_slot_frees() {
     // The cap is 2: a third value overflows, call after call.
     take("keys-c").increment(1);
     take("keys-c").increment(1);
-    let samples = parse(&exporter.render());
-    assert_eq!(
-        value(
-            &samples,
-            "app_seats_taken_total",
-            &[("seat", "__overflow__")]
-        ),
-        Some(2.0)
-    );
+    assert_eq!(seats(&parse(&exporter.render()), "__overflow__"), Some(2.0));
     assert!(Seat::new("keys-a").unwrap().retire());
     std::thread::sleep(Duration::from_millis(50)); // the slot's reuse delay
     take("keys-c").increment(1);
     let samples = parse(&exporter.render());
-    assert_eq!(
-        value(&samples, "app_seats_taken_total", &[("seat", "keys-c")]),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(
-            &samples,
-            "app_seats_taken_total",
-            &[("seat", "__overflow__")]
-        ),
-        Some(2.0)
-    );
+    assert_eq!(seats(&samples, "keys-c"), Some(1.0));
+    assert_eq!(seats(&samples, "__overflow__"), Some(2.0));
     assert_eq!(SEATS.spec().name, "app_seats_taken_total");
 }
 

@@ -6,10 +6,9 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{self, OpenValue, Status, Target, RETIRED_VALUE};
 use photon_metrics::{catalog, family, Label};
-use std::sync::OnceLock;
 use support::exposition::{parse, value};
 
 /// The dialect a kernel was lowered from.
@@ -73,18 +72,13 @@ mod other_crate {
 }
 
 fn exporter() -> &'static PrometheusExporter {
-    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+    support::init::installed_once(|| {
         KERNELS.register().unwrap();
         QUEUE_WAIT.register().unwrap();
         WAITING.register().unwrap();
         DEPTH.register().unwrap();
         SEATS.register().unwrap();
         LOOKUPS.register().unwrap();
-        PrometheusExporterBuilder::new()
-            .without_listener()
-            .install()
-            .unwrap()
     })
 }
 

@@ -11,12 +11,11 @@ mod support;
 
 use photon_metrics::export::encode::Format;
 use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
-use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{
     self, DeviceId, DeviceType, ErrorKind, Location, ModelType, OpenLabel, Status, Target,
 };
 use photon_metrics::{compiler, hardware, runtime};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::exposition::{parse, value};
 
@@ -24,15 +23,10 @@ use support::exposition::{parse, value};
 const DEVICE_CAP: usize = 2;
 
 fn exporter() -> &'static PrometheusExporter {
-    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+    support::init::installed_once(|| {
         labels::set_cap(OpenLabel::DeviceId, DEVICE_CAP).unwrap();
         labels::set_reuse_delay(Duration::from_millis(20));
         labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
-        PrometheusExporterBuilder::new()
-            .without_listener()
-            .install()
-            .unwrap()
     })
 }
 

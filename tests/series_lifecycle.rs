@@ -6,24 +6,18 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
+use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{
     self, DeviceId, DeviceType, ErrorKind, Location, ModelType, OpenLabel, Status, Target,
     RETIRED_VALUE,
 };
 use photon_metrics::{compiler, hardware, runtime};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::exposition::{parse, value};
 
 fn exporter() -> &'static PrometheusExporter {
-    static EXPORTER: OnceLock<PrometheusExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+    support::init::installed_once(|| {
         labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
-        PrometheusExporterBuilder::new()
-            .without_listener()
-            .install()
-            .unwrap()
     })
 }
 

@@ -30,3 +30,21 @@ pub fn quiet_telemetry(port: u16) -> photon_metrics::TelemetryBuilder {
         .metrics(metrics)
         .log_format(LogFormat::Off)
 }
+
+/// The process's one exporter, installed without a listener the first time
+/// a test asks, after `setup` (caps, reuse delay, idle expiry: settings that
+/// must precede the install). Later calls return the same exporter and do
+/// not run their `setup`, so every test of a binary passes the same one.
+pub fn installed_once(
+    setup: impl FnOnce(),
+) -> &'static photon_metrics::export::prometheus::PrometheusExporter {
+    static EXPORTER: std::sync::OnceLock<photon_metrics::export::prometheus::PrometheusExporter> =
+        std::sync::OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        setup();
+        PrometheusExporterBuilder::new()
+            .without_listener()
+            .install()
+            .unwrap()
+    })
+}

@@ -247,20 +247,16 @@ impl PhotonRecorder {
     /// or `None` for a foreign key; from the key cache when it is there and
     /// still current.
     fn typed_handle<C: TableCell>(&self, key: &Key) -> Option<Option<Arc<Typed>>> {
+        // Read before the name is looked up, so a family registered during
+        // the lookup makes a new entry out of date rather than wrong.
+        let registered = crate::families::registry::registered();
         match self.keys.get(key) {
             Some(Resolved::Typed { kind, handle }) if kind == C::KIND && handle.live::<C>() => {
                 return Some(Some(handle));
             }
-            Some(Resolved::Foreign { registered })
-                if registered == crate::families::registry::registered() =>
-            {
-                return None;
-            }
+            Some(Resolved::Foreign { registered: then }) if then == registered => return None,
             _ => {}
         }
-        // Read before the name is looked up, so a family registered during
-        // the lookup makes the entry out of date rather than wrong.
-        let registered = crate::families::registry::registered();
         let Some(id) = catalog_id(key.name()) else {
             self.keys.insert(key, Resolved::Foreign { registered });
             return None;
