@@ -35,6 +35,15 @@ impl prometheus_client::encoding::EncodeLabelSet for Labels3 {
     }
 }
 
+photon_metrics::family! {
+    /// The peers' histogram as an application family: their buckets and
+    /// classic buckets only, so the row does the work the peers do (the
+    /// catalog's latency histograms also keep native buckets).
+    #[family(name = "bench_peer_shaped_seconds", unit = seconds,
+             buckets = [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0])]
+    static PEER_SHAPED: Histogram<(Target,)>;
+}
+
 const LABELS3: Labels3 = Labels3 {
     target: "mzi-64x64",
     status: "success",
@@ -173,6 +182,7 @@ fn histogram_observe(c: &mut Criterion) {
     let target = Target::new("mzi-64x64").unwrap();
     let handle = photon_metrics::compiler::compilation_duration(target, 25_600_000);
     let facade = metrics::histogram!("photon_compilation_duration_seconds", "target" => "mzi-64x64", "model_size" => "large");
+    let classic = PEER_SHAPED.handle((target,));
     let pc = common::pc_histogram();
     let fm = fastmetrics::metrics::histogram::Histogram::new(common::PEER_BUCKETS.iter().copied());
     let me = measured::Histogram::<9>::with_metadata(
@@ -189,6 +199,9 @@ fn histogram_observe(c: &mut Criterion) {
     let mut g = c.benchmark_group("histogram_observe");
     g.bench_function("photon_handle", |b| {
         b.iter(|| black_box(&handle).observe(black_box(1.5)))
+    });
+    g.bench_function("photon_handle_classic_only", |b| {
+        b.iter(|| black_box(&classic).observe(black_box(1.5)))
     });
     g.bench_function("photon_typed_helper", |b| {
         b.iter(|| {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release --example hot-path
-//! for v in nothing photon-counter photon-handle pc-counter atomic photon-histogram pc-histogram photon-gauge-handle photon-int-gauge-handle facade-catalog facade-foreign; do
+//! for v in nothing photon-counter photon-handle pc-counter atomic photon-histogram photon-histogram-handle photon-histogram-classic pc-histogram pc-histogram-peer facade-histogram-handle photon-gauge-handle fm-gauge tikv-int-gauge photon-int-gauge-handle facade-catalog facade-foreign; do
 //!   for n in 1000000 2000000; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/hot-path $v $n 2>&1 | grep refs
 //!   done
@@ -14,6 +14,13 @@ use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{ModelType, Status, Target};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+photon_metrics::family! {
+    /// benches/peers.rs's peer-shaped histogram: classic buckets only.
+    #[family(name = "hot_path_classic_seconds", unit = seconds,
+             buckets = [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0])]
+    static CLASSIC: Histogram<(Target,)>;
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -29,6 +36,7 @@ fn main() {
     let target = Target::new("mzi-64x64").unwrap();
     let model = ModelType::new("resnet").unwrap();
     let pc_counter = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let facade_histogram = metrics::histogram!("photon_compilation_duration_seconds", "target" => "mzi-64x64", "model_size" => "large");
     let pc_histogram = prometheus_client::metrics::histogram::Histogram::new(
         photon_metrics::catalog::COMPILATION_DURATION_BUCKETS
             .iter()
@@ -40,6 +48,13 @@ fn main() {
         photon_metrics::labels::DeviceId::new("opu-0").unwrap(),
     );
     let sessions = photon_metrics::runtime::active_sessions();
+    let duration = photon_metrics::compiler::compilation_duration(target, 25_600_000);
+    let classic = CLASSIC.handle((target,));
+    let pc_peer = prometheus_client::metrics::histogram::Histogram::new([
+        0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0,
+    ]);
+    let fm_gauge = fastmetrics::metrics::gauge::Gauge::<f64>::default();
+    let tikv_gauge = prometheus::IntGauge::new("hot_path_gauge", "peer").unwrap();
     // Chosen once, so the loop holds nothing but the record call.
     let record: Box<dyn Fn()> = match variant.as_str() {
         "photon-counter" => Box::new(|| {
@@ -63,9 +78,17 @@ fn main() {
             )
         }),
         "pc-histogram" => Box::new(|| black_box(&pc_histogram).observe(black_box(1.5))),
+        "facade-histogram-handle" => {
+            Box::new(|| black_box(&facade_histogram).record(black_box(1.5)))
+        }
+        "pc-histogram-peer" => Box::new(|| black_box(&pc_peer).observe(black_box(1.5))),
+        "photon-histogram-handle" => Box::new(|| black_box(&duration).observe(black_box(1.5))),
+        "photon-histogram-classic" => Box::new(|| black_box(&classic).observe(black_box(1.5))),
         "photon-handle" => Box::new(|| black_box(&handle).inc()),
         "photon-gauge-handle" => Box::new(|| black_box(&gauge).set(black_box(1.5))),
         "photon-int-gauge-handle" => Box::new(|| black_box(&sessions).add(black_box(1))),
+        "fm-gauge" => Box::new(|| black_box(&fm_gauge).set(black_box(1.5))),
+        "tikv-int-gauge" => Box::new(|| black_box(&tikv_gauge).set(black_box(3))),
         "facade-catalog" => Box::new(|| {
             metrics::counter!("photon_compilations_total", "target" => black_box("mzi-64x64"), "status" => black_box("success"), "model_type" => black_box("resnet")).increment(1)
         }),

@@ -223,6 +223,10 @@ fn add_f64(bits: &AtomicU64, delta: f64, order: Ordering) {
     }
 }
 
+/// Bucket lists up to this long are searched by counting (see
+/// [`HistogramCell::bucket`]); longer ones by bisection.
+const LINEAR_BOUNDS: usize = 32;
+
 /// How many stripes a histogram's counts and sum are spread over.
 const STRIPES: usize = 4;
 
@@ -476,11 +480,21 @@ impl HistogramCell {
     /// The bucket of `value`: the first bound at or above it, `+Inf` past the
     /// last. NaN compares with nothing and lands in `+Inf`, as in the Go
     /// client, instead of the first bucket.
+    ///
+    /// Up to [`LINEAR_BOUNDS`] bounds (every catalog list, and the usual
+    /// hand-written ones) the bounds below the value are counted without a
+    /// branch: the comparisons are independent, where a binary search's
+    /// chain of dependent loads is what the bucket's atomic add waits for.
     #[inline(always)]
     fn bucket(&self, value: f64) -> usize {
-        use std::cmp::Ordering::{Equal, Less};
-        self.bounds
-            .partition_point(|bound| !matches!(value.partial_cmp(bound), Some(Less | Equal)))
+        // "Not at or above": true for NaN, which so lands past every bound.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let below = |bound: &f64| !(value <= *bound);
+        if self.bounds.len() <= LINEAR_BOUNDS {
+            self.bounds.iter().map(|b| usize::from(below(b))).sum()
+        } else {
+            self.bounds.partition_point(below)
+        }
     }
 
     #[inline(always)]
@@ -620,6 +634,31 @@ mod tests {
         let s = h.snapshot(true, true);
         assert_eq!(s.cumulative, [2, 4, 6]);
         assert!(s.sum.is_nan());
+    }
+
+    #[test]
+    fn counting_and_bisection_find_the_same_bucket_on_both_sides_of_the_cutover() {
+        for len in [
+            1,
+            2,
+            9,
+            LINEAR_BOUNDS - 1,
+            LINEAR_BOUNDS,
+            LINEAR_BOUNDS + 1,
+            40,
+        ] {
+            let bounds: &'static [f64] = Vec::leak((1..=len).map(|i| i as f64).collect());
+            let cell = HistogramCell::new(Shape::classic(bounds));
+            let mut values = vec![f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -0.0, 0.0];
+            for b in bounds {
+                values.extend([b - 0.5, *b, b + 1e-9]);
+            }
+            for v in values {
+                // The first bound at or above the value; NaN past them all.
+                let expected = bounds.iter().position(|b| v <= *b).unwrap_or(len);
+                assert_eq!(cell.bucket(v), expected, "{v} in {len} bounds");
+            }
+        }
     }
 
     #[test]
