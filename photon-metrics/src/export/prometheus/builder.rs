@@ -383,6 +383,7 @@ impl PrometheusExporterBuilder {
             local_addr: None,
             #[cfg(feature = "push-gateway")]
             push_endpoint: self.push.map(|p| p.endpoint),
+            last_sizes: Arc::default(),
         };
         (PhotonRecorder::new(store), exporter)
     }

@@ -3,6 +3,7 @@
 use crate::export::encode::{self, Exposition, Format};
 use crate::store::Store;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A handle to an installed (or built) exporter: renders the store, knows
@@ -13,6 +14,11 @@ pub struct PrometheusExporter {
     pub(crate) local_addr: Option<SocketAddr>,
     #[cfg(feature = "push-gateway")]
     pub(crate) push_endpoint: Option<String>,
+    /// The length of the last exposition rendered here in each format
+    /// (text, OpenMetrics, protobuf), so the next starts with room for it
+    /// instead of growing (and copying) its buffer again, as the
+    /// listener's render lanes do.
+    pub(crate) last_sizes: Arc<[AtomicUsize; 3]>,
 }
 
 impl std::fmt::Debug for PrometheusExporter {
@@ -57,8 +63,16 @@ impl PrometheusExporter {
     /// assert_eq!(depth.metric[0].gauge.as_ref().unwrap().value(), 3.0);
     /// ```
     pub fn render_bytes(&self, exposition: impl Into<Exposition>) -> Vec<u8> {
-        let mut out = Vec::new();
+        let exposition = exposition.into();
+        let last = &self.last_sizes[match exposition.format {
+            Format::Text => 0,
+            Format::OpenMetrics => 1,
+            Format::Protobuf => 2,
+        }];
+        let hint = last.load(Ordering::Relaxed);
+        let mut out = Vec::with_capacity(hint + hint / 8);
         encode::render(&self.store, exposition, &mut out);
+        last.store(out.len(), Ordering::Relaxed);
         out
     }
 
