@@ -4,9 +4,15 @@
 use super::{RegisterError, MAX_OWN_FAMILIES};
 use crate::catalog::FamilySpec;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 static SPECS: Mutex<Vec<&'static FamilySpec>> = Mutex::new(Vec::new());
+
+/// The same families, each set before [`REGISTERED`] counts it, so that
+/// [`find`] (on every facade call with a name no cache knows) reads them
+/// without the lock.
+static PUBLISHED: [OnceLock<&'static FamilySpec>; MAX_OWN_FAMILIES] =
+    [const { OnceLock::new() }; MAX_OWN_FAMILIES];
 
 /// How many families are registered: one load tells whether a name that
 /// was no family's when looked up may be one now.
@@ -34,6 +40,8 @@ pub(crate) fn register(spec: &'static FamilySpec) -> Result<usize, RegisterError
             max: MAX_OWN_FAMILIES,
         });
     }
+    // Under the lock, so slots fill in order and each exactly once.
+    let _ = PUBLISHED[specs.len()].set(spec);
     specs.push(spec);
     REGISTERED.store(specs.len(), Ordering::Release);
     Ok(specs.len() - 1)
@@ -50,11 +58,10 @@ pub(crate) fn specs() -> Vec<&'static FamilySpec> {
     specs_locked().clone()
 }
 
-/// The registered family called `name`, with its index.
+/// The registered family called `name`, with its index; takes no lock.
 pub(crate) fn find(name: &str) -> Option<(usize, &'static FamilySpec)> {
-    specs_locked()
+    PUBLISHED[..registered()]
         .iter()
         .enumerate()
-        .find(|(_, s)| s.name == name)
-        .map(|(i, s)| (i, *s))
+        .find_map(|(i, slot)| slot.get().filter(|s| s.name == name).map(|s| (i, *s)))
 }

@@ -37,8 +37,32 @@ pub(crate) const MAX_ENTRIES: usize = 4096;
 
 /// Keys (compared label by label, in order) to values.
 pub(crate) struct KeyMap<V> {
-    by_hash: HashMap<u64, Vec<(Key, V)>, KeyState>,
+    by_hash: HashMap<u64, Entries<V>, KeyState>,
     len: usize,
+}
+
+/// The entries of one hash: the first in the map's own table (most hashes
+/// have one key, and a list per key would be one more allocation per key,
+/// scattering what the map points to across the heap), any others in a list.
+struct Entries<V> {
+    first: (Key, V),
+    more: Vec<(Key, V)>,
+}
+
+impl<V> Entries<V> {
+    fn find_mut(&mut self, key: &Key) -> Option<&mut V> {
+        if same(&self.first.0, key) {
+            return Some(&mut self.first.1);
+        }
+        self.more
+            .iter_mut()
+            .find(|(k, _)| same(k, key))
+            .map(|(_, v)| v)
+    }
+
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
 }
 
 /// Whether two keys with one hash are the same, spelled the same way.
@@ -69,16 +93,34 @@ impl<V> KeyMap<V> {
     #[inline]
     pub(crate) fn get(&self, key: &Key) -> Option<&V> {
         let entries = self.by_hash.get(&key.get_hash())?;
-        entries.iter().find(|(k, _)| same(k, key)).map(|(_, v)| v)
+        if same(&entries.first.0, key) {
+            return Some(&entries.first.1);
+        }
+        entries
+            .more
+            .iter()
+            .find(|(k, _)| same(k, key))
+            .map(|(_, v)| v)
     }
 
     /// Keeps `value` for `key`, returning what it replaced.
     pub(crate) fn insert(&mut self, key: Key, value: V) -> Option<V> {
-        let entries = self.by_hash.entry(key.get_hash()).or_default();
-        if let Some((_, old)) = entries.iter_mut().find(|(k, _)| same(k, &key)) {
-            return Some(std::mem::replace(old, value));
+        use std::collections::hash_map::Entry;
+        match self.by_hash.entry(key.get_hash()) {
+            Entry::Occupied(mut o) => {
+                let entries = o.get_mut();
+                if let Some(old) = entries.find_mut(&key) {
+                    return Some(std::mem::replace(old, value));
+                }
+                entries.more.push((key, value));
+            }
+            Entry::Vacant(v) => {
+                v.insert(Entries {
+                    first: (key, value),
+                    more: Vec::new(),
+                });
+            }
         }
-        entries.push((key, value));
         self.len += 1;
         None
     }
@@ -87,9 +129,16 @@ impl<V> KeyMap<V> {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Key, &V) -> bool) {
         let mut len = 0;
         self.by_hash.retain(|_, entries| {
-            entries.retain(|(k, v)| keep(k, v));
+            entries.more.retain(|(k, v)| keep(k, v));
+            if !keep(&entries.first.0, &entries.first.1) {
+                if entries.more.is_empty() {
+                    return false;
+                }
+                // The list's first (already kept) takes the dropped one's place.
+                entries.first = entries.more.remove(0);
+            }
             len += entries.len();
-            !entries.is_empty()
+            true
         });
         self.len = len;
     }
@@ -228,6 +277,8 @@ mod tests {
         let ab = Key::from_parts("x", vec![Label::new("a", "1"), Label::new("b", "2")]);
         let ba = Key::from_parts("x", vec![Label::new("b", "2"), Label::new("a", "1")]);
         let other = Key::from_parts("x", vec![Label::new("a", "1"), Label::new("b", "3")]);
+        // One hash (metrics' ignores label order): both are in one entry list.
+        assert_eq!(ab.get_hash(), ba.get_hash());
         let mut map = KeyMap::new();
         map.insert(ab.clone(), 1);
         assert_eq!(map.get(&ab), Some(&1));
@@ -238,6 +289,32 @@ mod tests {
         assert_eq!(map.len(), 2);
         map.retain(|_, v| *v == 2);
         assert_eq!((map.len(), map.get(&ab), map.get(&ba)), (1, None, Some(&2)));
+    }
+
+    #[test]
+    fn retain_keeps_the_survivors_of_one_hash_whichever_went() {
+        let spelling = |order: [usize; 3]| {
+            let labels = [("a", "1"), ("b", "2"), ("c", "3")];
+            Key::from_parts(
+                "x",
+                order.map(|i| Label::new(labels[i].0, labels[i].1)).to_vec(),
+            )
+        };
+        let keys = [[0, 1, 2], [2, 1, 0], [1, 0, 2], [0, 2, 1]].map(spelling);
+        for dropped in 0..keys.len() {
+            let mut map = KeyMap::new();
+            for (i, k) in keys.iter().enumerate() {
+                map.insert(k.clone(), i);
+            }
+            map.retain(|_, v| *v != dropped && *v != (dropped + 2) % keys.len());
+            assert_eq!(map.len(), 2);
+            for (i, k) in keys.iter().enumerate() {
+                let kept = i != dropped && i != (dropped + 2) % keys.len();
+                assert_eq!(map.get(k), kept.then_some(&i), "dropped {dropped}, key {i}");
+            }
+            map.retain(|_, _| false);
+            assert_eq!((map.len(), map.get(&keys[0])), (0, None));
+        }
     }
 
     #[test]

@@ -68,9 +68,23 @@ impl Known {
     }
 
     /// The catalog family, or registered application family, called `name`.
+    ///
+    /// Every facade call with a foreign name asks, so the catalog is
+    /// searched among the names of the same length only (most foreign
+    /// names have a length no catalog name has: one load), not name by name.
     pub(crate) fn named(name: &str) -> Option<Known> {
-        if let Some(i) = CATALOG.iter().position(|f| f.name == name) {
-            return Some(Known::Catalog(FamilyId::ALL[i]));
+        static BY_LENGTH: OnceLock<Vec<Vec<FamilyId>>> = OnceLock::new();
+        let by_length = BY_LENGTH.get_or_init(|| {
+            let longest = CATALOG.iter().map(|f| f.name.len()).max().unwrap_or(0);
+            let mut by_length = vec![Vec::new(); longest + 1];
+            for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
+                by_length[spec.name.len()].push(*id);
+            }
+            by_length
+        });
+        let catalog = by_length.get(name.len()).into_iter().flatten();
+        if let Some(id) = catalog.copied().find(|id| id.spec().name == name) {
+            return Some(Known::Catalog(id));
         }
         crate::families::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
     }
@@ -352,4 +366,32 @@ pub(crate) enum Tables<'a> {
     Counter(Option<&'a Table<CounterCell>>),
     Gauge(Option<&'a Table<GaugeCell>>),
     Histogram(Option<&'a Table<HistogramCell>>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_name_and_no_other_names_its_family() {
+        for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
+            assert!(matches!(Known::named(spec.name), Some(Known::Catalog(found)) if found == *id));
+            // Same length, one byte off; a prefix; one byte longer.
+            let mut near = spec.name.to_string().into_bytes();
+            *near.last_mut().unwrap() ^= 1;
+            let near = String::from_utf8(near).unwrap();
+            for other in [
+                near,
+                spec.name[..spec.name.len() - 1].to_string(),
+                format!("{}x", spec.name),
+            ] {
+                assert!(
+                    !matches!(Known::named(&other), Some(Known::Catalog(_))),
+                    "{other}"
+                );
+            }
+        }
+        assert!(Known::named("").is_none());
+        assert!(Known::named(&"p".repeat(500)).is_none());
+    }
 }

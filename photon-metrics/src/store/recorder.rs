@@ -33,15 +33,18 @@ pub struct PhotonRecorder {
     keys: Arc<KeyCache<Resolved>>,
 }
 
-/// What a facade key resolved to, as kept in the recorder's key cache.
+/// What a facade key of a catalog or application family resolved to, as
+/// kept in the recorder's key cache: a series of a family of `kind`, valid
+/// while its slot holds the series' stamp (see [`Typed::live`]).
+///
+/// Foreign keys are not kept: their series already has its key in the
+/// foreign map, which one lookup of the name (lock-free) leads to, and a
+/// second copy of every foreign key here measurably slowed renders (the
+/// copies' allocations scattered the foreign series across the heap).
 #[derive(Clone)]
-enum Resolved {
-    /// No catalog or application family's name while this many
-    /// application families were registered: a foreign key.
-    Foreign { registered: usize },
-    /// A series of a family of `kind`, valid while its slot holds the
-    /// series' stamp (see [`Typed::live`]).
-    Typed { kind: Kind, handle: Arc<Typed> },
+struct Resolved {
+    kind: Kind,
+    handle: Arc<Typed>,
 }
 
 impl std::fmt::Debug for PhotonRecorder {
@@ -247,20 +250,12 @@ impl PhotonRecorder {
     /// or `None` for a foreign key; from the key cache when it is there and
     /// still current.
     fn typed_handle<C: TableCell>(&self, key: &Key) -> Option<Option<Arc<Typed>>> {
-        // Read before the name is looked up, so a family registered during
-        // the lookup makes a new entry out of date rather than wrong.
-        let registered = crate::families::registry::registered();
-        match self.keys.get(key) {
-            Some(Resolved::Typed { kind, handle }) if kind == C::KIND && handle.live::<C>() => {
+        if let Some(Resolved { kind, handle }) = self.keys.get(key) {
+            if kind == C::KIND && handle.live::<C>() {
                 return Some(Some(handle));
             }
-            Some(Resolved::Foreign { registered: then }) if then == registered => return None,
-            _ => {}
         }
-        let Some(id) = catalog_id(key.name()) else {
-            self.keys.insert(key, Resolved::Foreign { registered });
-            return None;
-        };
+        let id = catalog_id(key.name())?;
         let Some((index, stamp, overflowed)) = self.typed::<C>(id, key) else {
             return Some(None);
         };
@@ -273,7 +268,7 @@ impl PhotonRecorder {
         // An overflowed key is not kept: once a value retires and frees a
         // slot, the key gets a series of its own, as without the cache.
         if !overflowed {
-            let kept = Resolved::Typed {
+            let kept = Resolved {
                 kind: C::KIND,
                 handle: handle.clone(),
             };
