@@ -328,3 +328,41 @@ impl Recorder for PhotonRecorder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::export::prometheus::PrometheusExporterBuilder;
+    use metrics::{Key, Label, Level, Metadata, Recorder};
+
+    #[test]
+    fn the_key_cache_keeps_family_keys_only() {
+        let (recorder, exporter) = PrometheusExporterBuilder::new()
+            .without_listener()
+            .build_recorder();
+        let metadata = Metadata::new(module_path!(), Level::INFO, None);
+        let foreign = Key::from_parts("cache_test_total", vec![Label::new("k", "v")]);
+        let catalog = Key::from_parts(
+            "photon_compilations_total",
+            vec![
+                Label::new("target", "cache-test"),
+                Label::new("status", "success"),
+                Label::new("model_type", "cache-test"),
+            ],
+        );
+        for _ in 0..3 {
+            recorder.register_counter(&foreign, &metadata).increment(1);
+            recorder.register_counter(&catalog, &metadata).increment(1);
+        }
+        // The foreign series keeps its key in the foreign map, not twice.
+        assert_eq!(recorder.keys.len(), 1);
+        assert!(recorder.keys.get(&catalog).is_some());
+        let text = exporter.render();
+        assert!(text.contains("cache_test_total{k=\"v\"} 3\n"), "{text}");
+        assert!(
+            text.contains(
+                "photon_compilations_total{target=\"cache-test\",status=\"success\",model_type=\"cache-test\"} 3\n"
+            ),
+            "{text}"
+        );
+    }
+}
