@@ -315,7 +315,15 @@ fn the_c_abi_end_to_end() {
         ),
         Some(8.0)
     );
-    assert!(!text.contains("4000"));
+    // The forged handle's record went nowhere: the three series above are
+    // all the family has, and no series names slot 4000. (A search for the
+    // bare digits also matched process metrics whose numbers held them.)
+    let compilations = text
+        .lines()
+        .filter(|l| l.starts_with("photon_compilations_total{"))
+        .count();
+    assert_eq!(compilations, 3, "{text}");
+    assert!(!text.contains("=\"4000\""), "{text}");
     assert_eq!(
         line(
             &text,
