@@ -3,20 +3,15 @@
 
 use super::{RegisterError, MAX_OWN_FAMILIES};
 use crate::catalog::FamilySpec;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 static SPECS: Mutex<Vec<&'static FamilySpec>> = Mutex::new(Vec::new());
 
-/// The same families, each set before [`REGISTERED`] counts it, so that
-/// [`find`] (on every facade call with a name no cache knows) reads them
-/// without the lock.
+/// The same families, by index, set in order under [`SPECS`]'s lock, so
+/// that [`find`] (on every facade call with a name no cache knows) reads
+/// them without the lock: the first unset slot ends the list.
 static PUBLISHED: [OnceLock<&'static FamilySpec>; MAX_OWN_FAMILIES] =
     [const { OnceLock::new() }; MAX_OWN_FAMILIES];
-
-/// How many families are registered: one load tells whether a name that
-/// was no family's when looked up may be one now.
-static REGISTERED: AtomicUsize = AtomicUsize::new(0);
 
 fn specs_locked() -> std::sync::MutexGuard<'static, Vec<&'static FamilySpec>> {
     // Poisoning: a push is the only write, and it cannot leave the list torn.
@@ -43,14 +38,7 @@ pub(crate) fn register(spec: &'static FamilySpec) -> Result<usize, RegisterError
     // Under the lock, so slots fill in order and each exactly once.
     let _ = PUBLISHED[specs.len()].set(spec);
     specs.push(spec);
-    REGISTERED.store(specs.len(), Ordering::Release);
     Ok(specs.len() - 1)
-}
-
-/// How many families are registered (it only grows).
-#[inline]
-pub(crate) fn registered() -> usize {
-    REGISTERED.load(Ordering::Acquire)
 }
 
 /// Every registered family, by index.
@@ -60,8 +48,10 @@ pub(crate) fn specs() -> Vec<&'static FamilySpec> {
 
 /// The registered family called `name`, with its index; takes no lock.
 pub(crate) fn find(name: &str) -> Option<(usize, &'static FamilySpec)> {
-    PUBLISHED[..registered()]
+    PUBLISHED
         .iter()
+        .map_while(OnceLock::get)
         .enumerate()
-        .find_map(|(i, slot)| slot.get().filter(|s| s.name == name).map(|s| (i, *s)))
+        .find(|(_, s)| s.name == name)
+        .map(|(i, s)| (i, *s))
 }

@@ -50,6 +50,13 @@ struct Entries<V> {
 }
 
 impl<V> Entries<V> {
+    fn find(&self, key: &Key) -> Option<&V> {
+        if same(&self.first.0, key) {
+            return Some(&self.first.1);
+        }
+        self.more.iter().find(|(k, _)| same(k, key)).map(|(_, v)| v)
+    }
+
     fn find_mut(&mut self, key: &Key) -> Option<&mut V> {
         if same(&self.first.0, key) {
             return Some(&mut self.first.1);
@@ -92,15 +99,7 @@ impl<V> KeyMap<V> {
 
     #[inline]
     pub(crate) fn get(&self, key: &Key) -> Option<&V> {
-        let entries = self.by_hash.get(&key.get_hash())?;
-        if same(&entries.first.0, key) {
-            return Some(&entries.first.1);
-        }
-        entries
-            .more
-            .iter()
-            .find(|(k, _)| same(k, key))
-            .map(|(_, v)| v)
+        self.by_hash.get(&key.get_hash())?.find(key)
     }
 
     /// Keeps `value` for `key`, returning what it replaced.

@@ -226,6 +226,23 @@ impl Format {
     }
 }
 
+/// Renders the whole store as `exposition` says into a buffer with room
+/// for `last_size` (the previous render's length, with an eighth to
+/// spare), so it need not grow and copy itself on the way; updates
+/// `last_size`.
+pub(crate) fn render_sized(
+    store: &Store,
+    exposition: impl Into<Exposition>,
+    last_size: &std::sync::atomic::AtomicUsize,
+) -> Vec<u8> {
+    use std::sync::atomic::Ordering;
+    let hint = last_size.load(Ordering::Relaxed);
+    let mut out = Vec::with_capacity(hint + hint / 8);
+    render(store, exposition, &mut out);
+    last_size.store(out.len(), Ordering::Relaxed);
+    out
+}
+
 /// Renders the whole store as `exposition` says into `out`.
 pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut Vec<u8>) {
     let exposition = exposition.into();

@@ -210,10 +210,7 @@ fn render(
     last_size: &AtomicUsize,
     in_flight: &Arc<AtomicUsize>,
 ) -> Option<Bytes> {
-    let hint = last_size.load(Ordering::Relaxed);
-    let mut body = Vec::with_capacity(hint + hint / 8);
-    encode::render(store, variant.format, &mut body);
-    last_size.store(body.len(), Ordering::Relaxed);
+    let body = encode::render_sized(store, variant.format, last_size);
     let body = if variant.gzip {
         compress(&body).ok()?
     } else {

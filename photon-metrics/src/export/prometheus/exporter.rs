@@ -3,7 +3,7 @@
 use crate::export::encode::{self, Exposition, Format};
 use crate::store::Store;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 /// A handle to an installed (or built) exporter: renders the store, knows
@@ -69,11 +69,7 @@ impl PrometheusExporter {
             Format::OpenMetrics => 1,
             Format::Protobuf => 2,
         }];
-        let hint = last.load(Ordering::Relaxed);
-        let mut out = Vec::with_capacity(hint + hint / 8);
-        encode::render(&self.store, exposition, &mut out);
-        last.store(out.len(), Ordering::Relaxed);
-        out
+        encode::render_sized(&self.store, exposition, last)
     }
 
     /// The exposition for a request with this `Accept` header, and the
