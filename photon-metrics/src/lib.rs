@@ -47,6 +47,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Where warnings go
+//!
+//! photon warns once per cause when something is lost or folded (a label at
+//! its cap, a facade metric refused, a push that fails). The warnings are
+//! `tracing` events: a subscriber installed globally or for the thread
+//! (by [`init()`] or your own) receives them, filters included; with none
+//! installed, as when only the exporter is, each is written to stderr as
+//! one `WARN target: message fields` line.
+//!
 //! ## Which recorder receives a record
 //!
 //! Every family goes through the [`metrics`] facade's current recorder. When
@@ -80,6 +89,7 @@ pub mod propagation;
 pub mod runtime;
 mod selfmon;
 mod store;
+mod warning;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -254,11 +254,13 @@ fn warn_rate_limited(counters: &Counters, message: &str) {
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
     {
-        tracing::warn!(
-            target: "photon_metrics::otlp",
-            "{message} (counted in photon_otlp_spans_dropped_total; next warning in {}s at the earliest)",
-            WARN_EVERY.as_secs()
-        );
+        crate::warning::warn(|| {
+            tracing::warn!(
+                target: "photon_metrics::otlp",
+                "{message} (counted in photon_otlp_spans_dropped_total; next warning in {}s at the earliest)",
+                WARN_EVERY.as_secs()
+            );
+        });
     }
 }
 

@@ -107,7 +107,9 @@ pub(crate) fn spawn_periodic(store: Arc<Store>, config: PushConfig) -> Result<()
                     Ok(()) => {}
                     Err(e) if !failing => {
                         failing = true;
-                        tracing::warn!(error = %e, "photon-metrics: push to the Pushgateway failed; retrying every {interval:?}");
+                        crate::warning::warn(|| {
+                            tracing::warn!(error = %e, "photon-metrics: push to the Pushgateway failed; retrying every {interval:?}");
+                        });
                     }
                     Err(_) => {}
                 }

@@ -228,11 +228,13 @@ impl OpenDef {
             // series for both, rather than two series of one name, which
             // would fail the whole scrape.
             if let Some(index) = own.iter().position(|d| d.name == self.name) {
-                tracing::warn!(
-                    label = self.name,
-                    "two application open labels are named `{}`; they share its self-monitoring series (headroom shows the first)",
-                    self.name
-                );
+                crate::warning::warn(|| {
+                    tracing::warn!(
+                        label = self.name,
+                        "two application open labels are named `{}`; they share its self-monitoring series (headroom shows the first)",
+                        self.name
+                    );
+                });
                 return index;
             }
             let index = own.len();
@@ -607,12 +609,14 @@ fn free_slot(interner: &Interner, state: &State, inner: &mut Inner) -> Option<u3
 #[cold]
 fn overflowed(label: OpenLabel, interner: &Interner, cap: usize) {
     if !interner.warned.swap(true, Ordering::Relaxed) {
-        tracing::warn!(
-            label = label.as_str(),
-            cap,
-            "label `{}` reached its cardinality cap of {cap}; new values are recorded as `{OVERFLOW_VALUE}` (see photon_metrics_label_overflow_total)",
-            label.as_str()
-        );
+        crate::warning::warn(|| {
+            tracing::warn!(
+                label = label.as_str(),
+                cap,
+                "label `{}` reached its cardinality cap of {cap}; new values are recorded as `{OVERFLOW_VALUE}` (see photon_metrics_label_overflow_total)",
+                label.as_str()
+            );
+        });
     }
     crate::selfmon::record_label_overflow(label);
 }

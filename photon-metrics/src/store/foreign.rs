@@ -372,11 +372,13 @@ impl Foreign {
         if key.name().len() > MAX_NAME_BYTES {
             // Never stored, so never a family whose name alone is unbounded.
             if !self.warned_long.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    bytes = key.name().len(),
-                    max = MAX_NAME_BYTES,
-                    "photon-metrics: a metric name recorded through the metrics facade is too long; its records are dropped (warned once)"
-                );
+                crate::warning::warn(|| {
+                    tracing::warn!(
+                        bytes = key.name().len(),
+                        max = MAX_NAME_BYTES,
+                        "photon-metrics: a metric name recorded through the metrics facade is too long; its records are dropped (warned once)"
+                    );
+                });
             }
             return Some(None);
         }
@@ -389,12 +391,14 @@ impl Foreign {
         };
         if family.kind != kind {
             if !family.warned_kind.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    metric = %name,
-                    registered_as = family.kind.as_str(),
-                    requested_as = kind.as_str(),
-                    "photon-metrics: a metric name is used as two kinds; the later kind's records are dropped (warned once per name)"
-                );
+                crate::warning::warn(|| {
+                    tracing::warn!(
+                        metric = %name,
+                        registered_as = family.kind.as_str(),
+                        requested_as = kind.as_str(),
+                        "photon-metrics: a metric name is used as two kinds; the later kind's records are dropped (warned once per name)"
+                    );
+                });
             }
             return Some(None);
         }
@@ -428,23 +432,27 @@ impl Foreign {
         if !inner.families.contains_key(&name) {
             let claims = claims(&name, kind);
             if let Some(owner) = claims.iter().find_map(|c| inner.claims.get(c)) {
-                tracing::warn!(
-                    metric = %name,
-                    kind = kind.as_str(),
-                    collides_with = %owner,
-                    "photon-metrics: a metric's sample names would collide with another family's; its records are dropped (warned once per name)"
-                );
+                crate::warning::warn(|| {
+                    tracing::warn!(
+                        metric = %name,
+                        kind = kind.as_str(),
+                        collides_with = %owner,
+                        "photon-metrics: a metric's sample names would collide with another family's; its records are dropped (warned once per name)"
+                    );
+                });
                 inner.refused.insert(name);
                 return None;
             }
             // Room for the family's first series and its `__overflow__`.
             if inner.total + inner.reserved + 2 > self.limits.series {
                 if !self.warned_full.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        metric = %name,
-                        cap = self.limits.series,
-                        "photon-metrics: the cap on series recorded through the metrics facade is reached; records of new metric names are dropped (warned once)"
-                    );
+                    crate::warning::warn(|| {
+                        tracing::warn!(
+                            metric = %name,
+                            cap = self.limits.series,
+                            "photon-metrics: the cap on series recorded through the metrics facade is reached; records of new metric names are dropped (warned once)"
+                        );
+                    });
                 }
                 return None;
             }
@@ -476,13 +484,15 @@ impl Foreign {
             return Some(handle);
         }
         if !family.warned_overflow.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                metric = %name,
-                family_cap = self.limits.per_family,
-                cap = self.limits.series,
-                key_bytes_max = MAX_KEY_BYTES,
-                "photon-metrics: a metric recorded through the metrics facade reached a cardinality cap (or a key is too long); its new series are recorded as one series with every label `__overflow__` (warned once per name)"
-            );
+            crate::warning::warn(|| {
+                tracing::warn!(
+                    metric = %name,
+                    family_cap = self.limits.per_family,
+                    cap = self.limits.series,
+                    key_bytes_max = MAX_KEY_BYTES,
+                    "photon-metrics: a metric recorded through the metrics facade reached a cardinality cap (or a key is too long); its new series are recorded as one series with every label `__overflow__` (warned once per name)"
+                );
+            });
         }
         let text = self.overflow_text(&encoded);
         let overflow = match family.by_text.get(&text) {
@@ -729,10 +739,12 @@ fn touched(handle: Option<Handle>) -> Option<Handle> {
 
 fn warn_labels(family: &Family, name: &str) {
     if !family.warned_labels.swap(true, Ordering::Relaxed) {
-        tracing::warn!(
-            metric = %name,
-            kind = family.kind.as_str(),
-            "photon-metrics: a series' label names were changed to keep it valid: a repeated name keeps its first value; `le` on a histogram and names starting with `__` are renamed `exported_…` (warned once per name)"
-        );
+        crate::warning::warn(|| {
+            tracing::warn!(
+                metric = %name,
+                kind = family.kind.as_str(),
+                "photon-metrics: a series' label names were changed to keep it valid: a repeated name keeps its first value; `le` on a histogram and names starting with `__` are renamed `exported_…` (warned once per name)"
+            );
+        });
     }
 }

@@ -203,11 +203,13 @@ impl PhotonRecorder {
         let spec = id.spec();
         let refuse = |why: String| {
             if !warned(id).swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    metric = spec.name,
-                    "photon-metrics: `{}` is a declared family; records that do not fit it are dropped: {why}",
-                    spec.name
-                );
+                crate::warning::warn(|| {
+                    tracing::warn!(
+                        metric = spec.name,
+                        "photon-metrics: `{}` is a declared family; records that do not fit it are dropped: {why}",
+                        spec.name
+                    );
+                });
             }
             None
         };

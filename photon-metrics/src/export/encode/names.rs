@@ -157,11 +157,13 @@ fn warn_collision(name: &str, escaping: Escaping) {
         .get_or_insert_with(HashSet::new)
         .insert((name.to_string(), escaping))
     {
-        tracing::warn!(
-            metric = %name,
-            escaping = escaping.as_str(),
-            "photon-metrics: a metric recorded through the metrics facade would be served under a name another family uses with this escaping; it is left out of such scrapes (warned once per name and escaping)"
-        );
+        crate::warning::warn(|| {
+            tracing::warn!(
+                metric = %name,
+                escaping = escaping.as_str(),
+                "photon-metrics: a metric recorded through the metrics facade would be served under a name another family uses with this escaping; it is left out of such scrapes (warned once per name and escaping)"
+            );
+        });
     }
 }
 
