@@ -69,8 +69,8 @@ const EXPORTER_INTERNALS: &[&str] = &[
 /// flag > environment > code > default.
 ///
 /// An invalid value is an error from [`TelemetryBuilder::install`] that
-/// names the variable and the value ([`InitError::Environment`], with the
-/// reason as its source), never a silent default.
+/// names the variable, the value and the reason in its message
+/// ([`InitError::Environment`]), never a silent default.
 ///
 /// | variable | effect |
 /// |---|---|
