@@ -252,6 +252,13 @@ pub(crate) struct Claim {
     password: String,
 }
 
+#[cfg(test)]
+impl Claim {
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+}
+
 impl BasicAuth {
     fn new(users: BTreeMap<String, String>) -> Self {
         BasicAuth {

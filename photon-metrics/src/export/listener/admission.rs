@@ -1,27 +1,40 @@
 //! Who gets a connection slot, decided the moment a connection is accepted,
-//! before a byte is read or a TLS handshake is spent on it.
+//! before a byte is read or a TLS handshake is spent on it; and, at the
+//! limit, which connection makes room.
 //!
 //! * A peer outside the allowlist never takes a slot: it gets a canned 403
 //!   (plain HTTP, from a small budget of its own) or is closed at once.
-//! * One peer holds at most `max_per_peer` slots (half the cap by default),
-//!   so a single host that opens connections and never reads cannot take
-//!   every slot from the scraper. IPv6 peers are counted by their /64, the
-//!   block one host is usually given.
+//! * One peer holds at most `max_per_peer` slots ([`DEFAULT_PER_PEER`]:
+//!   a scraper keeps one keep-alive connection per job), so a host cannot
+//!   fill the table alone. IPv6 peers are counted by their /64, the block
+//!   one host is usually given.
 //! * One peer opens at most `rate` new connections a second after a burst
 //!   of `burst`; faster ones are closed at accept, for the price of an
 //!   `accept` and a `close`, so a connect-request-close flood cannot fill
 //!   the accept queue in front of the scraper.
-//! * Past the total cap, connections are closed as soon as they are
-//!   accepted, never queued.
+//! * **At the limit, a newcomer makes room instead of being turned away.**
+//!   The connection closed is the cheapest one ([`activity`](super::activity)):
+//!   the oldest that has not sent a complete request, then the longest
+//!   idle keep-alive, then the longest stalled writer; a connection being
+//!   served is never closed. A connection nobody is using therefore never
+//!   costs a scraper its slot, however many addresses hold them.
+//! * **Trusted peers** ([`trust`](super::trust): answered a scrape
+//!   recently) keep `reserved` slots strangers cannot fill
+//!   ([`reserved_for`]), and their connections are closed only when no
+//!   stranger's can be.
+//! * Past the limit with every connection being served, a newcomer is
+//!   closed as soon as it is accepted, never queued.
 //!
 //! Peers are remembered in a table of at most [`PEERS`] entries; when it is
 //! full of active peers, a newcomer is admitted without a rate (never shut
-//! out) and only the total cap applies to it.
+//! out) and only the total limit applies to it.
 
+use super::activity::{millis, Activity};
+use super::trust::Trust;
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,6 +44,19 @@ pub(super) const DENIED_BUDGET: usize = 32;
 
 /// Peers remembered at most.
 pub(super) const PEERS: usize = 4096;
+
+/// Slots one peer may hold by default. Prometheus keeps one keep-alive
+/// connection per scrape job and target, so a peer with eight jobs on one
+/// listener still fits; an attacker needs `max_connections / 8` addresses
+/// before the table is full, and from there each of its connections only
+/// displaces another of its own unproven or idle ones.
+pub(super) const DEFAULT_PER_PEER: usize = 8;
+
+/// The slots kept for trusted peers out of `max_total`: an eighth (64 of
+/// the default 512), at least one.
+pub(super) fn reserved_for(max_total: usize) -> usize {
+    (max_total / 8).max(1).min(max_total.saturating_sub(1))
+}
 
 /// How fast one peer may open connections.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +83,16 @@ struct Peer {
     refilled: Instant,
 }
 
+/// One connection in the table.
+struct Conn {
+    /// The peer it is counted under; `None` when the peer table was full.
+    peer: Option<IpAddr>,
+    /// Admitted as a trusted peer's (counted against the whole table, not
+    /// the strangers' part).
+    trusted: bool,
+    activity: Arc<Activity>,
+}
+
 /// The decision for one accepted connection.
 pub(super) enum Admission {
     /// Serve it; the slot is given back on drop.
@@ -65,7 +101,7 @@ pub(super) enum Admission {
     Deny(DeniedPermit),
     /// Outside the allowlist and the 403 budget is spent: close at once.
     DenyQuietly,
-    /// The total cap is reached.
+    /// The limit is reached and every connection is being served.
     OverCap,
     /// This peer already holds its share of the slots.
     OverPeerCap,
@@ -73,14 +109,27 @@ pub(super) enum Admission {
     OverRate,
 }
 
+#[derive(Default)]
+struct Table {
+    peers: HashMap<IpAddr, Peer>,
+    conns: HashMap<u64, Conn>,
+    next: u64,
+    /// Connections admitted as strangers'.
+    strangers: usize,
+}
+
 pub(super) struct Admissions {
     allow: Vec<IpNet>,
     max_total: usize,
     max_per_peer: usize,
+    reserved: usize,
     rate: ConnectionRate,
-    active: AtomicUsize,
+    trust: Arc<Trust>,
+    epoch: Instant,
     denied: AtomicUsize,
-    peers: Mutex<HashMap<IpAddr, Peer>>,
+    /// Connections closed to make room, for the log and tests.
+    evictions: AtomicU64,
+    table: Mutex<Table>,
 }
 
 impl Admissions {
@@ -89,22 +138,36 @@ impl Admissions {
         max_total: usize,
         max_per_peer: usize,
         rate: ConnectionRate,
+        trust: Arc<Trust>,
     ) -> Arc<Self> {
+        let max_total = max_total.max(1);
         Arc::new(Admissions {
             allow,
-            max_total: max_total.max(1),
+            max_total,
             max_per_peer: max_per_peer.max(1),
+            reserved: reserved_for(max_total),
             rate,
-            active: AtomicUsize::new(0),
+            trust,
+            epoch: Instant::now(),
             denied: AtomicUsize::new(0),
-            peers: Mutex::new(HashMap::new()),
+            evictions: AtomicU64::new(0),
+            table: Mutex::new(Table::default()),
         })
     }
 
     /// Connections being served now.
     #[cfg(test)]
     pub(super) fn active(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
+        self.lock().conns.len()
+    }
+
+    /// Connections closed to make room so far.
+    pub(super) fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn admit(self: &Arc<Self>, peer: IpAddr) -> Admission {
@@ -117,65 +180,117 @@ impl Admissions {
                 Admission::DenyQuietly
             };
         }
-        // Only the accept loop takes slots, so this check and the increment
-        // below cannot race with another admission.
-        if self.active.load(Ordering::Relaxed) >= self.max_total {
-            return Admission::OverCap;
-        }
+        let trusted = self.trust.trusted(peer);
         let key = peer_key(peer);
         let now = Instant::now();
-        let counted = {
-            let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-            if peers.len() >= PEERS && !peers.contains_key(&key) {
-                let rate = self.rate;
-                peers.retain(|_, p| p.held > 0 || p.refill(now, rate) < rate.burst);
+        let mut table = self.lock();
+        let table = &mut *table;
+        if table.peers.len() >= PEERS && !table.peers.contains_key(&key) {
+            let rate = self.rate;
+            table
+                .peers
+                .retain(|_, p| p.held > 0 || p.refill(now, rate) < rate.burst);
+        }
+        let counted = table.peers.len() < PEERS || table.peers.contains_key(&key);
+        if counted {
+            let p = table.peers.entry(key).or_insert(Peer {
+                held: 0,
+                tokens: self.rate.burst,
+                refilled: now,
+            });
+            if p.held >= self.max_per_peer {
+                return Admission::OverPeerCap;
             }
-            if peers.len() < PEERS || peers.contains_key(&key) {
-                let p = peers.entry(key).or_insert(Peer {
-                    held: 0,
-                    tokens: self.rate.burst,
-                    refilled: now,
-                });
-                if p.held >= self.max_per_peer {
-                    return Admission::OverPeerCap;
-                }
-                if p.refill(now, self.rate) < 1.0 {
-                    return Admission::OverRate;
-                }
-                p.tokens -= 1.0;
-                p.held += 1;
-                true
-            } else {
-                false
+            if p.refill(now, self.rate) < 1.0 {
+                return Admission::OverRate;
             }
+        }
+        let full = if trusted {
+            table.conns.len() >= self.max_total
+        } else {
+            table.conns.len() >= self.max_total || table.strangers >= self.max_total - self.reserved
         };
-        self.active.fetch_add(1, Ordering::Relaxed);
+        if full && !self.make_room(table, trusted) {
+            return Admission::OverCap;
+        }
+        if counted {
+            let p = table.peers.get_mut(&key).expect("entered above");
+            p.tokens -= 1.0;
+            p.held += 1;
+        }
+        let id = table.next;
+        table.next += 1;
+        let activity = Activity::new(self.epoch, trusted);
+        table.conns.insert(
+            id,
+            Conn {
+                peer: counted.then_some(key),
+                trusted,
+                activity: activity.clone(),
+            },
+        );
+        table.strangers += usize::from(!trusted);
         Admission::Serve(Slot {
             admissions: self.clone(),
-            key: counted.then_some(key),
+            id,
+            activity,
         })
+    }
+
+    /// Closes the cheapest connection a newcomer may displace: a stranger
+    /// displaces strangers only, a trusted peer strangers first. Whether
+    /// one was found.
+    fn make_room(&self, table: &mut Table, trusted: bool) -> bool {
+        let now = millis(self.epoch);
+        let victim = table
+            .conns
+            .iter()
+            .filter(|(_, c)| trusted || !c.trusted)
+            .filter_map(|(id, c)| {
+                let (tier, since) = c.activity.closable(now)?;
+                Some(((c.trusted || c.activity.trusted(), tier, since), *id))
+            })
+            .min_by_key(|(order, _)| *order)
+            .map(|(_, id)| id);
+        let Some(conn) = victim.and_then(|id| table.remove(id)) else {
+            return false;
+        };
+        conn.activity.evict();
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+impl Table {
+    /// Takes connection `id` out of every count.
+    fn remove(&mut self, id: u64) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        if let Some(p) = conn.peer.and_then(|key| self.peers.get_mut(&key)) {
+            p.held = p.held.saturating_sub(1);
+        }
+        self.strangers -= usize::from(!conn.trusted);
+        Some(conn)
     }
 }
 
 /// One connection's place under the caps, given back on drop.
 pub(super) struct Slot {
     admissions: Arc<Admissions>,
-    /// The peer it is counted under; `None` when the table was full.
-    key: Option<IpAddr>,
+    id: u64,
+    activity: Arc<Activity>,
+}
+
+impl Slot {
+    /// What the connection is doing, for its task to keep up to date.
+    pub(super) fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut peers = self
-            .admissions
-            .peers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = self.key.and_then(|key| peers.get_mut(&key)) {
-            p.held = p.held.saturating_sub(1);
-        }
-        drop(peers);
-        self.admissions.active.fetch_sub(1, Ordering::Relaxed);
+        // Already gone when it was evicted.
+        self.admissions.lock().remove(self.id);
     }
 }
 
@@ -221,6 +336,17 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn admissions(max_total: usize, per_peer: usize, rate: ConnectionRate) -> Arc<Admissions> {
+        Admissions::new(Vec::new(), max_total, per_peer, rate, Arc::default())
+    }
+
+    fn serve(a: &Arc<Admissions>, peer: &str) -> Slot {
+        match a.admit(ip(peer)) {
+            Admission::Serve(s) => s,
+            _ => panic!("{peer} was not admitted"),
+        }
+    }
+
     #[test]
     fn allowlist_matches_networks_and_mapped_addresses() {
         let allow: Vec<IpNet> = vec![
@@ -241,6 +367,7 @@ mod tests {
             4,
             4,
             ConnectionRate::default(),
+            Arc::default(),
         );
         let mut held = Vec::new();
         for _ in 0..DENIED_BUDGET {
@@ -258,7 +385,7 @@ mod tests {
 
     #[test]
     fn one_peer_holds_at_most_its_share_and_gives_it_back() {
-        let a = Admissions::new(Vec::new(), 10, 3, ConnectionRate::default());
+        let a = admissions(10, 3, ConnectionRate::default());
         let slots: Vec<_> = (0..3)
             .map(|_| match a.admit(ip("127.0.0.1")) {
                 Admission::Serve(s) => s,
@@ -278,7 +405,7 @@ mod tests {
             per_second: 10.0,
             burst: 5.0,
         };
-        let a = Admissions::new(Vec::new(), 1000, 1000, rate);
+        let a = admissions(1000, 1000, rate);
         for _ in 0..5 {
             assert!(matches!(a.admit(ip("127.0.0.1")), Admission::Serve(_)));
         }
@@ -294,21 +421,85 @@ mod tests {
             per_second: 0.001,
             burst: 2.0,
         };
-        let a = Admissions::new(Vec::new(), usize::MAX, 10, rate);
+        let a = admissions(usize::MAX, 10, rate);
         let held: Vec<_> = (0..PEERS as u32)
             .map(|i| a.admit(IpAddr::V4((0x0a00_0000 + i).into())))
             .collect();
         assert!(held.iter().all(|h| matches!(h, Admission::Serve(_))));
         assert!(matches!(a.admit(ip("192.0.2.1")), Admission::Serve(_)));
-        assert!(a.peers.lock().unwrap().len() <= PEERS);
+        assert!(a.lock().peers.len() <= PEERS);
     }
 
     #[test]
-    fn the_total_cap_holds_across_peers() {
-        let a = Admissions::new(Vec::new(), 2, 2, ConnectionRate::default());
-        let _one = a.admit(ip("127.0.0.1"));
-        let _two = a.admit(ip("127.0.0.2"));
+    fn past_the_limit_a_newcomer_is_closed_only_when_every_connection_is_served() {
+        // Three slots, one of them kept for trusted peers.
+        let a = admissions(3, 3, ConnectionRate::default());
+        let one = serve(&a, "127.0.0.1");
+        one.activity().request_started();
+        let two = serve(&a, "127.0.0.2");
+        two.activity().request_started();
         assert!(matches!(a.admit(ip("127.0.0.3")), Admission::OverCap));
+        assert_eq!(a.active(), 2);
+        assert_eq!(a.evictions(), 0);
+    }
+
+    #[test]
+    fn at_the_limit_the_oldest_unproven_connection_makes_room_then_idle_ones() {
+        let pause = || std::thread::sleep(std::time::Duration::from_millis(5));
+        // Room for four strangers.
+        let a = admissions(5, 5, ConnectionRate::default());
+        let served = serve(&a, "127.0.0.1");
+        served.activity().request_started();
+        let idle = serve(&a, "127.0.0.1");
+        idle.activity().request_started();
+        idle.activity().request_answered(false);
+        let oldest = serve(&a, "127.0.0.3");
+        pause();
+        let newer = serve(&a, "127.0.0.4");
+        pause();
+        let newcomer = serve(&a, "127.0.0.5");
+        assert_eq!(a.active(), 4, "the limit holds");
+        assert_eq!(a.evictions(), 1);
+        let gone = |slot: &Slot| !a.lock().conns.contains_key(&slot.id);
+        assert!(gone(&oldest), "the oldest unproven went");
+        assert!(!gone(&newer));
+        // Unproven before idle, however long idle.
+        let b = serve(&a, "127.0.0.6");
+        assert!(gone(&newer));
+        assert!(!gone(&idle));
+        b.activity().request_started();
+        newcomer.activity().request_started();
+        let _c = serve(&a, "127.0.0.7");
+        assert!(gone(&idle), "then the idle keep-alive");
+        assert!(!gone(&served), "never one being served");
+        assert_eq!(a.evictions(), 3);
+        drop((oldest, newer));
+        assert_eq!(a.active(), 4);
+    }
+
+    #[test]
+    fn strangers_cannot_fill_the_slots_reserved_for_trusted_peers() {
+        let trust = Arc::new(Trust::default());
+        let a = Admissions::new(Vec::new(), 16, 16, ConnectionRate::default(), trust.clone());
+        let reserved = reserved_for(16);
+        let strangers: Vec<Slot> = (0..16 - reserved).map(|_| serve(&a, "127.0.0.1")).collect();
+        for s in &strangers {
+            s.activity().request_started();
+        }
+        // Every stranger's connection is being served: a stranger is refused...
+        assert!(matches!(a.admit(ip("127.0.0.3")), Admission::OverCap));
+        // ...a scraper that was answered before is not.
+        trust.mark(ip("127.0.0.2"));
+        let scraper: Vec<Slot> = (0..reserved).map(|_| serve(&a, "127.0.0.2")).collect();
+        assert_eq!(a.active(), 16);
+        // And strangers' unproven connections are closed before a trusted
+        // peer's when trusted newcomers need room.
+        let stranger_idle = &strangers[0];
+        stranger_idle.activity().request_answered(false);
+        let _more = serve(&a, "127.0.0.2");
+        let table = a.lock();
+        assert!(!table.conns.contains_key(&stranger_idle.id));
+        assert!(scraper.iter().all(|s| table.conns.contains_key(&s.id)));
     }
 
     #[test]

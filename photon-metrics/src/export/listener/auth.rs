@@ -3,8 +3,10 @@
 //! bcrypt is made to be slow (milliseconds a check), so every check that
 //! runs is work an unauthenticated client makes us do. Here:
 //!
-//! * Credentials that verified, or failed, once are answered from a cache:
-//!   repeating a wrong password costs no second bcrypt.
+//! * Credentials that verified, or failed, once are answered from a cache
+//!   keyed by the credentials (not by connection or peer): repeating a
+//!   wrong password costs no second bcrypt, and a verified password is
+//!   never checked again for the life of the listener, from any address.
 //! * A peer (an address, or an IPv6 /64) gets at most one *failed* bcrypt
 //!   per [`PEER_INTERVAL`], after a burst of [`PEER_BURST`] (so one
 //!   Prometheus with a few jobs and passwords starts without a refusal);
@@ -13,13 +15,18 @@
 //!   verified before are never throttled, so the scraper keeps working
 //!   while a neighbour guesses.
 //! * bcrypt runs on a thread of its own, never on the render thread, from a
-//!   queue of [`QUEUE`] checks; a full queue answers 503 at once. Checks
-//!   from peers with no recent failure go first, so a new scraper waits
-//!   behind the check running and one first check per other quiet peer,
-//!   never behind a guesser's burst. A check whose client has gone away is
-//!   skipped.
+//!   queue of [`QUEUE`] checks ordered by the asking peer's [`Standing`]:
+//!   a peer that was answered a scrape recently, then a peer asking for
+//!   the first time, then one that asked before without failing, then one
+//!   that failed within [`REMEMBER`]. When the queue is full, a check
+//!   displaces the newest check of a lower standing (answered 503); only a
+//!   check with nothing below it is answered 503 itself. A guesser with
+//!   many addresses gets one check per address at the second standing,
+//!   then waits behind every peer that has not failed. A check whose
+//!   client has gone away is skipped.
 
 use super::admission::peer_key;
+use super::trust::Trust;
 use crate::export::web_config::{BasicAuth, Recall};
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -33,6 +40,9 @@ pub(super) const PEER_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Failed checks one peer may have at once after a quiet time.
 pub(super) const PEER_BURST: f64 = 4.0;
+
+/// How long a peer's asking and failing is remembered for its standing.
+pub(super) const REMEMBER: Duration = Duration::from_secs(600);
 
 /// Checks waiting for the bcrypt thread at most.
 const QUEUE: usize = 8;
@@ -48,39 +58,71 @@ pub(super) enum Verdict {
     Denied,
     /// 429: this peer had new credentials checked too recently.
     Throttled,
-    /// 503: the bcrypt queue is full.
+    /// 503: the bcrypt queue is full of checks of the same standing or
+    /// higher.
     Busy,
+}
+
+/// Where a peer's check stands in the queue, first first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Standing {
+    /// Answered a scrape within the trust period.
+    Trusted,
+    /// Has not asked for a check within [`REMEMBER`].
+    New,
+    /// Asked before, never failed within [`REMEMBER`].
+    Asked,
+    /// Failed within [`REMEMBER`].
+    Failing,
+}
+
+const STANDINGS: usize = 4;
+
+/// What became of a queued check.
+enum Outcome {
+    Checked(bool),
+    /// Pushed out of the queue by a check of a higher standing.
+    Displaced,
 }
 
 struct Job {
     claim: crate::export::web_config::Claim,
-    reply: oneshot::Sender<bool>,
+    reply: oneshot::Sender<Outcome>,
 }
 
-/// The bcrypt thread's work: checks of peers without a recent failure
-/// first, then the others.
+/// The bcrypt thread's work, one line per standing.
 #[derive(Default)]
 struct Queue {
-    jobs: Mutex<[VecDeque<Job>; 2]>,
+    jobs: Mutex<[VecDeque<Job>; STANDINGS]>,
     ready: Condvar,
 }
 
 impl Queue {
-    /// Adds `job` unless [`QUEUE`] checks wait already.
-    fn push(&self, job: Job, suspect: bool) -> bool {
+    /// Adds `job`, displacing the newest check of the lowest standing
+    /// below `standing` when [`QUEUE`] checks wait already; gives it back
+    /// when there is none.
+    fn push(&self, job: Job, standing: Standing) -> Result<(), Job> {
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        if jobs[0].len() + jobs[1].len() >= QUEUE {
-            return false;
+        if jobs.iter().map(VecDeque::len).sum::<usize>() >= QUEUE {
+            let lower = (standing as usize + 1..STANDINGS)
+                .rev()
+                .find(|&s| !jobs[s].is_empty());
+            let Some(lower) = lower else {
+                return Err(job);
+            };
+            if let Some(displaced) = jobs[lower].pop_back() {
+                let _ = displaced.reply.send(Outcome::Displaced);
+            }
         }
-        jobs[usize::from(suspect)].push_back(job);
+        jobs[standing as usize].push_back(job);
         self.ready.notify_one();
-        true
+        Ok(())
     }
 
     fn pop(&self) -> Job {
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(job) = jobs[0].pop_front().or_else(|| jobs[1].pop_front()) {
+            if let Some(job) = jobs.iter_mut().find_map(VecDeque::pop_front) {
                 return job;
             }
             jobs = self.ready.wait(jobs).unwrap_or_else(|e| e.into_inner());
@@ -88,16 +130,24 @@ impl Queue {
     }
 }
 
+/// What is remembered of one peer's checks.
+struct PeerChecks {
+    tokens: f64,
+    refilled: Instant,
+    asked: Option<Instant>,
+    failed: Option<Instant>,
+}
+
 pub(super) struct AuthGate {
     auth: Arc<BasicAuth>,
+    trust: Arc<Trust>,
     queue: Arc<Queue>,
-    /// Each peer's checks left: (tokens, when last refilled).
-    budgets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    peers: Mutex<HashMap<IpAddr, PeerChecks>>,
 }
 
 impl AuthGate {
     /// Starts the bcrypt thread.
-    pub(super) fn start(auth: Arc<BasicAuth>) -> std::io::Result<Arc<Self>> {
+    pub(super) fn start(auth: Arc<BasicAuth>, trust: Arc<Trust>) -> std::io::Result<Arc<Self>> {
         let queue = Arc::new(Queue::default());
         let (worker, work) = (auth.clone(), queue.clone());
         std::thread::Builder::new()
@@ -115,13 +165,14 @@ impl AuthGate {
                         worker.verify(job.claim)
                     }))
                     .unwrap_or(false);
-                    let _ = job.reply.send(ok);
+                    let _ = job.reply.send(Outcome::Checked(ok));
                 }
             })?;
         Ok(Arc::new(AuthGate {
             auth,
+            trust,
             queue,
-            budgets: Mutex::new(HashMap::new()),
+            peers: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -131,61 +182,97 @@ impl AuthGate {
             Recall::Rejected => return Verdict::Denied,
             Recall::Unknown(claim) => claim,
         };
-        let Some(suspect) = self.take(peer, Instant::now()) else {
+        let Some(standing) = self.take(peer, Instant::now()) else {
             return Verdict::Throttled;
         };
         let (reply, answer) = oneshot::channel();
-        if !self.queue.push(Job { claim, reply }, suspect) {
+        if self.queue.push(Job { claim, reply }, standing).is_err() {
             // Nothing was checked: the peer keeps its budget.
             self.give_back(peer);
             return Verdict::Busy;
         }
         match answer.await {
-            Ok(true) => {
+            Ok(Outcome::Checked(true)) => {
                 self.give_back(peer);
                 Verdict::Allowed
             }
-            Ok(false) => Verdict::Denied,
+            Ok(Outcome::Checked(false)) => {
+                self.failed(peer);
+                Verdict::Denied
+            }
+            Ok(Outcome::Displaced) => {
+                self.give_back(peer);
+                Verdict::Busy
+            }
             Err(_) => Verdict::Busy,
         }
     }
 
-    /// Takes one check from `peer`'s budget, if it has one left: whether
-    /// the peer failed recently (its budget is not full), or `None`.
-    fn take(&self, peer: IpAddr, now: Instant) -> Option<bool> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, PeerChecks>> {
+        self.peers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes one check from `peer`'s budget, if it has one left, and says
+    /// where the check stands; `None` when the budget is spent.
+    fn take(&self, peer: IpAddr, now: Instant) -> Option<Standing> {
+        let trusted = self.trust.trusted(peer);
         let key = peer_key(peer);
-        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
-        if budgets.len() >= PEERS && !budgets.contains_key(&key) {
-            budgets.retain(|_, b| refill(b, now) < PEER_BURST);
-            if budgets.len() >= PEERS {
+        let mut peers = self.lock();
+        if peers.len() >= PEERS && !peers.contains_key(&key) {
+            // Peers with a full budget are forgotten first: under this
+            // pressure a forgotten guesser asks again as new, once.
+            peers.retain(|_, p| refill(p, now) < PEER_BURST);
+            if peers.len() >= PEERS {
                 // As many peers guessing at once as we remember: the one
                 // bcrypt thread is the limit now, so refuse the newcomer.
                 return None;
             }
         }
-        let budget = budgets.entry(key).or_insert((PEER_BURST, now));
-        let tokens = refill(budget, now);
-        if tokens < 1.0 {
+        let p = peers.entry(key).or_insert(PeerChecks {
+            tokens: PEER_BURST,
+            refilled: now,
+            asked: None,
+            failed: None,
+        });
+        if refill(p, now) < 1.0 {
             return None;
         }
-        budget.0 -= 1.0;
-        Some(tokens < PEER_BURST)
+        p.tokens -= 1.0;
+        let recent = |t: Option<Instant>| t.is_some_and(|t| now.duration_since(t) < REMEMBER);
+        let standing = if trusted {
+            Standing::Trusted
+        } else if recent(p.failed) {
+            Standing::Failing
+        } else if recent(p.asked) {
+            Standing::Asked
+        } else {
+            Standing::New
+        };
+        p.asked = Some(now);
+        Some(standing)
     }
 
-    /// Gives back the check of credentials that verified.
+    /// Gives back the check of credentials that verified, or never ran.
     fn give_back(&self, peer: IpAddr) {
-        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(budget) = budgets.get_mut(&peer_key(peer)) {
-            budget.0 = (budget.0 + 1.0).min(PEER_BURST);
+        if let Some(p) = self.lock().get_mut(&peer_key(peer)) {
+            p.tokens = (p.tokens + 1.0).min(PEER_BURST);
+        }
+    }
+
+    /// Notes that `peer`'s credentials failed.
+    fn failed(&self, peer: IpAddr) {
+        if let Some(p) = self.lock().get_mut(&peer_key(peer)) {
+            p.failed = Some(Instant::now());
         }
     }
 }
 
-/// Adds what `budget` earned since its last refill; returns its tokens.
-fn refill(budget: &mut (f64, Instant), now: Instant) -> f64 {
-    let earned = now.duration_since(budget.1).as_secs_f64() / PEER_INTERVAL.as_secs_f64();
-    *budget = ((budget.0 + earned).min(PEER_BURST), now);
-    budget.0
+/// Adds what `p` earned since its last refill; returns its tokens.
+fn refill(p: &mut PeerChecks, now: Instant) -> f64 {
+    let earned = now.duration_since(p.refilled).as_secs_f64() / PEER_INTERVAL.as_secs_f64();
+    p.tokens = (p.tokens + earned).min(PEER_BURST);
+    p.refilled = now;
+    p.tokens
 }
 
 #[cfg(test)]
@@ -199,7 +286,7 @@ mod tests {
         let path = dir.join("web.yml");
         std::fs::write(&path, format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
         let config = crate::export::web_config::WebConfig::load(&path).unwrap();
-        AuthGate::start(config.auth.unwrap()).unwrap()
+        AuthGate::start(config.auth.unwrap(), Arc::default()).unwrap()
     }
 
     fn basic(c: &str) -> Vec<u8> {
@@ -276,13 +363,51 @@ mod tests {
         for i in 0..PEERS as u32 {
             assert_eq!(
                 gate.take(IpAddr::V4((0x0a00_0000 + i).into()), now),
-                Some(false)
+                Some(Standing::New)
             );
         }
         assert_eq!(gate.take("192.0.2.1".parse().unwrap(), now), None);
         assert!(gate
             .take("192.0.2.1".parse().unwrap(), now + PEER_INTERVAL)
             .is_some());
-        assert!(gate.budgets.lock().unwrap().len() <= PEERS);
+        assert!(gate.peers.lock().unwrap().len() <= PEERS);
+    }
+
+    #[test]
+    fn a_check_that_never_failed_displaces_a_failing_peers_check_when_the_queue_is_full() {
+        let gate = gate();
+        let queue = Queue::default();
+        let job = |n: usize| {
+            let Recall::Unknown(claim) = gate.auth.recall(Some(&basic(&format!("u:{n}")))) else {
+                panic!("new credentials are unknown");
+            };
+            let (reply, answer) = oneshot::channel();
+            (Job { claim, reply }, answer)
+        };
+        let mut failing: Vec<_> = (0..QUEUE)
+            .map(|n| {
+                let (j, answer) = job(n);
+                assert!(queue.push(j, Standing::Failing).is_ok());
+                answer
+            })
+            .collect();
+        // Full of failing peers' checks: another failing one is refused...
+        assert!(queue.push(job(100).0, Standing::Failing).is_err());
+        // ...a new peer's displaces the newest of them, and goes first.
+        let (new, _answer) = job(101);
+        assert!(queue.push(new, Standing::New).is_ok());
+        let newest = failing.pop().unwrap();
+        assert!(matches!(newest.blocking_recv(), Ok(Outcome::Displaced)));
+        let (trusted, _answer) = job(102);
+        assert!(queue.push(trusted, Standing::Trusted).is_ok());
+        assert_eq!(
+            queue.pop().claim.password(),
+            "102",
+            "the trusted peer first"
+        );
+        assert_eq!(queue.pop().claim.password(), "101", "then the new peer");
+        // A full queue of the same standing has nothing to displace.
+        let jobs = queue.jobs.lock().unwrap();
+        assert_eq!(jobs[Standing::Failing as usize].len(), QUEUE - 2);
     }
 }

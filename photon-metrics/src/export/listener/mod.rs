@@ -2,19 +2,29 @@
 //! process (a compiler, an inference runtime) that must not be taken down
 //! through its metrics port, nor have its scrapes stalled by a stranger.
 //!
-//! * **Admission at accept** ([`admission`]): the allowlist, the total
-//!   connection cap, a per-peer cap and a per-peer connection rate are
-//!   applied before a byte is read or a TLS handshake is spent; denied
-//!   peers never take a slot.
+//! * **Admission at accept** ([`admission`]): the allowlist, a per-peer
+//!   share and a per-peer connection rate are applied before a byte is
+//!   read or a TLS handshake is spent; denied peers never take a slot.
+//! * **A connection nobody uses never costs a scraper its slot**: at the
+//!   connection limit a newcomer makes room by closing the oldest
+//!   connection that has not sent a request, then the longest idle
+//!   keep-alive, then the longest stalled writer ([`activity`]), never
+//!   one being served; peers that were answered a scrape recently
+//!   ([`trust`]) keep reserved slots and are closed last.
 //! * **Slow or idle clients** are closed when their request head has not
 //!   arrived within the header-read timeout (idle keep-alive connections
 //!   included), when a write makes no progress for the write timeout (a
-//!   client that never reads), and in any case after
+//!   client that never reads; closed with a reset so the kernel drops
+//!   what it still held for it), and in any case after
 //!   [`MAX_CONNECTION_LIFE`].
+//! * **TLS handshakes** ([`handshake`]) run on a thread of their own with
+//!   a bounded queue, a per-peer budget and a 3 s deadline; trusted peers
+//!   go first, so no number of ClientHellos delays accepting or serving.
 //! * **Shared renders** ([`render`]): concurrent scrapes share one render
 //!   and one body in memory; no render runs for a client that has left.
 //! * **Basic auth** ([`auth`], feature `web-config`): a wrong password costs
-//!   at most one bcrypt per peer per second, on a thread of its own.
+//!   at most one bcrypt per peer per second, on a thread of its own, and
+//!   checks of peers that never failed displace failing peers' checks.
 //! * **fd exhaustion** (`EMFILE`) and other accept errors back off
 //!   exponentially (10 ms up to 1 s) instead of spinning, and are logged at
 //!   most once a minute with a count of what was suppressed.
@@ -22,14 +32,20 @@
 //!   for other methods), request heads capped at 16 KiB, gzip when the
 //!   client asks for it.
 
+mod activity;
 mod admission;
 #[cfg(feature = "web-config")]
 mod auth;
+#[cfg(feature = "web-config")]
+mod handshake;
 mod render;
+mod trust;
 
+use self::activity::{Activity, Tracked};
 pub(crate) use self::admission::ConnectionRate;
-use self::admission::{Admission, Admissions, DeniedPermit};
-use self::render::{Renders, Variant};
+use self::admission::{Admission, Admissions, DeniedPermit, Slot};
+use self::render::{NoBody, Renders, Variant};
+use self::trust::Trust;
 use super::encode::Exposition;
 use crate::store::Store;
 use bytes::Bytes;
@@ -43,7 +59,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use ipnet::IpNet;
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -76,7 +91,7 @@ const DENIED_READ: Duration = Duration::from_secs(1);
 pub(crate) struct ListenerConfig {
     pub path: String,
     pub max_connections: usize,
-    /// Slots one peer may hold; `None`: half of `max_connections`.
+    /// Slots one peer may hold; `None`: [`admission::DEFAULT_PER_PEER`].
     pub max_connections_per_peer: Option<usize>,
     /// How fast one peer may open connections.
     pub connection_rate: ConnectionRate,
@@ -92,7 +107,7 @@ pub(crate) struct ListenerConfig {
 impl ListenerConfig {
     fn per_peer(&self) -> usize {
         self.max_connections_per_peer
-            .unwrap_or(self.max_connections / 2)
+            .unwrap_or(admission::DEFAULT_PER_PEER)
             .clamp(1, self.max_connections.max(1))
     }
 }
@@ -100,11 +115,12 @@ impl ListenerConfig {
 struct State {
     config: ListenerConfig,
     renders: Arc<Renders>,
+    trust: Arc<Trust>,
     #[cfg(feature = "web-config")]
     auth: Option<Arc<auth::AuthGate>>,
+    #[cfg(feature = "web-config")]
+    handshakes: Option<Arc<handshake::Handshakes>>,
 }
-
-type Io = Pin<Box<TimeoutStream<tokio::net::TcpStream>>>;
 
 /// Binds `addr` as `std::net::TcpListener::bind` does (`SO_REUSEADDR`),
 /// with a [`BACKLOG`] long accept queue.
@@ -134,9 +150,15 @@ pub(crate) fn spawn(
         .thread_keep_alive(Duration::from_secs(24 * 3600))
         .thread_name("photon-metrics-render")
         .build()?;
+    let trust = Arc::new(Trust::default());
     #[cfg(feature = "web-config")]
     let auth = match config.web.as_ref().and_then(|w| w.auth.clone()) {
-        Some(basic) => Some(auth::AuthGate::start(basic)?),
+        Some(basic) => Some(auth::AuthGate::start(basic, trust.clone())?),
+        None => None,
+    };
+    #[cfg(feature = "web-config")]
+    let handshakes = match config.web.as_ref().and_then(|w| w.tls.as_ref()) {
+        Some(_) => Some(handshake::Handshakes::start()?),
         None => None,
     };
     let admissions = Admissions::new(
@@ -144,12 +166,16 @@ pub(crate) fn spawn(
         config.max_connections,
         config.per_peer(),
         config.connection_rate,
+        trust.clone(),
     );
     let state = Arc::new(State {
         config,
         renders: Renders::new(store),
+        trust,
         #[cfg(feature = "web-config")]
         auth,
+        #[cfg(feature = "web-config")]
+        handshakes,
     });
     std::thread::Builder::new()
         .name("photon-metrics-http".into())
@@ -178,17 +204,21 @@ async fn accept_loop(
     let denied = RateLimitedLog::new("connections from outside the allowlist are refused");
     let too_fast =
         RateLimitedLog::new("a peer opens connections faster than its rate; they are closed");
+    let made_room = RateLimitedLog::new(
+        "at the connection limit; unused connections (no request yet, idle, or not reading) are closed to make room",
+    );
+    let mut evictions = 0;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 backoff = MIN_BACKOFF;
                 match admissions.admit(peer.ip()) {
                     Admission::Serve(slot) => {
-                        let state = state.clone();
-                        tokio::spawn(async move {
-                            connection(stream, peer.ip(), state).await;
-                            drop(slot);
-                        });
+                        if admissions.evictions() != evictions {
+                            evictions = admissions.evictions();
+                            made_room.log(&format!("{evictions} closed so far"));
+                        }
+                        tokio::spawn(connection(stream, peer.ip(), state.clone(), slot));
                         continue;
                     }
                     Admission::Deny(permit) => {
@@ -244,35 +274,78 @@ async fn forbid(mut stream: tokio::net::TcpStream, permit: DeniedPermit) {
     drop(permit);
 }
 
-async fn connection(stream: tokio::net::TcpStream, peer: IpAddr, state: Arc<State>) {
+async fn connection(stream: tokio::net::TcpStream, peer: IpAddr, state: Arc<State>, slot: Slot) {
+    use std::future::Future;
+    use std::task::Poll;
+    let activity = slot.activity().clone();
+    let mut evicted = std::pin::pin!(activity.evicted());
+    let mut served = std::pin::pin!(serve_connection(stream, peer, &state, &activity));
+    // Served to the end, or closed to make room for a newcomer: dropping
+    // the connection then resets it (see `activity`).
+    std::future::poll_fn(|cx| {
+        if evicted.as_mut().poll(cx).is_ready() || served.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    drop(slot);
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: IpAddr,
+    state: &Arc<State>,
+    activity: &Arc<Activity>,
+) {
     let _ = stream.set_nodelay(true);
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
     let mut io = TimeoutStream::new(stream);
     // A client that stops reading stops our writes: end it then, so it
     // holds neither a slot nor a body for the connection's whole life.
     io.set_write_timeout(Some(state.config.write_timeout));
-    let io: Io = Box::pin(io);
+    let io = Tracked::new(io, activity.clone());
     #[cfg(feature = "web-config")]
     if let Some(tls) = state.config.web.as_ref().and_then(|w| w.tls.clone()) {
-        // The handshake counts against the header-read timeout: a client
-        // that speaks plain HTTP, trusts another CA or stalls is closed.
-        let handshake = tokio::time::timeout(state.config.header_read_timeout, tls.accept(io));
-        if let Ok(Ok(stream)) = handshake.await {
-            serve(TokioIo::new(stream), peer, state).await;
+        let Some(handshakes) = state.handshakes.as_ref() else {
+            return;
+        };
+        // The handshake has its own deadline, and counts against the
+        // header-read timeout too: a client that speaks plain HTTP,
+        // trusts another CA or stalls is closed.
+        let timeout = state.config.header_read_timeout;
+        let handshake = async move {
+            tokio::time::timeout(timeout, tls.accept(io))
+                .await
+                .ok()?
+                .ok()
+        };
+        if let Some(stream) = handshakes.run(peer, activity.trusted(), handshake).await {
+            serve(TokioIo::new(stream), peer, state, activity).await;
         }
         return;
     }
-    serve(TokioIo::new(io), peer, state).await;
+    serve(TokioIo::new(io), peer, state, activity).await;
 }
 
-async fn serve<I>(io: I, peer: IpAddr, state: Arc<State>)
+async fn serve<I>(io: I, peer: IpAddr, state: &Arc<State>, activity: &Arc<Activity>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service_state = state.clone();
+    let (service_state, activity) = (state.clone(), activity.clone());
     let service = hyper::service::service_fn(move |req| {
-        let state = service_state.clone();
-        async move { Ok::<_, Infallible>(respond(req, peer, &state).await) }
+        let (state, activity) = (service_state.clone(), activity.clone());
+        async move {
+            activity.request_started();
+            let response = respond(req, peer, &state).await;
+            let scraped = response.status() == StatusCode::OK;
+            if scraped {
+                state.trust.mark(peer);
+            }
+            activity.request_answered(scraped);
+            Ok::<_, Infallible>(response)
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -355,8 +428,21 @@ async fn respond(
                 .get(ACCEPT_ENCODING)
                 .and_then(|v| v.to_str().ok()),
         );
-    let Some(body) = state.renders.get(Variant { format, gzip }).await else {
-        return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
+    let body = match state.renders.get(Variant { format, gzip }).await {
+        Ok(body) => body,
+        Err(NoBody::Failed) => {
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n")
+        }
+        Err(NoBody::OverMemory) => {
+            let mut response = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many responses in flight to slow readers; retry later\n",
+            );
+            response
+                .headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
     };
     let mut response = Response::new(Full::new(body));
     let headers = response.headers_mut();

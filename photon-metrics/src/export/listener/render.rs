@@ -13,12 +13,15 @@
 //! * Lanes (formats, encodings) take turns on the one render thread: each
 //!   render is its own task, so a flood in one format cannot starve a
 //!   scrape in another.
-//! * Every waiter of a render gets the same [`Bytes`]; and bodies still
-//!   held by responses in flight (slow readers), beyond each lane's newest,
-//!   are counted. Past [`MAX_IN_FLIGHT`] bytes, a request is answered with
-//!   the newest body of its lane instead of a new render, so slow readers
-//!   pin at most that much memory (plus one body per lane), however many
-//!   arrive; fresh renders resume as they finish or time out.
+//! * Every waiter of a render gets the same [`Bytes`], and every body
+//!   alive is counted, whether a response in flight (a slow reader) or a
+//!   lane (its newest) holds it. Past [`MAX_IN_FLIGHT`] bytes, a request is
+//!   answered with the newest body of its lane instead of a new render, or
+//!   503 when its lane has none, so bodies take at most [`MAX_IN_FLIGHT`]
+//!   plus the one render running, however many slow readers arrive; fresh
+//!   renders resume as they finish or time out.
+//! * A lane unused for [`LANE_IDLE`] lets its newest body go, so what an
+//!   attack in many formats left behind is given back.
 //!
 //! A flood of scrapes therefore costs at most back-to-back renders while it
 //! lasts and one more after it, and a legitimate scrape waits for at most
@@ -30,11 +33,26 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Bytes of rendered bodies that responses may hold at once before new
-/// requests share the newest body instead of rendering.
+/// Bytes of rendered bodies alive at once (held by lanes and responses)
+/// before new requests share their lane's newest body instead of
+/// rendering.
 pub(super) const MAX_IN_FLIGHT: usize = 64 * 1024 * 1024;
+
+/// How long a lane keeps its newest body without a request.
+pub(super) const LANE_IDLE: Duration = Duration::from_secs(60);
+
+/// Why a request got no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoBody {
+    /// The render failed (500).
+    Failed,
+    /// Bodies in flight are at [`MAX_IN_FLIGHT`] and this lane has none to
+    /// share (503).
+    OverMemory,
+}
 
 /// What a scrape asks to be rendered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +80,8 @@ struct Lane {
     done: watch::Sender<Done>,
     /// The last body's size, to allocate the next one at once.
     last_size: Arc<AtomicUsize>,
+    /// The last request.
+    used: Instant,
 }
 
 pub(super) struct Renders {
@@ -69,10 +89,8 @@ pub(super) struct Renders {
     lanes: Mutex<HashMap<Variant, Lane>>,
     /// Bytes of bodies alive (held by a lane or a response in flight).
     in_flight: Arc<AtomicUsize>,
-    /// Bytes of the lanes' newest bodies (part of `in_flight`): they are
-    /// what new requests would share, so they never count against the
-    /// bound.
-    retained: AtomicUsize,
+    /// When idle lanes were last looked for.
+    swept: Mutex<Instant>,
     /// [`MAX_IN_FLIGHT`], smaller in tests.
     max_in_flight: usize,
     /// Renders run, for tests of the sharing.
@@ -86,7 +104,7 @@ impl Renders {
             store,
             lanes: Mutex::new(HashMap::new()),
             in_flight: Arc::new(AtomicUsize::new(0)),
-            retained: AtomicUsize::new(0),
+            swept: Mutex::new(Instant::now()),
             max_in_flight: MAX_IN_FLIGHT,
             #[cfg(test)]
             count: AtomicUsize::new(0),
@@ -94,26 +112,24 @@ impl Renders {
     }
 
     /// The body for `variant`, rendered after this call began (or, past
-    /// [`MAX_IN_FLIGHT`], the lane's newest). `None` when the render
-    /// failed. Dropping the future (the client left) withdraws the request.
-    pub(super) async fn get(self: &Arc<Self>, variant: Variant) -> Option<Bytes> {
+    /// [`MAX_IN_FLIGHT`], the lane's newest). Dropping the future (the
+    /// client left) withdraws the request.
+    pub(super) async fn get(self: &Arc<Self>, variant: Variant) -> Result<Bytes, NoBody> {
         let (need, mut rx, start) = {
+            let now = Instant::now();
             let mut lanes = self.lock();
+            self.sweep(&mut lanes, now);
             let lane = lanes.entry(variant).or_insert_with(|| Lane {
                 started: 0,
                 running: false,
                 pending: 0,
                 done: watch::Sender::new(Done { id: 0, body: None }),
                 last_size: Arc::new(AtomicUsize::new(0)),
+                used: now,
             });
-            let held_by_responses = self
-                .in_flight
-                .load(Ordering::Relaxed)
-                .saturating_sub(self.retained.load(Ordering::Relaxed));
-            if held_by_responses > self.max_in_flight {
-                if let Some(newest) = lane.done.borrow().body.clone() {
-                    return Some(newest);
-                }
+            lane.used = now;
+            if self.in_flight.load(Ordering::Relaxed) > self.max_in_flight {
+                return lane.done.borrow().body.clone().ok_or(NoBody::OverMemory);
             }
             lane.pending += 1;
             let start = !lane.running;
@@ -128,12 +144,29 @@ impl Renders {
         if start {
             self.spawn(variant);
         }
-        let done = rx.wait_for(|d| d.id >= need).await.ok()?;
-        done.body.clone()
+        let done = rx.wait_for(|d| d.id >= need).await;
+        done.ok().and_then(|d| d.body.clone()).ok_or(NoBody::Failed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Variant, Lane>> {
         self.lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets lanes unused for [`LANE_IDLE`] drop their newest body; looks
+    /// at most once a second.
+    fn sweep(&self, lanes: &mut HashMap<Variant, Lane>, now: Instant) {
+        {
+            let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+            if now.duration_since(*swept) < Duration::from_secs(1) {
+                return;
+            }
+            *swept = now;
+        }
+        for lane in lanes.values_mut() {
+            if !lane.running && now.duration_since(lane.used) >= LANE_IDLE {
+                lane.done.send_if_modified(|d| d.body.take().is_some());
+            }
+        }
     }
 
     /// Queues one render of `variant` on the blocking thread. It renders
@@ -166,9 +199,7 @@ impl Renders {
             let again = {
                 let mut lanes = renders.lock();
                 let lane = lanes.get_mut(&variant).expect("lanes are never removed");
-                let size = body.as_ref().map_or(0, Bytes::len);
-                let old = lane.done.send_replace(Done { id, body });
-                retain_newest(&renders.retained, old.body.map_or(0, |b| b.len()), size);
+                lane.done.send_replace(Done { id, body });
                 lane.running = lane.pending > 0;
                 lane.running
             };
@@ -177,12 +208,6 @@ impl Renders {
             }
         });
     }
-}
-
-/// Moves the lane's newest body from `old` bytes to `new` in `retained`.
-fn retain_newest(retained: &AtomicUsize, old: usize, new: usize) {
-    retained.fetch_add(new, Ordering::Relaxed);
-    retained.fetch_sub(old, Ordering::Relaxed);
 }
 
 /// Takes a request that has not been served out of the count of those
@@ -280,7 +305,7 @@ mod tests {
             store: renders.store.clone(),
             lanes: Mutex::new(HashMap::new()),
             in_flight: Arc::new(AtomicUsize::new(0)),
-            retained: AtomicUsize::new(0),
+            swept: Mutex::new(std::time::Instant::now()),
             max_in_flight,
             count: AtomicUsize::new(0),
         })
@@ -408,18 +433,30 @@ mod tests {
     }
 
     #[test]
-    fn past_the_in_flight_bound_requests_share_the_newest_body() {
-        let renders = renders_with(1);
+    fn past_the_in_flight_bound_requests_share_the_newest_body_and_every_body_counts() {
         let rt = runtime();
-        // The lane's newest body alone never counts: a render each time.
+        let size = rt.block_on(renders().get(TEXT)).unwrap().len();
+        // Room for one text body, not two.
+        let renders = renders_with(size + size / 2);
         let older = rt.block_on(renders.get(TEXT)).unwrap();
+        assert_eq!(renders.in_flight.load(Ordering::Relaxed), size);
         let newest = rt.block_on(renders.get(TEXT)).unwrap();
         assert_eq!(renders.count.load(Ordering::Relaxed), 2);
-        // `older` (a slow reader) holds bytes beyond the lane's: over the
-        // bound, so the next request shares the newest body.
+        // `older` (a slow reader) and the lane's newest: over the bound, so
+        // the next request shares the newest body.
         let shared = rt.block_on(renders.get(TEXT)).unwrap();
         assert_eq!(renders.count.load(Ordering::Relaxed), 2, "no new render");
         assert_eq!(shared.as_ptr(), newest.as_ptr());
+        // A lane with nothing to share is refused rather than rendered.
+        let open_metrics = Variant {
+            format: Format::OpenMetrics.into(),
+            gzip: false,
+        };
+        assert_eq!(
+            rt.block_on(renders.get(open_metrics)),
+            Err(NoBody::OverMemory)
+        );
+        assert_eq!(renders.in_flight.load(Ordering::Relaxed), 2 * size);
         drop(older);
         // Below the bound again: a fresh render.
         let fresh = rt.block_on(renders.get(TEXT)).unwrap();
@@ -427,15 +464,17 @@ mod tests {
         assert_ne!(fresh.as_ptr(), newest.as_ptr());
         drop((newest, shared, fresh));
         // The lane still holds its newest body; nothing else does.
-        assert_eq!(
-            renders.in_flight.load(Ordering::Relaxed),
-            renders.lock()[&TEXT]
-                .done
-                .borrow()
-                .body
-                .as_ref()
-                .unwrap()
-                .len()
-        );
+        assert_eq!(renders.in_flight.load(Ordering::Relaxed), size);
+    }
+
+    #[test]
+    fn a_lane_unused_for_a_minute_gives_its_body_back() {
+        let renders = renders();
+        let rt = runtime();
+        drop(rt.block_on(renders.get(TEXT)).unwrap());
+        assert!(renders.in_flight.load(Ordering::Relaxed) > 0);
+        let later = std::time::Instant::now() + LANE_IDLE;
+        renders.sweep(&mut renders.lock(), later);
+        assert_eq!(renders.in_flight.load(Ordering::Relaxed), 0);
     }
 }
