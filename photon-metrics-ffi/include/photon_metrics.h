@@ -640,6 +640,10 @@ PhotonCode photon_traces_init(const char *service_name, const char *otlp_endpoin
 
 // Flushes the spans not yet exported and shuts trace export down (call it
 // before the process exits). A no-op when traces are not initialised.
+// Spans lost on the way (queue full, collector unreachable) are not an
+// error here, as they are not for [`photon_traces_init`]: they are counted
+// in `photon_otlp_spans_dropped_total`, and a C++ program's exit path
+// (`photon::traces::shutdown()`) should not throw for them.
 PhotonCode photon_traces_shutdown(void);
 
 #ifdef __cplusplus

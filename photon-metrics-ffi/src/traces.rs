@@ -5,7 +5,8 @@ use crate::error::{
     c_text, guard, Failure, PhotonCode, PHOTON_ERR_ALREADY_INSTALLED, PHOTON_ERR_TRACES,
 };
 use photon_metrics::export::otlp::OtlpConfig;
-use photon_metrics::TelemetryGuard;
+use photon_metrics::export::ExportError;
+use photon_metrics::{InitError, TelemetryGuard};
 use std::ffi::c_char;
 use std::sync::Mutex;
 
@@ -52,15 +53,18 @@ pub unsafe extern "C" fn photon_traces_init(
 
 /// Flushes the spans not yet exported and shuts trace export down (call it
 /// before the process exits). A no-op when traces are not initialised.
+/// Spans lost on the way (queue full, collector unreachable) are not an
+/// error here, as they are not for [`photon_traces_init`]: they are counted
+/// in `photon_otlp_spans_dropped_total`, and a C++ program's exit path
+/// (`photon::traces::shutdown()`) should not throw for them.
 #[no_mangle]
 pub extern "C" fn photon_traces_shutdown() -> PhotonCode {
     guard(|| {
         let taken = TELEMETRY.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match taken {
-            Some(telemetry) => telemetry
-                .shutdown()
-                .map_err(|e| Failure::new(PHOTON_ERR_TRACES, e.to_string())),
-            None => Ok(()),
+        match taken.map(TelemetryGuard::shutdown) {
+            None | Some(Ok(())) => Ok(()),
+            Some(Err(InitError::Export(ExportError::SpansDropped { .. }))) => Ok(()),
+            Some(Err(e)) => Err(Failure::new(PHOTON_ERR_TRACES, e.to_string())),
         }
     })
 }

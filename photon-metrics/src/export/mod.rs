@@ -22,8 +22,9 @@ pub mod web_config;
 
 use std::net::SocketAddr;
 
-/// Why an exporter could not be installed. Nothing is half-installed when
-/// one of these is returned.
+/// Why an exporter could not be installed (nothing is half-installed when
+/// one of these is returned), or what a running one could not deliver
+/// ([`Push`](Self::Push), [`SpansDropped`](Self::SpansDropped)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
@@ -115,6 +116,20 @@ pub enum ExportError {
         /// Why the OTLP client refused.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Trace export lost spans: dropped because its queue was full, or in
+    /// exports that failed (collector unreachable, refused, too slow).
+    /// `TelemetryGuard::shutdown` returns this, in `InitError::Export`,
+    /// once export has stopped; the same spans are counted in
+    /// `photon_otlp_spans_dropped_total{reason="queue_full"|"export_failed"}`.
+    #[error("{dropped} spans were not exported: {queue_full} dropped with the export queue full, {export_failed} in exports that failed (see photon_otlp_spans_dropped_total)")]
+    SpansDropped {
+        /// Every span lost: `queue_full + export_failed`.
+        dropped: u64,
+        /// Spans dropped because the export queue was full.
+        queue_full: u64,
+        /// Spans in exports that failed.
+        export_failed: u64,
     },
     /// A push to the Pushgateway failed (unreachable, or refused).
     #[error("push to {endpoint} failed: {reason}")]

@@ -134,12 +134,37 @@ impl OtlpConfig {
 }
 
 /// Spans handed to the batch processor and spans that reached the exporter:
-/// their difference bounds what the SDK's queue can hold.
+/// their difference bounds what the SDK's queue can hold. And the spans
+/// lost, by reason, for [`Losses`].
 #[derive(Debug, Default)]
 struct Counters {
     admitted: AtomicU64,
     received: AtomicU64,
     last_warning: AtomicU64,
+    queue_full: AtomicU64,
+    export_failed: AtomicU64,
+}
+
+/// The spans one pipeline lost since it was built: what
+/// `TelemetryGuard::shutdown` reports. The same spans are counted in
+/// `photon_otlp_spans_dropped_total`, which sums every pipeline's.
+#[derive(Debug, Clone)]
+pub(crate) struct Losses(Arc<Counters>);
+
+impl Losses {
+    /// `Err(ExportError::SpansDropped)` when any span was lost.
+    pub(crate) fn check(&self) -> Result<(), ExportError> {
+        let queue_full = self.0.queue_full.load(Ordering::Relaxed);
+        let export_failed = self.0.export_failed.load(Ordering::Relaxed);
+        match queue_full + export_failed {
+            0 => Ok(()),
+            dropped => Err(ExportError::SpansDropped {
+                dropped,
+                queue_full,
+                export_failed,
+            }),
+        }
+    }
 }
 
 /// The batch processor behind an admission check that drops (and counts)
@@ -163,6 +188,7 @@ impl SpanProcessor for AdmittingProcessor {
             .load(Ordering::Relaxed)
             .saturating_sub(self.counters.received.load(Ordering::Relaxed));
         if in_flight >= self.limit {
+            self.counters.queue_full.fetch_add(1, Ordering::Relaxed);
             crate::selfmon::record_spans_dropped(DropReason::QueueFull, 1);
             warn_rate_limited(
                 &self.counters,
@@ -209,6 +235,7 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
         async move {
             let result = export.await;
             if let Err(e) = &result {
+                counters.export_failed.fetch_add(n, Ordering::Relaxed);
                 crate::selfmon::record_spans_dropped(DropReason::ExportFailed, n);
                 warn_rate_limited(&counters, &format!("OTLP export of {n} spans failed: {e}"));
             }
@@ -269,6 +296,8 @@ pub(crate) struct Pipeline {
     pub processor: AdmittingProcessor,
     /// The runtime thread driving the gRPC client; stopped on drop.
     pub runtime: Option<RuntimeThread>,
+    /// What it lost.
+    pub losses: Losses,
 }
 
 /// A Tokio runtime on a thread of its own, running until dropped.
@@ -301,12 +330,14 @@ pub(crate) fn tracer(
         Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static>,
         opentelemetry_sdk::trace::SdkTracerProvider,
         Option<RuntimeThread>,
+        Losses,
     ),
     ExportError,
 > {
     use opentelemetry::trace::TracerProvider as _;
     use opentelemetry::KeyValue;
     let pipeline = pipeline(config)?;
+    let losses = pipeline.losses.clone();
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service_name.to_string())
         .with_attribute(KeyValue::new(
@@ -327,7 +358,7 @@ pub(crate) fn tracer(
             .with_tracer(tracer)
             .with_target(false),
     );
-    Ok((layer, provider, pipeline.runtime))
+    Ok((layer, provider, pipeline.runtime, losses))
 }
 
 /// Builds the exporter and the batch processor for `config`.
@@ -376,10 +407,11 @@ pub(crate) fn pipeline(config: &OtlpConfig) -> Result<Pipeline, ExportError> {
     Ok(Pipeline {
         processor: AdmittingProcessor {
             inner: processor,
-            counters,
+            counters: counters.clone(),
             limit: config.max_queue_size as u64,
         },
         runtime,
+        losses: Losses(counters),
     })
 }
 

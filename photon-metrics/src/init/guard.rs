@@ -17,6 +17,9 @@ pub struct TelemetryGuard {
     pub(super) provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
     #[cfg(feature = "otlp")]
     pub(super) _runtime: Option<crate::export::otlp::RuntimeThread>,
+    /// The spans trace export lost, reported by `shutdown`.
+    #[cfg(feature = "otlp")]
+    pub(super) losses: Option<crate::export::otlp::Losses>,
     pub(super) metrics: Option<PrometheusExporter>,
     /// Flushes the log file's pending lines when dropped.
     pub(super) log_file: Option<tracing_appender::non_blocking::WorkerGuard>,
@@ -50,6 +53,31 @@ impl TelemetryGuard {
 
     /// Flushes pending spans (bounded by the shutdown timeout) and stops
     /// trace export.
+    ///
+    /// # Errors
+    /// When trace export lost spans at any time since install (its queue was
+    /// full, or exports failed, the last one included):
+    /// [`InitError::Export`] with
+    /// [`ExportError::SpansDropped`](crate::export::ExportError::SpansDropped),
+    /// which says how many and why. Otherwise, when stopping export failed
+    /// or timed out, [`InitError::Shutdown`]; spans still queued then are
+    /// lost without being counted.
+    ///
+    /// ```no_run
+    /// use photon_metrics::export::ExportError;
+    /// use photon_metrics::InitError;
+    ///
+    /// let telemetry = photon_metrics::init().install()?;
+    /// // ... the application runs ...
+    /// match telemetry.shutdown() {
+    ///     Ok(()) => {}
+    ///     Err(InitError::Export(ExportError::SpansDropped { dropped, .. })) => {
+    ///         eprintln!("{dropped} spans never reached the collector");
+    ///     }
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # Ok::<(), InitError>(())
+    /// ```
     pub fn shutdown(mut self) -> Result<(), InitError> {
         self.shutdown_inner()
     }
@@ -59,11 +87,19 @@ impl TelemetryGuard {
             return Ok(());
         }
         #[cfg(feature = "otlp")]
-        let result = match self.provider.take() {
-            Some(provider) => provider
-                .shutdown_with_timeout(self.timeout)
-                .map_err(InitError::Shutdown),
-            None => Ok(()),
+        let result = {
+            let stopped = match self.provider.take() {
+                Some(provider) => provider
+                    .shutdown_with_timeout(self.timeout)
+                    .map_err(InitError::Shutdown),
+                None => Ok(()),
+            };
+            // Losses first: a failed last export also fails the SDK's
+            // shutdown, and the count says more than its error does.
+            match self.losses.as_ref().map(|l| l.check()) {
+                Some(Err(lost)) => Err(InitError::Export(lost)),
+                _ => stopped,
+            }
         };
         #[cfg(not(feature = "otlp"))]
         let result = Ok(());

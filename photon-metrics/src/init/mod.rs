@@ -337,17 +337,17 @@ impl TelemetryBuilder {
         let filter = self.filter()?;
 
         #[cfg(feature = "otlp")]
-        let (otel_layer, provider, runtime) = match &self.otlp {
+        let (otel_layer, provider, runtime, losses) = match &self.otlp {
             Some(config) => {
-                let (layer, provider, runtime) = crate::export::otlp::tracer(
+                let (layer, provider, runtime, losses) = crate::export::otlp::tracer(
                     config,
                     self.sampler.to_otel(),
                     &self.service_name,
                     &self.service_version,
                 )?;
-                (Some(layer), Some(provider), runtime)
+                (Some(layer), Some(provider), runtime, Some(losses))
             }
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
 
         // The log file is opened before the exporter binds its port, so a
@@ -432,6 +432,8 @@ impl TelemetryBuilder {
             provider,
             #[cfg(feature = "otlp")]
             _runtime: runtime,
+            #[cfg(feature = "otlp")]
+            losses,
             metrics: None,
             log_file,
             timeout: self.shutdown_timeout,
