@@ -289,6 +289,13 @@ fn every_catalog_family_is_recordable_by_name_from_cpp() {
         "{}",
         every.output
     );
+    assert!(
+        every.output.contains(
+            "refused: PHOTON_ERR_UNKNOWN_FAMILY: no family is called `photon_no_such_family_total`"
+        ),
+        "an unknown family throws photon::UnknownFamilyError with its own code: {}",
+        every.output
+    );
 
     let (body, samples) = every.scrape();
     promtool_check(&body);

@@ -72,7 +72,12 @@ int main(int argc, char** argv) {
         }
         try {
             photon::Family<photon::Target> missing("photon_no_such_family_total");
-        } catch (const photon::Error& e) {
+        } catch (const photon::UnknownFamilyError& e) {
+            // Its own code and class: a typo in a name is no label error.
+            if (e.code() != PHOTON_ERR_UNKNOWN_FAMILY) {
+                std::cerr << "unknown family refused with code " << e.code() << std::endl;
+                return 1;
+            }
             std::cout << "refused: " << e.what() << std::endl;
             ++refused;
         }

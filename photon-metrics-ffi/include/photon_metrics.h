@@ -141,6 +141,10 @@ typedef uint32_t PhotonDeviceType;
 // message says where.
 #define PHOTON_ERR_PANIC 10
 
+// No family has the name given to `photon_family_lookup`: a typo, or a
+// family of the Rust side that this process does not link.
+#define PHOTON_ERR_UNKNOWN_FAMILY 11
+
 // A counter (record with [`photon_family_add`]).
 #define PHOTON_KIND_COUNTER 0
 
@@ -258,8 +262,9 @@ PhotonCode photon_exporter_render(char *buffer, size_t capacity, size_t *needed)
 uint32_t photon_family_count(void);
 
 // Finds the family called `name` (`len` bytes of UTF-8, not
-// NUL-terminated) and writes it to `out`. `PHOTON_ERR_INVALID_LABEL` when
-// no family has that name.
+// NUL-terminated) and writes it to `out`. `PHOTON_ERR_UNKNOWN_FAMILY` when
+// no family has that name (`PHOTON_ERR_INVALID_LABEL` when the name is
+// longer than any family's could be).
 //
 // # Safety
 // `name` points to `len` readable bytes; `out` to a writable `PhotonFamily`.

@@ -47,6 +47,13 @@ public:
     using Error::Error;
 };
 
+/// No family has the name a photon::Family was constructed with
+/// (code PHOTON_ERR_UNKNOWN_FAMILY).
+class UnknownFamilyError : public Error {
+public:
+    using Error::Error;
+};
+
 namespace detail {
 inline std::string last_message(PhotonCode code) {
     return std::string(photon_code_name(code)) + ": " + photon_last_error_message();
@@ -55,6 +62,7 @@ inline std::string last_message(PhotonCode code) {
 inline void check(PhotonCode code) {
     if (code == PHOTON_OK) return;
     if (code == PHOTON_ERR_INVALID_LABEL) throw LabelError(code, last_message(code));
+    if (code == PHOTON_ERR_UNKNOWN_FAMILY) throw UnknownFamilyError(code, last_message(code));
     throw Error(code, last_message(code));
 }
 }  // namespace detail
@@ -419,9 +427,10 @@ inline std::string_view family_name(PhotonFamily f) {
 
 /// Any family by name, typed by its label types: the catalog's (a family
 /// added to it needs no wrapper here) or one the Rust side of the process
-/// declared. The constructor checks the label types, in order, against the
-/// family's labels and throws Error when they differ or no family has the
-/// name; records then take exactly those types.
+/// declared. The constructor throws UnknownFamilyError when no family has
+/// the name, and checks the label types, in order, against the family's
+/// labels, throwing Error when they differ; records then take exactly those
+/// types.
 ///
 ///     photon::Family<photon::Pass, photon::Target> passes("photon_pass_duration_seconds");
 ///     passes.observe(pass, target, 0.002);

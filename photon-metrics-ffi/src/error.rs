@@ -32,6 +32,9 @@ pub const PHOTON_ERR_TRACES: PhotonCode = 9;
 /// A bug: photon-metrics panicked. The panic stayed on the Rust side; the
 /// message says where.
 pub const PHOTON_ERR_PANIC: PhotonCode = 10;
+/// No family has the name given to `photon_family_lookup`: a typo, or a
+/// family of the Rust side that this process does not link.
+pub const PHOTON_ERR_UNKNOWN_FAMILY: PhotonCode = 11;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -117,6 +120,7 @@ pub extern "C" fn photon_code_name(code: PhotonCode) -> *const c_char {
         PHOTON_ERR_ALREADY_INSTALLED => b"PHOTON_ERR_ALREADY_INSTALLED\0",
         PHOTON_ERR_TRACES => b"PHOTON_ERR_TRACES\0",
         PHOTON_ERR_PANIC => b"PHOTON_ERR_PANIC\0",
+        PHOTON_ERR_UNKNOWN_FAMILY => b"PHOTON_ERR_UNKNOWN_FAMILY\0",
         _ => b"PHOTON_ERR_UNKNOWN\0",
     };
     name.as_ptr().cast()

@@ -105,8 +105,9 @@ pub extern "C" fn photon_family_count() -> u32 {
 }
 
 /// Finds the family called `name` (`len` bytes of UTF-8, not
-/// NUL-terminated) and writes it to `out`. `PHOTON_ERR_INVALID_LABEL` when
-/// no family has that name.
+/// NUL-terminated) and writes it to `out`. `PHOTON_ERR_UNKNOWN_FAMILY` when
+/// no family has that name (`PHOTON_ERR_INVALID_LABEL` when the name is
+/// longer than any family's could be).
 ///
 /// # Safety
 /// `name` points to `len` readable bytes; `out` to a writable `PhotonFamily`.
@@ -120,7 +121,7 @@ pub unsafe extern "C" fn photon_family_lookup(
         let name = unsafe { label_text(name, len, MAX_NAME_LEN, "the family name") }?;
         let found = Dynamic::lookup(name).ok_or_else(|| {
             Failure::new(
-                crate::error::PHOTON_ERR_INVALID_LABEL,
+                crate::error::PHOTON_ERR_UNKNOWN_FAMILY,
                 format!("no family is called `{name}`"),
             )
         })?;

@@ -66,7 +66,12 @@ fn every_catalog_family_is_listed_with_its_shape() {
 #[test]
 fn bad_calls_are_codes_with_messages_and_record_nothing() {
     let (code, message) = lookup("photon_no_such_family_total").unwrap_err();
-    assert_eq!(code, PHOTON_ERR_INVALID_LABEL);
+    assert_eq!(
+        code, PHOTON_ERR_UNKNOWN_FAMILY,
+        "an unknown family has its own code"
+    );
+    let name = unsafe { CStr::from_ptr(photon_code_name(code)) };
+    assert_eq!(name.to_str().unwrap(), "PHOTON_ERR_UNKNOWN_FAMILY");
     assert!(message.contains("photon_no_such_family_total"), "{message}");
     let mut f = PhotonFamily { index: 0 };
     assert_eq!(
