@@ -257,7 +257,30 @@ pub fn derive_error_class(input: TokenStream) -> TokenStream {
 /// Each declaration is its doc comment (the `# HELP` text, required), a
 /// `#[family(…)]` attribute, and `static NAME: Kind<(labels…)>;` with
 /// `Kind` one of `Counter`, `Gauge`, `Histogram` and up to three label
-/// types (the catalog's, or the application's from `derive(Label)`).
+/// types (the catalog's, or the application's from `derive(Label)`). The
+/// labels are a tuple: one label is `(Cache,)`, with the comma that makes
+/// it a tuple, and no label is `()`; records take a tuple of values alike.
+///
+/// ```
+/// use photon_metrics::{family, Label};
+///
+/// #[derive(Label, Clone, Copy)]
+/// #[label(name = "dialect")]
+/// enum Dialect { Linalg, Tosa }
+///
+/// family! {
+///     /// Time to lower a kernel, by dialect.
+///     #[family(name = "app_lowering_seconds", unit = seconds, buckets = [0.01, 0.1, 1.0])]
+///     pub static LOWERING: Histogram<(Dialect,)>;
+///
+///     /// Kernels in the queue.
+///     #[family(name = "app_queued_kernels")]
+///     pub static QUEUED: Gauge<()>;
+/// }
+///
+/// LOWERING.observe((Dialect::Tosa,), 0.02);
+/// QUEUED.set((), 3.0);
+/// ```
 ///
 /// | option | meaning |
 /// |---|---|
