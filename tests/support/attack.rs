@@ -7,6 +7,7 @@
 
 use super::raw_http::{request_on, Response};
 use socket2::{Domain, Socket, Type};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -175,4 +176,138 @@ pub fn server_cpu_over(window: Duration) -> Duration {
     let before = server_cpu();
     std::thread::sleep(window);
     server_cpu() - before
+}
+
+/// `count` attacker addresses, 127.0.1.1 onwards: none is [`SCRAPER`]'s.
+pub fn attackers(count: usize) -> Vec<String> {
+    assert!((1..=250).contains(&count));
+    (1..=count).map(|n| format!("127.0.1.{n}")).collect()
+}
+
+/// A connection from `source`, or `None` when the server did not accept
+/// it in time (an attacker carries on).
+pub fn try_connect_from(
+    source: &str,
+    to: SocketAddr,
+    recv_buffer: Option<usize>,
+) -> Option<TcpStream> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).ok()?;
+    }
+    socket
+        .bind(&format!("{source}:0").parse::<SocketAddr>().unwrap().into())
+        .ok()?;
+    socket
+        .connect_timeout(&to.into(), Duration::from_secs(2))
+        .ok()?;
+    Some(socket.into())
+}
+
+/// What a held connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Connects and sends nothing.
+    Idle,
+    /// Sends a request head one byte a second, never finishing it.
+    Slowloris,
+    /// Sends a GET and never reads (a 4 KiB receive buffer).
+    SlowReader,
+}
+
+/// Connections held open from many addresses, each reopened as soon as
+/// the server closes it: an attacker that keeps every slot it can.
+pub struct Holders {
+    stop: Arc<AtomicBool>,
+    reopened: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Holders {
+    /// `per_address` connections from each of `addresses`, doing `hold`,
+    /// for at most `limit`; four low-priority threads share the work.
+    pub fn start(
+        to: SocketAddr,
+        addresses: &[String],
+        per_address: usize,
+        hold: Hold,
+        limit: Duration,
+    ) -> Holders {
+        let stop = Arc::new(AtomicBool::new(false));
+        let reopened = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let threads = (0..4)
+            .map(|t| {
+                let mine: Vec<String> = addresses.iter().skip(t).step_by(4).cloned().collect();
+                let (stop, reopened) = (stop.clone(), reopened.clone());
+                std::thread::spawn(move || {
+                    lowest_priority();
+                    let open = |source: &str| -> Option<TcpStream> {
+                        let recv = (hold == Hold::SlowReader).then_some(4096);
+                        let mut s = try_connect_from(source, to, recv)?;
+                        let _ = match hold {
+                            Hold::Idle => Ok(()),
+                            Hold::Slowloris => s.write_all(b"G"),
+                            Hold::SlowReader => {
+                                s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                            }
+                        };
+                        s.set_nonblocking(true).ok()?;
+                        Some(s)
+                    };
+                    let mut held: Vec<(String, Option<TcpStream>)> = mine
+                        .iter()
+                        .flat_map(|a| (0..per_address).map(move |_| (a.clone(), None)))
+                        .collect();
+                    let mut last_trickle = Instant::now();
+                    while !stop.load(Ordering::Relaxed) && started.elapsed() < limit {
+                        let trickle = hold == Hold::Slowloris
+                            && last_trickle.elapsed() >= Duration::from_secs(1);
+                        if trickle {
+                            last_trickle = Instant::now();
+                        }
+                        for (source, conn) in held.iter_mut() {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let closed = match conn {
+                                None => true,
+                                Some(s) => {
+                                    let mut byte = [0u8; 1];
+                                    let gone = match std::io::Read::read(s, &mut byte) {
+                                        Ok(0) => true,
+                                        // A slow reader's answer arriving: leave it unread.
+                                        Ok(_) => hold != Hold::SlowReader,
+                                        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+                                    };
+                                    gone || (trickle && s.write_all(b"E").is_err())
+                                }
+                            };
+                            if closed {
+                                if conn.is_some() {
+                                    reopened.fetch_add(1, Ordering::Relaxed);
+                                }
+                                *conn = open(source);
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        Holders {
+            stop,
+            reopened,
+            threads,
+        }
+    }
+
+    /// Stops holding (the connections close); returns how many were reopened.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        self.reopened.load(Ordering::Relaxed)
+    }
 }

@@ -18,7 +18,9 @@
 //! client that never read, at once, instead of keeping it for the
 //! socket's orphan lifetime.
 
+use super::trust::Trust;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -55,6 +57,11 @@ pub(super) struct Activity {
     stalled: AtomicU64,
     /// Answered an authorised scrape: closed last.
     trusted: AtomicBool,
+    /// Bytes written to the socket so far.
+    written: AtomicU64,
+    /// Once `written` reaches this (non-zero), the client has read a whole
+    /// scrape and its peer is trusted.
+    trust_at: AtomicU64,
     /// Close with a reset rather than a FIN.
     abortive: AtomicBool,
     evicted: tokio::sync::Notify,
@@ -71,6 +78,8 @@ impl Activity {
             last: AtomicU64::new(now),
             stalled: AtomicU64::new(0),
             trusted: AtomicBool::new(trusted),
+            written: AtomicU64::new(0),
+            trust_at: AtomicU64::new(0),
             abortive: AtomicBool::new(false),
             evicted: tokio::sync::Notify::new(),
         })
@@ -82,11 +91,13 @@ impl Activity {
         self.busy.store(true, Ordering::Relaxed);
     }
 
-    /// Its response is handed to the connection; `authorised` when it was
-    /// a scrape answered 200.
-    pub(super) fn request_answered(&self, authorised: bool) {
-        if authorised {
-            self.trusted.store(true, Ordering::Relaxed);
+    /// Its response is handed to the connection; `scrape` is the body's
+    /// length when it was a scrape answered 200, which earns trust once
+    /// the client has read it (a slow reader that asked earns nothing).
+    pub(super) fn request_answered(&self, scrape: Option<u64>) {
+        if let Some(len) = scrape {
+            let at = self.written.load(Ordering::Relaxed) + len;
+            self.trust_at.store(at.max(1), Ordering::Relaxed);
         }
         self.last.store(millis(self.epoch), Ordering::Relaxed);
         self.busy.store(false, Ordering::Relaxed);
@@ -126,6 +137,19 @@ impl Activity {
         self.evicted.notified().await
     }
 
+    /// Counts `n` bytes written; whether they completed a scrape that
+    /// earns trust.
+    fn wrote_bytes(&self, n: usize) -> bool {
+        let written = self.written.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let at = self.trust_at.load(Ordering::Relaxed);
+        if at != 0 && written >= at {
+            self.trust_at.store(0, Ordering::Relaxed);
+            self.trusted.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
     fn wrote(&self, progress: bool) {
         if progress {
             self.stalled.store(0, Ordering::Relaxed);
@@ -142,20 +166,27 @@ pub(super) fn millis(epoch: Instant) -> u64 {
     epoch.elapsed().as_millis() as u64
 }
 
-/// An accepted socket that reports its writes to its [`Activity`].
+/// An accepted socket that reports its writes to its [`Activity`], and
+/// trusts its peer once a whole scrape has been written to it.
 pub(super) struct Tracked {
     inner: Pin<Box<TimeoutStream<tokio::net::TcpStream>>>,
     activity: Arc<Activity>,
+    trust: Arc<Trust>,
+    peer: IpAddr,
 }
 
 impl Tracked {
     pub(super) fn new(
         inner: TimeoutStream<tokio::net::TcpStream>,
         activity: Arc<Activity>,
+        trust: Arc<Trust>,
+        peer: IpAddr,
     ) -> Self {
         Tracked {
             inner: Box::pin(inner),
             activity,
+            trust,
+            peer,
         }
     }
 
@@ -163,7 +194,12 @@ impl Tracked {
         match &poll {
             Poll::Pending => self.activity.wrote(false),
             Poll::Ready(Ok(0)) => {}
-            Poll::Ready(Ok(_)) => self.activity.wrote(true),
+            Poll::Ready(Ok(n)) => {
+                self.activity.wrote(true);
+                if self.activity.wrote_bytes(*n) {
+                    self.trust.mark(self.peer);
+                }
+            }
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::TimedOut => {
                 // The client stopped reading: whatever the kernel still
                 // holds for it is dropped with a reset.
@@ -237,7 +273,10 @@ mod tests {
         assert_eq!(a.closable(now).map(|c| c.0), Some(Tier::Unproven));
         a.request_started();
         assert_eq!(a.closable(now), None, "a request being answered");
-        a.request_answered(true);
+        a.request_answered(Some(1000));
+        assert!(!a.trusted(), "not before the client read the scrape");
+        assert!(!a.wrote_bytes(999));
+        assert!(a.wrote_bytes(1));
         assert!(a.trusted());
         assert_eq!(a.closable(now).map(|c| c.0), Some(Tier::Idle));
         a.wrote(false);

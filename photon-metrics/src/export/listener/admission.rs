@@ -12,6 +12,11 @@
 //!   of `burst`; faster ones are closed at accept, for the price of an
 //!   `accept` and a `close`, so a connect-request-close flood cannot fill
 //!   the accept queue in front of the scraper.
+//! * All strangers together (peers not trusted) open at most
+//!   [`STRANGERS_RATE`] connections a second: past it they are closed at
+//!   accept, so an attacker with hundreds of addresses, each within its
+//!   own rate, still cannot keep the listener thread busy with
+//!   connections in front of the scraper's. Trusted peers are not counted.
 //! * **At the limit, a newcomer makes room instead of being turned away.**
 //!   The connection closed is the cheapest one ([`activity`](super::activity)):
 //!   the oldest that has not sent a complete request, then the longest
@@ -57,6 +62,15 @@ pub(super) const DEFAULT_PER_PEER: usize = 8;
 pub(super) fn reserved_for(max_total: usize) -> usize {
     (max_total / 8).max(1).min(max_total.saturating_sub(1))
 }
+
+/// New connections a second from all strangers together (and the burst
+/// after a quiet time): far above what any number of scrapers opens,
+/// and about a fifth of what the listener thread can serve a second with
+/// a 1 MB body.
+pub(super) const STRANGERS_RATE: ConnectionRate = ConnectionRate {
+    per_second: 1000.0,
+    burst: 1000.0,
+};
 
 /// How fast one peer may open connections.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,9 +123,10 @@ pub(super) enum Admission {
     OverRate,
 }
 
-#[derive(Default)]
 struct Table {
     peers: HashMap<IpAddr, Peer>,
+    /// All strangers' connection rate.
+    strangers_rate: Peer,
     conns: HashMap<u64, Conn>,
     next: u64,
     /// Connections admitted as strangers'.
@@ -124,6 +139,8 @@ pub(super) struct Admissions {
     max_per_peer: usize,
     reserved: usize,
     rate: ConnectionRate,
+    /// [`STRANGERS_RATE`], other in tests.
+    strangers_limit: ConnectionRate,
     trust: Arc<Trust>,
     epoch: Instant,
     denied: AtomicUsize,
@@ -147,11 +164,22 @@ impl Admissions {
             max_per_peer: max_per_peer.max(1),
             reserved: reserved_for(max_total),
             rate,
+            strangers_limit: STRANGERS_RATE,
             trust,
             epoch: Instant::now(),
             denied: AtomicUsize::new(0),
             evictions: AtomicU64::new(0),
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(Table {
+                peers: HashMap::new(),
+                strangers_rate: Peer {
+                    held: 0,
+                    tokens: STRANGERS_RATE.burst,
+                    refilled: Instant::now(),
+                },
+                conns: HashMap::new(),
+                next: 0,
+                strangers: 0,
+            }),
         })
     }
 
@@ -205,6 +233,9 @@ impl Admissions {
                 return Admission::OverRate;
             }
         }
+        if !trusted && table.strangers_rate.refill(now, self.strangers_limit) < 1.0 {
+            return Admission::OverRate;
+        }
         let full = if trusted {
             table.conns.len() >= self.max_total
         } else {
@@ -217,6 +248,9 @@ impl Admissions {
             let p = table.peers.get_mut(&key).expect("entered above");
             p.tokens -= 1.0;
             p.held += 1;
+        }
+        if !trusted {
+            table.strangers_rate.tokens -= 1.0;
         }
         let id = table.next;
         table.next += 1;
@@ -421,7 +455,11 @@ mod tests {
             per_second: 0.001,
             burst: 2.0,
         };
-        let a = admissions(usize::MAX, 10, rate);
+        let mut a = admissions(usize::MAX, 10, rate);
+        Arc::get_mut(&mut a).unwrap().strangers_limit = ConnectionRate {
+            per_second: f64::MAX,
+            burst: f64::MAX,
+        };
         let held: Vec<_> = (0..PEERS as u32)
             .map(|i| a.admit(IpAddr::V4((0x0a00_0000 + i).into())))
             .collect();
@@ -452,7 +490,7 @@ mod tests {
         served.activity().request_started();
         let idle = serve(&a, "127.0.0.1");
         idle.activity().request_started();
-        idle.activity().request_answered(false);
+        idle.activity().request_answered(None);
         let oldest = serve(&a, "127.0.0.3");
         pause();
         let newer = serve(&a, "127.0.0.4");
@@ -495,11 +533,42 @@ mod tests {
         // And strangers' unproven connections are closed before a trusted
         // peer's when trusted newcomers need room.
         let stranger_idle = &strangers[0];
-        stranger_idle.activity().request_answered(false);
+        stranger_idle.activity().request_answered(None);
         let _more = serve(&a, "127.0.0.2");
         let table = a.lock();
         assert!(!table.conns.contains_key(&stranger_idle.id));
         assert!(scraper.iter().all(|s| table.conns.contains_key(&s.id)));
+    }
+
+    #[test]
+    fn all_strangers_together_have_one_rate_and_trusted_peers_are_not_counted() {
+        let trust = Arc::new(Trust::default());
+        let a = Admissions::new(
+            Vec::new(),
+            10_000,
+            8,
+            ConnectionRate::default(),
+            trust.clone(),
+        );
+        let mut held = Vec::new();
+        let refused = (0..2 * STRANGERS_RATE.burst as u32).find(|i| {
+            match a.admit(IpAddr::V4((0x0a00_0000 + i).into())) {
+                Admission::Serve(slot) => {
+                    held.push(slot);
+                    false
+                }
+                Admission::OverRate => true,
+                _ => panic!("only the rate refuses here"),
+            }
+        });
+        // The burst, and what the rate refilled while the loop ran.
+        let admitted = refused.expect("the strangers' rate refuses some") as f64;
+        assert!(
+            (STRANGERS_RATE.burst..STRANGERS_RATE.burst + 100.0).contains(&admitted),
+            "{admitted} strangers admitted at once"
+        );
+        trust.mark(ip("127.0.0.2"));
+        assert!(matches!(a.admit(ip("127.0.0.2")), Admission::Serve(_)));
     }
 
     #[test]

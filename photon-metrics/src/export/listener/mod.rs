@@ -305,7 +305,7 @@ async fn serve_connection(
     // A client that stops reading stops our writes: end it then, so it
     // holds neither a slot nor a body for the connection's whole life.
     io.set_write_timeout(Some(state.config.write_timeout));
-    let io = Tracked::new(io, activity.clone());
+    let io = Tracked::new(io, activity.clone(), state.trust.clone(), peer);
     #[cfg(feature = "web-config")]
     if let Some(tls) = state.config.web.as_ref().and_then(|w| w.tls.clone()) {
         let Some(handshakes) = state.handshakes.as_ref() else {
@@ -338,12 +338,12 @@ where
         let (state, activity) = (service_state.clone(), activity.clone());
         async move {
             activity.request_started();
+            let get = req.method() == Method::GET;
             let response = respond(req, peer, &state).await;
-            let scraped = response.status() == StatusCode::OK;
-            if scraped {
-                state.trust.mark(peer);
-            }
-            activity.request_answered(scraped);
+            // A whole scrape, once written out, earns its peer trust.
+            let scrape = (get && response.status() == StatusCode::OK)
+                .then(|| hyper::body::Body::size_hint(response.body()).lower());
+            activity.request_answered(scrape);
             Ok::<_, Infallible>(response)
         }
     });
