@@ -40,7 +40,8 @@ fn at_the_cap_the_oldest_unused_connections_make_room() {
         .collect();
     let open = closed.iter().filter(|c| !**c).count();
     assert_eq!(
-        open, STRANGERS,
+        open,
+        STRANGERS,
         "{open} of {} connections are open with a cap of {CAP} ({STRANGERS} for strangers)",
         held.len()
     );
