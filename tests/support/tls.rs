@@ -12,13 +12,17 @@ use std::time::Duration;
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made by openssl.
 pub fn certificate(dir: &TempDir) {
+    certificate_with(dir, &["-newkey", "rsa:2048"]);
+}
+
+/// A self-signed certificate as [`certificate`], with the key `newkey` makes
+/// (openssl req arguments, e.g. an ECDSA P-256 key).
+pub fn certificate_with(dir: &TempDir, newkey: &[&str]) {
     let status = Command::new(require_binary("openssl", "openssl"))
         .current_dir(dir.path())
+        .args(["req", "-x509"])
+        .args(newkey)
         .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
             "-nodes",
             "-days",
             "1",

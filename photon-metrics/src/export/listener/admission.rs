@@ -16,7 +16,11 @@
 //!   [`STRANGERS_RATE`] connections a second: past it they are closed at
 //!   accept, so an attacker with hundreds of addresses, each within its
 //!   own rate, still cannot keep the listener thread busy with
-//!   connections in front of the scraper's. Trusted peers are not counted.
+//!   connections in front of the scraper's. Trusted peers are not
+//!   counted, nor is a quiet peer's connection (within [`QUIET`]: a new
+//!   scraper's first connections), so the flood cannot refuse a scraper
+//!   that has not scraped yet; 199 addresses staying quiet open at most
+//!   about 400 connections a second.
 //! * **At the limit, a newcomer makes room instead of being turned away.**
 //!   The connection closed is the cheapest one ([`activity`](super::activity)):
 //!   the oldest that has not sent a complete request, then the longest
@@ -72,6 +76,13 @@ pub(super) const STRANGERS_RATE: ConnectionRate = ConnectionRate {
     burst: 1000.0,
 };
 
+/// What a peer may open a second, and at once, without counting against
+/// [`STRANGERS_RATE`]: a Prometheus starting with a few jobs.
+pub(super) const QUIET: ConnectionRate = ConnectionRate {
+    per_second: 2.0,
+    burst: 8.0,
+};
+
 /// How fast one peer may open connections.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct ConnectionRate {
@@ -95,6 +106,8 @@ struct Peer {
     held: usize,
     tokens: f64,
     refilled: Instant,
+    /// Connections left within [`QUIET`].
+    quiet: f64,
 }
 
 /// One connection in the table.
@@ -175,6 +188,7 @@ impl Admissions {
                     held: 0,
                     tokens: STRANGERS_RATE.burst,
                     refilled: Instant::now(),
+                    quiet: 0.0,
                 },
                 conns: HashMap::new(),
                 next: 0,
@@ -220,20 +234,25 @@ impl Admissions {
                 .retain(|_, p| p.held > 0 || p.refill(now, rate) < rate.burst);
         }
         let counted = table.peers.len() < PEERS || table.peers.contains_key(&key);
+        let mut quiet = false;
         if counted {
             let p = table.peers.entry(key).or_insert(Peer {
                 held: 0,
                 tokens: self.rate.burst,
                 refilled: now,
+                quiet: QUIET.burst,
             });
             if p.held >= self.max_per_peer {
                 return Admission::OverPeerCap;
             }
+            let elapsed = now.duration_since(p.refilled).as_secs_f64();
             if p.refill(now, self.rate) < 1.0 {
                 return Admission::OverRate;
             }
+            p.quiet = (p.quiet + elapsed * QUIET.per_second).min(QUIET.burst);
+            quiet = p.quiet >= 1.0;
         }
-        if !trusted && table.strangers_rate.refill(now, self.strangers_limit) < 1.0 {
+        if !trusted && !quiet && table.strangers_rate.refill(now, self.strangers_limit) < 1.0 {
             return Admission::OverRate;
         }
         let full = if trusted {
@@ -247,9 +266,10 @@ impl Admissions {
         if counted {
             let p = table.peers.get_mut(&key).expect("entered above");
             p.tokens -= 1.0;
+            p.quiet = (p.quiet - 1.0).max(0.0);
             p.held += 1;
         }
-        if !trusted {
+        if !trusted && !quiet {
             table.strangers_rate.tokens -= 1.0;
         }
         let id = table.next;
@@ -550,16 +570,19 @@ mod tests {
             ConnectionRate::default(),
             trust.clone(),
         );
+        // 200 addresses, each past its quiet allowance: a flood.
+        let peer = |i: u32| IpAddr::V4((0x0a00_0000 + i % 200).into());
+        for i in 0..200 * QUIET.burst as u32 {
+            assert!(matches!(a.admit(peer(i)), Admission::Serve(_)));
+        }
         let mut held = Vec::new();
-        let refused = (0..2 * STRANGERS_RATE.burst as u32).find(|i| {
-            match a.admit(IpAddr::V4((0x0a00_0000 + i).into())) {
-                Admission::Serve(slot) => {
-                    held.push(slot);
-                    false
-                }
-                Admission::OverRate => true,
-                _ => panic!("only the rate refuses here"),
+        let refused = (0..2 * STRANGERS_RATE.burst as u32).find(|i| match a.admit(peer(*i)) {
+            Admission::Serve(slot) => {
+                held.push(slot);
+                false
             }
+            Admission::OverRate => true,
+            _ => panic!("only the rate refuses here"),
         });
         // The burst, and what the rate refilled while the loop ran.
         let admitted = refused.expect("the strangers' rate refuses some") as f64;
@@ -567,8 +590,12 @@ mod tests {
             (STRANGERS_RATE.burst..STRANGERS_RATE.burst + 100.0).contains(&admitted),
             "{admitted} strangers admitted at once"
         );
+        // A quiet newcomer (a scraper's first connection) is not counted.
+        assert!(matches!(a.admit(ip("127.0.0.3")), Admission::Serve(_)));
         trust.mark(ip("127.0.0.2"));
-        assert!(matches!(a.admit(ip("127.0.0.2")), Admission::Serve(_)));
+        for _ in 0..2 * QUIET.burst as usize {
+            assert!(matches!(a.admit(ip("127.0.0.2")), Admission::Serve(_)));
+        }
     }
 
     #[test]
