@@ -20,7 +20,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`listen`](Self::listen) | `0.0.0.0:8080` ([`DEFAULT_LISTEN`](super::DEFAULT_LISTEN)) |
 /// | [`metrics_path`](Self::metrics_path) | `/metrics` |
 /// | [`max_connections`](Self::max_connections) | 512 |
-/// | [`max_connections_per_peer`](Self::max_connections_per_peer) | half of `max_connections` |
+/// | [`max_connections_per_peer`](Self::max_connections_per_peer) | 8 |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
 /// | [`connection_rate_per_peer`](Self::connection_rate_per_peer) | 100 new connections a second after a burst of 300 |
 /// | [`write_timeout`](Self::write_timeout) | 10 s without progress |
@@ -252,17 +252,24 @@ impl PrometheusExporterBuilder {
         Ok(self)
     }
 
-    /// The most connections served at once (default 512, at least 1); a
-    /// connection beyond it is closed as soon as it is accepted.
+    /// The most connections held at once (default 512, at least 1). At the
+    /// limit a new connection makes room by closing the oldest connection
+    /// that has not sent a request, then the longest idle keep-alive, then
+    /// a writer stalled for a second; only when every connection is being
+    /// served is the new one closed as soon as it is accepted. An eighth of
+    /// the limit is kept for peers that read a whole scrape in the last 10
+    /// minutes.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.listener.max_connections = max.max(1);
         self
     }
 
-    /// The most connections one peer may hold at once (default: half of
-    /// [`max_connections`](Self::max_connections)); IPv6 peers are counted
-    /// by their /64. A peer's connection beyond it is closed as soon as it is
-    /// accepted, so no single host can take every slot from the scraper.
+    /// The most connections one peer may hold at once (default 8: a
+    /// Prometheus keeps one keep-alive connection per job and target);
+    /// IPv6 peers are counted by their /64. A peer's connection beyond it
+    /// is closed as soon as it is accepted, so a host needs many addresses
+    /// to reach the connection limit, where its unused connections are
+    /// the first closed.
     pub fn max_connections_per_peer(mut self, max: usize) -> Self {
         self.listener.max_connections_per_peer = Some(max.max(1));
         self
