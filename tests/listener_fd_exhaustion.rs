@@ -1,5 +1,6 @@
 //! The listener under fd exhaustion: the demo runs with `ulimit -n 256`
-//! and 300 clients connect and send nothing. The accept loop must back off
+//! and 300 clients connect and send nothing, from 40 addresses (one
+//! address holds at most 8 connections, so it alone cannot exhaust fds). The accept loop must back off
 //! instead of spinning (CPU stays near its baseline), log the condition a
 //! bounded number of times, and serve scrapes again by itself once the
 //! header-read timeout has closed the idle connections, while their
@@ -46,14 +47,10 @@ fn fd_exhaustion_backs_off_stays_quiet_and_recovers() {
     let window = Duration::from_secs(3);
     let baseline = cpu_over(pid, window);
 
+    let sources = support::attack::attackers(40);
+    let to = format!("127.0.0.1:{port}").parse().unwrap();
     let attackers: Vec<TcpStream> = (0..300)
-        .filter_map(|_| {
-            TcpStream::connect_timeout(
-                &format!("127.0.0.1:{port}").parse().unwrap(),
-                Duration::from_secs(2),
-            )
-            .ok()
-        })
+        .filter_map(|n| support::attack::try_connect_from(&sources[n % sources.len()], to, None))
         .collect();
     assert!(attackers.len() >= 260, "only {} connected", attackers.len());
     let during = cpu_over(pid, window);
