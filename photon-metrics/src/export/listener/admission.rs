@@ -39,6 +39,7 @@
 //! out) and only the total limit applies to it.
 
 use super::activity::{millis, Activity};
+use super::bucket::{Bucket, Rate};
 use super::trust::Trust;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -71,43 +72,31 @@ pub(super) fn reserved_for(max_total: usize) -> usize {
 /// after a quiet time): far above what any number of scrapers opens,
 /// and about a fifth of what the listener thread can serve a second with
 /// a 1 MB body.
-pub(super) const STRANGERS_RATE: ConnectionRate = ConnectionRate {
+pub(super) const STRANGERS_RATE: Rate = Rate {
     per_second: 1000.0,
     burst: 1000.0,
 };
 
 /// What a peer may open a second, and at once, without counting against
 /// [`STRANGERS_RATE`]: a Prometheus starting with a few jobs.
-pub(super) const QUIET: ConnectionRate = ConnectionRate {
+pub(super) const QUIET: Rate = Rate {
     per_second: 2.0,
     burst: 8.0,
 };
 
-/// How fast one peer may open connections.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ConnectionRate {
-    /// New connections a second, sustained.
-    pub per_second: f64,
-    /// New connections at once after a quiet time.
-    pub burst: f64,
-}
-
-impl Default for ConnectionRate {
-    fn default() -> Self {
-        ConnectionRate {
-            per_second: 100.0,
-            burst: 300.0,
-        }
-    }
-}
+/// How fast one peer may open connections by default.
+pub(crate) const DEFAULT_CONNECTION_RATE: Rate = Rate {
+    per_second: 100.0,
+    burst: 300.0,
+};
 
 /// What is known of one peer.
 struct Peer {
     held: usize,
-    tokens: f64,
-    refilled: Instant,
-    /// Connections left within [`QUIET`].
-    quiet: f64,
+    /// Within the per-peer connection rate.
+    tokens: Bucket,
+    /// Within [`QUIET`].
+    quiet: Bucket,
 }
 
 /// One connection in the table.
@@ -139,7 +128,7 @@ pub(super) enum Admission {
 struct Table {
     peers: HashMap<IpAddr, Peer>,
     /// All strangers' connection rate.
-    strangers_rate: Peer,
+    strangers_rate: Bucket,
     conns: HashMap<u64, Conn>,
     next: u64,
     /// Connections admitted as strangers'.
@@ -151,9 +140,9 @@ pub(super) struct Admissions {
     max_total: usize,
     max_per_peer: usize,
     reserved: usize,
-    rate: ConnectionRate,
+    rate: Rate,
     /// [`STRANGERS_RATE`], other in tests.
-    strangers_limit: ConnectionRate,
+    strangers_limit: Rate,
     trust: Arc<Trust>,
     epoch: Instant,
     denied: AtomicUsize,
@@ -167,7 +156,7 @@ impl Admissions {
         allow: Vec<IpNet>,
         max_total: usize,
         max_per_peer: usize,
-        rate: ConnectionRate,
+        rate: Rate,
         trust: Arc<Trust>,
     ) -> Arc<Self> {
         let max_total = max_total.max(1);
@@ -184,12 +173,7 @@ impl Admissions {
             evictions: AtomicU64::new(0),
             table: Mutex::new(Table {
                 peers: HashMap::new(),
-                strangers_rate: Peer {
-                    held: 0,
-                    tokens: STRANGERS_RATE.burst,
-                    refilled: Instant::now(),
-                    quiet: 0.0,
-                },
+                strangers_rate: Bucket::full(STRANGERS_RATE, Instant::now()),
                 conns: HashMap::new(),
                 next: 0,
                 strangers: 0,
@@ -231,26 +215,23 @@ impl Admissions {
             let rate = self.rate;
             table
                 .peers
-                .retain(|_, p| p.held > 0 || p.refill(now, rate) < rate.burst);
+                .retain(|_, p| p.held > 0 || p.tokens.refill(now, rate) < rate.burst);
         }
         let counted = table.peers.len() < PEERS || table.peers.contains_key(&key);
         let mut quiet = false;
         if counted {
             let p = table.peers.entry(key).or_insert(Peer {
                 held: 0,
-                tokens: self.rate.burst,
-                refilled: now,
-                quiet: QUIET.burst,
+                tokens: Bucket::full(self.rate, now),
+                quiet: Bucket::full(QUIET, now),
             });
             if p.held >= self.max_per_peer {
                 return Admission::OverPeerCap;
             }
-            let elapsed = now.duration_since(p.refilled).as_secs_f64();
-            if p.refill(now, self.rate) < 1.0 {
+            if p.tokens.refill(now, self.rate) < 1.0 {
                 return Admission::OverRate;
             }
-            p.quiet = (p.quiet + elapsed * QUIET.per_second).min(QUIET.burst);
-            quiet = p.quiet >= 1.0;
+            quiet = p.quiet.refill(now, QUIET) >= 1.0;
         }
         if !trusted && !quiet && table.strangers_rate.refill(now, self.strangers_limit) < 1.0 {
             return Admission::OverRate;
@@ -265,12 +246,14 @@ impl Admissions {
         }
         if counted {
             let p = table.peers.get_mut(&key).expect("entered above");
-            p.tokens -= 1.0;
-            p.quiet = (p.quiet - 1.0).max(0.0);
+            p.tokens.spend();
+            if quiet {
+                p.quiet.spend();
+            }
             p.held += 1;
         }
         if !trusted && !quiet {
-            table.strangers_rate.tokens -= 1.0;
+            table.strangers_rate.spend();
         }
         let id = table.next;
         table.next += 1;
@@ -348,16 +331,6 @@ impl Drop for Slot {
     }
 }
 
-impl Peer {
-    /// Adds the tokens earned since the last refill; returns the tokens.
-    fn refill(&mut self, now: Instant, rate: ConnectionRate) -> f64 {
-        let earned = now.duration_since(self.refilled).as_secs_f64() * rate.per_second;
-        self.tokens = (self.tokens + earned).min(rate.burst);
-        self.refilled = now;
-        self.tokens
-    }
-}
-
 /// A place in the 403 budget, given back on drop.
 pub(super) struct DeniedPermit(Arc<Admissions>);
 
@@ -390,7 +363,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn admissions(max_total: usize, per_peer: usize, rate: ConnectionRate) -> Arc<Admissions> {
+    fn admissions(max_total: usize, per_peer: usize, rate: Rate) -> Arc<Admissions> {
         Admissions::new(Vec::new(), max_total, per_peer, rate, Arc::default())
     }
 
@@ -420,7 +393,7 @@ mod tests {
             vec!["127.0.0.2/32".parse().unwrap()],
             4,
             4,
-            ConnectionRate::default(),
+            DEFAULT_CONNECTION_RATE,
             Arc::default(),
         );
         let mut held = Vec::new();
@@ -439,7 +412,7 @@ mod tests {
 
     #[test]
     fn one_peer_holds_at_most_its_share_and_gives_it_back() {
-        let a = admissions(10, 3, ConnectionRate::default());
+        let a = admissions(10, 3, DEFAULT_CONNECTION_RATE);
         let slots: Vec<_> = (0..3)
             .map(|_| match a.admit(ip("127.0.0.1")) {
                 Admission::Serve(s) => s,
@@ -455,7 +428,7 @@ mod tests {
 
     #[test]
     fn a_peer_faster_than_its_rate_is_closed_and_others_are_not() {
-        let rate = ConnectionRate {
+        let rate = Rate {
             per_second: 10.0,
             burst: 5.0,
         };
@@ -471,12 +444,12 @@ mod tests {
 
     #[test]
     fn the_peer_table_is_bounded_and_never_shuts_a_newcomer_out() {
-        let rate = ConnectionRate {
+        let rate = Rate {
             per_second: 0.001,
             burst: 2.0,
         };
         let mut a = admissions(usize::MAX, 10, rate);
-        Arc::get_mut(&mut a).unwrap().strangers_limit = ConnectionRate {
+        Arc::get_mut(&mut a).unwrap().strangers_limit = Rate {
             per_second: f64::MAX,
             burst: f64::MAX,
         };
@@ -491,7 +464,7 @@ mod tests {
     #[test]
     fn past_the_limit_a_newcomer_is_closed_only_when_every_connection_is_served() {
         // Three slots, one of them kept for trusted peers.
-        let a = admissions(3, 3, ConnectionRate::default());
+        let a = admissions(3, 3, DEFAULT_CONNECTION_RATE);
         let one = serve(&a, "127.0.0.1");
         one.activity().request_started();
         let two = serve(&a, "127.0.0.2");
@@ -505,7 +478,7 @@ mod tests {
     fn at_the_limit_the_oldest_unproven_connection_makes_room_then_idle_ones() {
         let pause = || std::thread::sleep(std::time::Duration::from_millis(5));
         // Room for four strangers.
-        let a = admissions(5, 5, ConnectionRate::default());
+        let a = admissions(5, 5, DEFAULT_CONNECTION_RATE);
         let served = serve(&a, "127.0.0.1");
         served.activity().request_started();
         let idle = serve(&a, "127.0.0.1");
@@ -538,7 +511,7 @@ mod tests {
     #[test]
     fn strangers_cannot_fill_the_slots_reserved_for_trusted_peers() {
         let trust = Arc::new(Trust::default());
-        let a = Admissions::new(Vec::new(), 16, 16, ConnectionRate::default(), trust.clone());
+        let a = Admissions::new(Vec::new(), 16, 16, DEFAULT_CONNECTION_RATE, trust.clone());
         let reserved = reserved_for(16);
         let strangers: Vec<Slot> = (0..16 - reserved).map(|_| serve(&a, "127.0.0.1")).collect();
         for s in &strangers {
@@ -567,7 +540,7 @@ mod tests {
             Vec::new(),
             10_000,
             8,
-            ConnectionRate::default(),
+            DEFAULT_CONNECTION_RATE,
             trust.clone(),
         );
         // 200 addresses, each past its quiet allowance: a flood.

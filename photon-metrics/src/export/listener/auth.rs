@@ -26,6 +26,7 @@
 //!   client has gone away is skipped.
 
 use super::admission::peer_key;
+use super::bucket::{Bucket, Rate};
 use super::trust::Trust;
 use crate::export::web_config::{BasicAuth, Recall};
 use std::collections::HashMap;
@@ -40,6 +41,12 @@ pub(super) const PEER_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Failed checks one peer may have at once after a quiet time.
 pub(super) const PEER_BURST: f64 = 4.0;
+
+/// A peer's failed checks: one per [`PEER_INTERVAL`], [`PEER_BURST`] at once.
+const FAILURES: Rate = Rate {
+    per_second: 1.0 / PEER_INTERVAL.as_secs_f64(),
+    burst: PEER_BURST,
+};
 
 /// How long a peer's asking and failing is remembered for its standing.
 pub(super) const REMEMBER: Duration = Duration::from_secs(600);
@@ -132,8 +139,7 @@ impl Queue {
 
 /// What is remembered of one peer's checks.
 struct PeerChecks {
-    tokens: f64,
-    refilled: Instant,
+    tokens: Bucket,
     asked: Option<Instant>,
     failed: Option<Instant>,
 }
@@ -221,7 +227,7 @@ impl AuthGate {
         if peers.len() >= PEERS && !peers.contains_key(&key) {
             // Peers with a full budget are forgotten first: under this
             // pressure a forgotten guesser asks again as new, once.
-            peers.retain(|_, p| refill(p, now) < PEER_BURST);
+            peers.retain(|_, p| p.tokens.refill(now, FAILURES) < PEER_BURST);
             if peers.len() >= PEERS {
                 // As many peers guessing at once as we remember: the one
                 // bcrypt thread is the limit now, so refuse the newcomer.
@@ -229,15 +235,14 @@ impl AuthGate {
             }
         }
         let p = peers.entry(key).or_insert(PeerChecks {
-            tokens: PEER_BURST,
-            refilled: now,
+            tokens: Bucket::full(FAILURES, now),
             asked: None,
             failed: None,
         });
-        if refill(p, now) < 1.0 {
+        if p.tokens.refill(now, FAILURES) < 1.0 {
             return None;
         }
-        p.tokens -= 1.0;
+        p.tokens.spend();
         let recent = |t: Option<Instant>| t.is_some_and(|t| now.duration_since(t) < REMEMBER);
         let standing = if trusted {
             Standing::Trusted
@@ -255,7 +260,7 @@ impl AuthGate {
     /// Gives back the check of credentials that verified, or never ran.
     fn give_back(&self, peer: IpAddr) {
         if let Some(p) = self.lock().get_mut(&peer_key(peer)) {
-            p.tokens = (p.tokens + 1.0).min(PEER_BURST);
+            p.tokens.give_back(FAILURES);
         }
     }
 
@@ -265,14 +270,6 @@ impl AuthGate {
             p.failed = Some(Instant::now());
         }
     }
-}
-
-/// Adds what `p` earned since its last refill; returns its tokens.
-fn refill(p: &mut PeerChecks, now: Instant) -> f64 {
-    let earned = now.duration_since(p.refilled).as_secs_f64() / PEER_INTERVAL.as_secs_f64();
-    p.tokens = (p.tokens + earned).min(PEER_BURST);
-    p.refilled = now;
-    p.tokens
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@
 //! * handshakes run on a thread of their own ("photon-metrics-tls"),
 //!   [`RUNNING`] at a time; the listener thread only hands them over;
 //! * one peer has at most [`PER_PEER`] handshakes waiting or running and
-//!   starts at most [`PER_PEER_RATE`] a second (after a burst of
-//!   [`PER_PEER_BURST`]); more are closed at once;
+//!   starts them at most at [`PER_PEER_RATE`]; more are closed at once;
 //! * trusted peers (answered a scrape recently) go before every stranger
 //!   in the queue, and at most [`WAITING`] strangers wait;
 //! * a handshake not done within [`DEADLINE`] of its arrival, queue
@@ -20,6 +19,7 @@
 //! others, one per peer or two.
 
 use super::admission::peer_key;
+use super::bucket::{Bucket, Rate};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;
@@ -37,11 +37,11 @@ pub(super) const WAITING: usize = 256;
 /// Handshakes one peer may have waiting or running.
 pub(super) const PER_PEER: usize = 2;
 
-/// Handshakes a peer may start a second, sustained.
-pub(super) const PER_PEER_RATE: f64 = 20.0;
-
-/// Handshakes a peer may start at once after a quiet time.
-pub(super) const PER_PEER_BURST: f64 = 40.0;
+/// Handshakes a peer may start: 20 a second, 40 at once.
+pub(super) const PER_PEER_RATE: Rate = Rate {
+    per_second: 20.0,
+    burst: 40.0,
+};
 
 /// From arrival to the end of the handshake, waiting included: a client
 /// a continent away needs two round trips.
@@ -52,8 +52,7 @@ const PEERS: usize = 4096;
 
 struct PeerBudget {
     pending: usize,
-    tokens: f64,
-    refilled: Instant,
+    tokens: Bucket,
 }
 
 #[derive(Default)]
@@ -130,20 +129,19 @@ impl Handshakes {
         let now = Instant::now();
         let mut queue = self.lock();
         if queue.peers.len() >= PEERS && !queue.peers.contains_key(&key) {
-            queue
-                .peers
-                .retain(|_, p| p.pending > 0 || refill(p, now) < PER_PEER_BURST);
+            queue.peers.retain(|_, p| {
+                p.pending > 0 || p.tokens.refill(now, PER_PEER_RATE) < PER_PEER_RATE.burst
+            });
         }
         let peer = queue.peers.entry(key).or_insert(PeerBudget {
             pending: 0,
-            tokens: PER_PEER_BURST,
-            refilled: now,
+            tokens: Bucket::full(PER_PEER_RATE, now),
         });
-        if peer.pending >= PER_PEER || refill(peer, now) < 1.0 {
+        if peer.pending >= PER_PEER || peer.tokens.refill(now, PER_PEER_RATE) < 1.0 {
             return None;
         }
         peer.pending += 1;
-        peer.tokens -= 1.0;
+        peer.tokens.spend();
         Some(Pending(self.clone(), key))
     }
 
@@ -245,13 +243,6 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-fn refill(p: &mut PeerBudget, now: Instant) -> f64 {
-    let earned = now.duration_since(p.refilled).as_secs_f64() * PER_PEER_RATE;
-    p.tokens = (p.tokens + earned).min(PER_PEER_BURST);
-    p.refilled = now;
-    p.tokens
 }
 
 #[cfg(test)]

@@ -36,14 +36,16 @@ mod activity;
 mod admission;
 #[cfg(feature = "web-config")]
 mod auth;
+mod bucket;
 #[cfg(feature = "web-config")]
 mod handshake;
 mod render;
 mod trust;
 
 use self::activity::{Activity, Tracked};
-pub(crate) use self::admission::ConnectionRate;
+pub(crate) use self::admission::DEFAULT_CONNECTION_RATE;
 use self::admission::{Admission, Admissions, DeniedPermit, Slot};
+pub(crate) use self::bucket::Rate;
 use self::render::{NoBody, Renders, Variant};
 use self::trust::Trust;
 use super::encode::Exposition;
@@ -94,7 +96,7 @@ pub(crate) struct ListenerConfig {
     /// Slots one peer may hold; `None`: [`admission::DEFAULT_PER_PEER`].
     pub max_connections_per_peer: Option<usize>,
     /// How fast one peer may open connections.
-    pub connection_rate: ConnectionRate,
+    pub connection_rate: Rate,
     pub header_read_timeout: Duration,
     pub write_timeout: Duration,
     pub allow: Vec<IpNet>,

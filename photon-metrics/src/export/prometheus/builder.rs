@@ -64,7 +64,7 @@ impl PrometheusExporterBuilder {
                 path: "/metrics".into(),
                 max_connections: 512,
                 max_connections_per_peer: None,
-                connection_rate: listener::ConnectionRate::default(),
+                connection_rate: listener::DEFAULT_CONNECTION_RATE,
                 header_read_timeout: Duration::from_secs(10),
                 write_timeout: Duration::from_secs(10),
                 allow: Vec::new(),
@@ -282,7 +282,7 @@ impl PrometheusExporterBuilder {
     /// each and cannot queue up in front of the scraper. Prometheus keeps
     /// its connections alive and opens a few an hour.
     pub fn connection_rate_per_peer(mut self, per_second: u32, burst: u32) -> Self {
-        self.listener.connection_rate = listener::ConnectionRate {
+        self.listener.connection_rate = listener::Rate {
             per_second: f64::from(per_second.max(1)),
             burst: f64::from(burst.max(1)),
         };
