@@ -1,6 +1,7 @@
 //! Attacks without credentials on a listener serving a large body (8,000
 //! series, about 0.9 MB): a render flood from clients that leave at once,
-//! and 512 slow readers that send a request and never read. During each, a
+//! 512 slow readers that send a request and never read, and 512 more from
+//! 64 addresses that stay connected after the write timeout drops them. During each, a
 //! legitimate scrape from another address answers in under 1 s; right
 //! after, too; and the server's threads are idle again within 2 s.
 
@@ -158,4 +159,43 @@ fn floods_and_slow_readers_cannot_stall_a_scrape() {
     assert_scrape_fast(to, "after the slow readers");
     drop(readers);
     assert_idle_after("slow readers");
+
+    // 3. 512 slow readers from 64 addresses (8 each, every one held), left
+    //    connected after the write timeout drops them: the server resets
+    //    them, so the kernel keeps no orphaned socket with unsent data.
+    let (orphans_before, mem_before) = tcp_sockstat();
+    let sources = support::attack::attackers(64);
+    let readers: Vec<TcpStream> = (0..512)
+        .filter_map(|n| {
+            let mut s = support::attack::try_connect_from(&sources[n % 64], to, Some(4096))?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .ok()?;
+            Some(s)
+        })
+        .collect();
+    std::thread::sleep(WRITE_TIMEOUT * 3);
+    let (orphans, mem) = tcp_sockstat();
+    eprintln!(
+        "{} slow readers from 64 addresses dropped by the write timeout, clients still connected: \
+         {orphans} orphaned sockets (before: {orphans_before}), TCP memory {mem} pages (before: {mem_before})",
+        readers.len()
+    );
+    assert!(readers.len() >= 500, "only {} connected", readers.len());
+    assert!(
+        orphans <= orphans_before + 8,
+        "{orphans} orphaned sockets hold unsent data for dropped readers (before: {orphans_before})"
+    );
+    drop(readers);
+}
+
+/// `/proc/net/sockstat`'s TCP orphans and memory (pages).
+fn tcp_sockstat() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/net/sockstat").unwrap();
+    let tcp = text.lines().find(|l| l.starts_with("TCP:")).unwrap();
+    let field = |name: &str| -> u64 {
+        let words: Vec<&str> = tcp.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == name).unwrap();
+        words[at + 1].parse().unwrap()
+    };
+    (field("orphan"), field("mem"))
 }

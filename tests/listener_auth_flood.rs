@@ -7,25 +7,17 @@
 
 mod support;
 
-use base64::Engine;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::attack::{connect_from, scrape, scrape_while, server_cpu, server_cpu_over, Flood};
-use support::raw_http::request_on;
+use support::raw_http::{basic_auth, request_on};
 use support::TempDir;
 
 const SCRAPE_BOUND: Duration = Duration::from_secs(1);
 const IDLE_CPU: Duration = Duration::from_millis(100);
-
-fn basic(credentials: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
 
 #[test]
 fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
@@ -50,7 +42,7 @@ fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
         .unwrap();
     let port = exporter.local_addr().unwrap().port();
     let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let good = basic("prometheus:s3cret");
+    let good = basic_auth("prometheus:s3cret");
     let (first, took) = scrape(to, &[("Authorization", &good)]);
     assert_eq!(first.unwrap().status, 200);
     eprintln!("first scrape (one bcrypt): {took:?}");
@@ -60,7 +52,7 @@ fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
     let (d, t) = (denied.clone(), throttled.clone());
     let cpu_before = server_cpu();
     let flood = Flood::start(64, Duration::from_secs(10), move |n| {
-        let wrong = basic(&format!("prometheus:guess-{n}"));
+        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
         let response = request_on(
             connect_from("127.0.0.1", to, None),
             "GET",
@@ -82,7 +74,7 @@ fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
         connect_from("127.0.0.3", to, None),
         "GET",
         "/metrics",
-        &[("Authorization", &basic("backup:b4ckup"))],
+        &[("Authorization", &basic_auth("backup:b4ckup"))],
         Duration::from_secs(30),
     );
     let cold_took = cold_start.elapsed();

@@ -7,22 +7,14 @@
 
 mod support;
 
-use base64::Engine;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::attack::{attackers, scrape, scrape_while, server_cpu_over, try_connect_from, Flood};
-use support::raw_http::request_on;
+use support::raw_http::{basic_auth, request_on};
 use support::TempDir;
-
-fn basic(credentials: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
 
 #[test]
 fn wrong_passwords_from_many_addresses_cannot_refuse_new_credentials() {
@@ -44,7 +36,7 @@ fn wrong_passwords_from_many_addresses_cannot_refuse_new_credentials() {
         .install()
         .unwrap();
     let to: SocketAddr = exporter.local_addr().unwrap();
-    let good = basic("prometheus:s3cret");
+    let good = basic_auth("prometheus:s3cret");
 
     let statuses: Arc<[AtomicU64; 4]> = Arc::new(Default::default());
     let (counts, sources) = (statuses.clone(), attackers(199));
@@ -52,7 +44,7 @@ fn wrong_passwords_from_many_addresses_cannot_refuse_new_credentials() {
         let Some(tcp) = try_connect_from(&sources[n as usize % sources.len()], to, None) else {
             return;
         };
-        let wrong = basic(&format!("prometheus:guess-{n}"));
+        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
         let response = request_on(
             tcp,
             "GET",

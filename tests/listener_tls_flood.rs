@@ -6,22 +6,15 @@
 
 mod support;
 
-use base64::Engine;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::attack::{connect_from, server_cpu_over, Flood, SCRAPER};
+use support::raw_http::basic_auth;
 use support::tls::{client_config, get, tls_web_config};
 use support::TempDir;
-
-fn basic(credentials: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
 
 #[test]
 fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
@@ -36,7 +29,7 @@ fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
         .unwrap();
     let to: SocketAddr = exporter.local_addr().unwrap();
     let config = client_config(&dir);
-    let good = basic("prometheus:s3cret");
+    let good = basic_auth("prometheus:s3cret");
     let scrape = |config: &Arc<rustls::ClientConfig>| {
         let start = Instant::now();
         let tcp = connect_from(SCRAPER, to, None);
@@ -64,7 +57,7 @@ fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
     };
     let attack_config = config.clone();
     let flood = Flood::start(32, Duration::from_secs(20), move |n| {
-        let wrong = basic(&format!("prometheus:guess-{n}"));
+        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
         let tcp = connect_from("127.0.0.1", to, None);
         let _ = get(
             &attack_config,

@@ -120,3 +120,13 @@ pub fn closed_by_server(stream: &mut TcpStream, timeout: Duration) -> bool {
         ),
     }
 }
+
+/// An `Authorization` header value for basic auth with `credentials`
+/// (`user:password`).
+pub fn basic_auth(credentials: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
