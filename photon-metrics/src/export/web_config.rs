@@ -183,6 +183,10 @@ fn tls_acceptor(tls: &TlsFile, base: &Path) -> Result<tokio_rustls::TlsAcceptor,
             })
         }
     };
+    // ring, not aws-lc-rs: no C toolchain beyond cc for every user. rustls
+    // 0.23.48 deprecates ring's provider for lacking post-quantum key
+    // exchange; /metrics keeps the classical groups until ring has them.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
