@@ -4,6 +4,8 @@
 //! handshakes on their own thread, trusted scrapers first and a budget per
 //! peer, a scraper opening a new TLS connection every 150 ms answers 200
 //! in under 1 s during and 1 s after, and the server is idle within 2 s.
+//! Then everything at once over TLS with basic auth: hellos, wrong
+//! passwords, idle holders and slowloris, each from its own ~50 addresses.
 
 mod support;
 
@@ -12,7 +14,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::attack::{attackers, connect_from, server_cpu_over, try_connect_from, Flood, SCRAPER};
+use support::attack::{
+    attackers, connect_from, server_cpu_over, try_connect_from, Flood, Hold, Holders, SCRAPER,
+};
+use support::raw_http::basic_auth;
 use support::tls::{certificate_with, client_config, get};
 use support::TempDir;
 
@@ -26,15 +31,21 @@ fn client_hello(config: &Arc<rustls::ClientConfig>) -> Vec<u8> {
     hello
 }
 
-fn hello_flood(key: &str, newkey: &[&str]) {
-    let dir = TempDir::new(&format!("tls-hellos-{key}"));
+/// Hellos from 199 addresses; with `mixed`, basic auth too and hellos,
+/// wrong passwords, idle holders and slowloris from 49–50 addresses each.
+fn hello_flood(key: &str, newkey: &[&str], mixed: bool) {
+    let dir = TempDir::new(&format!("tls-hellos-{}", key.len()));
     certificate_with(&dir, newkey);
     let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
-    )
-    .unwrap();
+    let mut yaml =
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n".to_string();
+    if mixed {
+        // bcrypt cost 10, as `htpasswd -B -C 10` writes it.
+        let hash = bcrypt::hash("s3cret", 10).unwrap();
+        yaml += &format!("basic_auth_users:\n  prometheus: {hash}\n");
+    }
+    std::fs::write(&web, yaml).unwrap();
+    let good = basic_auth("prometheus:s3cret");
     let exporter = PrometheusExporterBuilder::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .web_config_file(&web)
@@ -49,7 +60,7 @@ fn hello_flood(key: &str, newkey: &[&str]) {
             &config,
             connect_from(SCRAPER, to, None),
             "/metrics",
-            &[],
+            &[("Authorization", &good)],
             Duration::from_secs(30),
         );
         (response.map(|r| r.status).ok(), start.elapsed())
@@ -59,12 +70,49 @@ fn hello_flood(key: &str, newkey: &[&str]) {
     eprintln!("{key}: first scrape {took:?}");
 
     let hello = client_hello(&config);
-    let sources = attackers(199);
+    let all = attackers(199);
+    let (hello_sources, rest) = all.split_at(if mixed { 50 } else { 199 });
+    let hello_sources = hello_sources.to_vec();
     let flood = Flood::start(16, Duration::from_secs(20), move |n| {
-        if let Some(mut s) = try_connect_from(&sources[n as usize % sources.len()], to, None) {
+        let source = &hello_sources[n as usize % hello_sources.len()];
+        if let Some(mut s) = try_connect_from(source, to, None) {
             let _ = s.write_all(&hello);
         }
     });
+    let mut others = Vec::new();
+    let mut guesses = None;
+    if mixed {
+        let (guessers, rest) = rest.split_at(50);
+        let (idle, loris) = rest.split_at(50);
+        others.push(Holders::start(
+            to,
+            idle,
+            8,
+            Hold::Idle,
+            Duration::from_secs(20),
+        ));
+        others.push(Holders::start(
+            to,
+            loris,
+            8,
+            Hold::Slowloris,
+            Duration::from_secs(20),
+        ));
+        let (guessers, config) = (guessers.to_vec(), config.clone());
+        guesses = Some(Flood::start(8, Duration::from_secs(20), move |n| {
+            let source = &guessers[n as usize % guessers.len()];
+            if let Some(tcp) = try_connect_from(source, to, None) {
+                let wrong = basic_auth(&format!("prometheus:guess-{n}"));
+                let _ = get(
+                    &config,
+                    tcp,
+                    "/metrics",
+                    &[("Authorization", &wrong)],
+                    Duration::from_secs(5),
+                );
+            }
+        }));
+    }
     std::thread::sleep(Duration::from_millis(500));
     let mut slowest = Duration::ZERO;
     for n in 0..25 {
@@ -78,12 +126,15 @@ fn hello_flood(key: &str, newkey: &[&str]) {
         std::thread::sleep(Duration::from_millis(150));
     }
     let sent = flood.stop();
+    let guessed = guesses.map_or(0, Flood::stop);
+    let reopened: u64 = others.into_iter().map(Holders::stop).sum();
     std::thread::sleep(Duration::from_secs(1));
     let (after, after_took) = scrape();
     std::thread::sleep(Duration::from_secs(1));
     let idle = server_cpu_over(Duration::from_secs(1));
     eprintln!(
-        "{key}: {sent} hellos from 199 addresses; 25 scrapes, slowest {slowest:?}; 1 s after: {after_took:?}; \
+        "{key}: {sent} hellos, {guessed} wrong passwords, {reopened} held connections reopened; \
+         25 scrapes, slowest {slowest:?}; 1 s after: {after_took:?}; \
          server CPU over 1 s, 2 s after: {idle:?}"
     );
     assert!(sent > 2_000, "{key}: the flood sent only {sent} hellos");
@@ -109,16 +160,24 @@ const KEY_VAR: &str = "PHOTON_TEST_TLS_KEY";
 #[test]
 fn client_hellos_from_many_addresses_cannot_stall_a_scrape() {
     match std::env::var(KEY_VAR).as_deref() {
-        Ok("rsa") => return hello_flood("RSA-2048", &["-newkey", "rsa:2048"]),
+        Ok("rsa") => return hello_flood("RSA-2048", &["-newkey", "rsa:2048"], false),
         Ok("ecdsa") => {
             return hello_flood(
                 "ECDSA P-256",
                 &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                false,
+            )
+        }
+        Ok("mixed") => {
+            return hello_flood(
+                "everything at once, ECDSA P-256 and basic auth",
+                &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                true,
             )
         }
         _ => {}
     }
-    for key in ["rsa", "ecdsa"] {
+    for key in ["rsa", "ecdsa", "mixed"] {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
