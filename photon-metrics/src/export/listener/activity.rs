@@ -55,7 +55,7 @@ pub(super) struct Activity {
     /// Milliseconds since `epoch` (plus one) when writes began to wait; 0
     /// while they do not.
     stalled: AtomicU64,
-    /// Answered an authorised scrape: closed last.
+    /// Admitted as a trusted peer's, or read a whole scrape: closed last.
     trusted: AtomicBool,
     /// Bytes written to the socket so far.
     written: AtomicU64,

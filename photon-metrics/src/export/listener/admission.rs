@@ -27,7 +27,7 @@
 //!   idle keep-alive, then the longest stalled writer; a connection being
 //!   served is never closed. A connection nobody is using therefore never
 //!   costs a scraper its slot, however many addresses hold them.
-//! * **Trusted peers** ([`trust`](super::trust): answered a scrape
+//! * **Trusted peers** ([`trust`](super::trust): read a whole scrape
 //!   recently) keep `reserved` slots strangers cannot fill
 //!   ([`reserved_for`]), and their connections are closed only when no
 //!   stranger's can be.

@@ -16,7 +16,7 @@
 //!   while a neighbour guesses.
 //! * bcrypt runs on a thread of its own, never on the render thread, from a
 //!   queue of [`QUEUE`] checks ordered by the asking peer's [`Standing`]:
-//!   a peer that was answered a scrape recently, then a peer asking for
+//!   a peer that read a whole scrape recently, then a peer asking for
 //!   the first time, then one that asked before without failing, then one
 //!   that failed within [`REMEMBER`]. When the queue is full, a check
 //!   displaces the newest check of a lower standing (answered 503); only a

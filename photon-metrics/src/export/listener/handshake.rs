@@ -9,7 +9,7 @@
 //!   [`RUNNING`] at a time; the listener thread only hands them over;
 //! * one peer has at most [`PER_PEER`] handshakes waiting or running and
 //!   starts them at most at [`PER_PEER_RATE`]; more are closed at once;
-//! * trusted peers (answered a scrape recently) go before every stranger
+//! * trusted peers (read a whole scrape recently) go before every stranger
 //!   in the queue, and at most [`WAITING`] strangers wait;
 //! * a handshake not done within [`DEADLINE`] of its arrival, queue
 //!   included, is abandoned.

@@ -9,7 +9,7 @@
 //!   connection limit a newcomer makes room by closing the oldest
 //!   connection that has not sent a request, then the longest idle
 //!   keep-alive, then the longest stalled writer ([`activity`]), never
-//!   one being served; peers that were answered a scrape recently
+//!   one being served; peers that read a whole scrape recently
 //!   ([`trust`]) keep reserved slots and are closed last.
 //! * **Slow or idle clients** are closed when their request head has not
 //!   arrived within the header-read timeout (idle keep-alive connections

@@ -1,14 +1,16 @@
 //! Which peers scraped us recently: the one thing that tells a scraper
 //! from a stranger before it has sent a byte.
 //!
-//! A peer is *trusted* for [`TRUST_FOR`] after it was answered a 200 on the
-//! metrics path (after basic auth, where it is configured). Trusted peers
+//! A peer is *trusted* for [`TRUST_FOR`] after it read a whole scrape: a
+//! 200 to a GET on the metrics path (after basic auth, where it is
+//! configured) whose body was written out to it in full, which a slow
+//! reader that only asks never reaches (see `activity`). Trusted peers
 //! keep reserved connection slots ([`admission`](super::admission)), go
 //! first for TLS handshakes ([`handshake`](super::handshake)) and for
 //! bcrypt checks ([`auth`](super::auth)), and their connections are closed
 //! last when room must be made.
 //!
-//! Without basic auth, trust is what any peer earns by asking for a whole
+//! Without basic auth, trust is what any peer earns by reading a whole
 //! scrape; with it, only a peer that knew a password. At most [`PEERS`]
 //! are remembered; past that the one trusted longest ago is forgotten.
 
@@ -25,14 +27,14 @@ pub(super) const TRUST_FOR: Duration = Duration::from_secs(600);
 /// Trusted peers remembered at most: scrapers, not clients, so few.
 pub(super) const PEERS: usize = 256;
 
-/// Peers that were answered a scrape recently.
+/// Peers that read a whole scrape recently.
 #[derive(Default)]
 pub(super) struct Trust {
     peers: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl Trust {
-    /// `peer` was just answered a scrape.
+    /// `peer` just read a whole scrape.
     pub(super) fn mark(&self, peer: IpAddr) {
         let key = peer_key(peer);
         let now = Instant::now();
@@ -49,7 +51,7 @@ impl Trust {
         peers.insert(key, now);
     }
 
-    /// Whether `peer` was answered a scrape within [`TRUST_FOR`].
+    /// Whether `peer` read a whole scrape within [`TRUST_FOR`].
     pub(super) fn trusted(&self, peer: IpAddr) -> bool {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers
