@@ -38,7 +38,7 @@
 //! full of active peers, a newcomer is admitted without a rate (never shut
 //! out) and only the total limit applies to it.
 
-use super::activity::{millis, Activity};
+use super::activity::{millis, Activity, Tier};
 use super::bucket::{Bucket, Rate};
 use super::trust::Trust;
 use ipnet::IpNet;
@@ -101,6 +101,8 @@ struct Peer {
 
 /// One connection in the table.
 struct Conn {
+    /// Unique for the listener's life: a slab key is reused, an id never.
+    id: u64,
     /// The peer it is counted under; `None` when the peer table was full.
     peer: Option<IpAddr>,
     /// Admitted as a trusted peer's (counted against the whole table, not
@@ -129,7 +131,7 @@ struct Table {
     peers: HashMap<IpAddr, Peer>,
     /// All strangers' connection rate.
     strangers_rate: Bucket,
-    conns: HashMap<u64, Conn>,
+    conns: slab::Slab<Conn>,
     next: u64,
     /// Connections admitted as strangers'.
     strangers: usize,
@@ -174,7 +176,7 @@ impl Admissions {
             table: Mutex::new(Table {
                 peers: HashMap::new(),
                 strangers_rate: Bucket::full(STRANGERS_RATE, Instant::now()),
-                conns: HashMap::new(),
+                conns: slab::Slab::new(),
                 next: 0,
                 strangers: 0,
             }),
@@ -258,17 +260,16 @@ impl Admissions {
         let id = table.next;
         table.next += 1;
         let activity = Activity::new(self.epoch, trusted);
-        table.conns.insert(
+        let entry = table.conns.insert(Conn {
             id,
-            Conn {
-                peer: counted.then_some(key),
-                trusted,
-                activity: activity.clone(),
-            },
-        );
+            peer: counted.then_some(key),
+            trusted,
+            activity: activity.clone(),
+        });
         table.strangers += usize::from(!trusted);
         Admission::Serve(Slot {
             admissions: self.clone(),
+            entry,
             id,
             activity,
         })
@@ -279,17 +280,22 @@ impl Admissions {
     /// one was found.
     fn make_room(&self, table: &mut Table, trusted: bool) -> bool {
         let now = millis(self.epoch);
-        let victim = table
-            .conns
-            .iter()
-            .filter(|(_, c)| trusted || !c.trusted)
-            .filter_map(|(id, c)| {
-                let (tier, since) = c.activity.closable(now)?;
-                Some(((c.trusted || c.activity.trusted(), tier, since), *id))
-            })
-            .min_by_key(|(order, _)| *order)
-            .map(|(_, id)| id);
-        let Some(conn) = victim.and_then(|id| table.remove(id)) else {
+        // A plain walk of the array: this runs for every newcomer at the
+        // limit, so it is kept to loads and compares.
+        let mut victim: Option<((bool, Tier, u64), usize)> = None;
+        for (entry, c) in table.conns.iter() {
+            if c.trusted && !trusted {
+                continue;
+            }
+            let Some((tier, since)) = c.activity.closable(now) else {
+                continue;
+            };
+            let order = (c.trusted || c.activity.trusted(), tier, since);
+            if victim.is_none_or(|(best, _)| order < best) {
+                victim = Some((order, entry));
+            }
+        }
+        let Some(conn) = victim.and_then(|(_, entry)| table.remove_entry(entry)) else {
             return false;
         };
         conn.activity.evict();
@@ -299,9 +305,18 @@ impl Admissions {
 }
 
 impl Table {
-    /// Takes connection `id` out of every count.
-    fn remove(&mut self, id: u64) -> Option<Conn> {
-        let conn = self.conns.remove(&id)?;
+    /// Takes the connection at `entry` out of every count, if it is `id`
+    /// (it is not when it was evicted and the entry reused).
+    fn remove(&mut self, entry: usize, id: u64) -> Option<Conn> {
+        if self.conns.get(entry).is_none_or(|c| c.id != id) {
+            return None;
+        }
+        self.remove_entry(entry)
+    }
+
+    /// Takes the connection at `entry` out of every count.
+    fn remove_entry(&mut self, entry: usize) -> Option<Conn> {
+        let conn = self.conns.try_remove(entry)?;
         if let Some(p) = conn.peer.and_then(|key| self.peers.get_mut(&key)) {
             p.held = p.held.saturating_sub(1);
         }
@@ -313,6 +328,7 @@ impl Table {
 /// One connection's place under the caps, given back on drop.
 pub(super) struct Slot {
     admissions: Arc<Admissions>,
+    entry: usize,
     id: u64,
     activity: Arc<Activity>,
 }
@@ -327,7 +343,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         // Already gone when it was evicted.
-        self.admissions.lock().remove(self.id);
+        self.admissions.lock().remove(self.entry, self.id);
     }
 }
 
@@ -361,6 +377,12 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    impl Table {
+        fn holds(&self, slot: &Slot) -> bool {
+            self.conns.get(slot.entry).is_some_and(|c| c.id == slot.id)
+        }
     }
 
     fn admissions(max_total: usize, per_peer: usize, rate: Rate) -> Arc<Admissions> {
@@ -491,7 +513,7 @@ mod tests {
         let newcomer = serve(&a, "127.0.0.5");
         assert_eq!(a.active(), 4, "the limit holds");
         assert_eq!(a.evictions(), 1);
-        let gone = |slot: &Slot| !a.lock().conns.contains_key(&slot.id);
+        let gone = |slot: &Slot| !a.lock().holds(slot);
         assert!(gone(&oldest), "the oldest unproven went");
         assert!(!gone(&newer));
         // Unproven before idle, however long idle.
@@ -506,6 +528,19 @@ mod tests {
         assert_eq!(a.evictions(), 3);
         drop((oldest, newer));
         assert_eq!(a.active(), 4);
+    }
+
+    #[test]
+    fn an_evicted_connection_dropped_late_leaves_its_successor_alone() {
+        // Room for one stranger.
+        let a = admissions(2, 2, DEFAULT_CONNECTION_RATE);
+        let evicted = serve(&a, "127.0.0.1");
+        let successor = serve(&a, "127.0.0.3");
+        assert!(!a.lock().holds(&evicted));
+        assert_eq!(evicted.entry, successor.entry, "the entry was reused");
+        drop(evicted);
+        assert!(a.lock().holds(&successor));
+        assert_eq!(a.active(), 1);
     }
 
     #[test]
@@ -529,8 +564,8 @@ mod tests {
         stranger_idle.activity().request_answered(None);
         let _more = serve(&a, "127.0.0.2");
         let table = a.lock();
-        assert!(!table.conns.contains_key(&stranger_idle.id));
-        assert!(scraper.iter().all(|s| table.conns.contains_key(&s.id)));
+        assert!(!table.holds(stranger_idle));
+        assert!(scraper.iter().all(|s| table.holds(s)));
     }
 
     #[test]
