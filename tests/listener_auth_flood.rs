@@ -7,8 +7,6 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,14 +32,7 @@ fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
         ),
     )
     .unwrap();
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .web_config_file(&web)
-        .unwrap()
-        .install()
-        .unwrap();
-    let port = exporter.local_addr().unwrap().port();
-    let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (_exporter, to) = support::init::installed_with_web_config(&web);
     let good = basic_auth("prometheus:s3cret");
     let (first, took) = scrape(to, &[("Authorization", &good)]);
     assert_eq!(first.unwrap().status, 200);

@@ -7,8 +7,6 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,13 +29,7 @@ fn wrong_passwords_from_many_addresses_cannot_refuse_new_credentials() {
         ),
     )
     .unwrap();
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .web_config_file(&web)
-        .unwrap()
-        .install()
-        .unwrap();
-    let to: SocketAddr = exporter.local_addr().unwrap();
+    let (_exporter, to) = support::init::installed_with_web_config(&web);
     let good = basic_auth("prometheus:s3cret");
 
     let baseline = rss_kib();

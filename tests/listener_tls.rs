@@ -5,7 +5,6 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::runtime;
 use std::time::Duration;
 use support::tls::tls_web_config;
@@ -20,14 +19,8 @@ fn prometheus_scrapes_over_tls_with_basic_auth_and_strangers_do_not() {
         .format_for_version(bcrypt::Version::TwoY);
     let web = tls_web_config(&dir, &hash);
 
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .web_config_file(&web)
-        .unwrap()
-        .install()
-        .unwrap();
+    let (_exporter, addr) = support::init::installed_with_web_config(&web);
     runtime::set_queue_depth(42);
-    let addr = exporter.local_addr().unwrap();
     let ca = dir.path().join("server.crt");
 
     let job = |name: &str, scheme: &str, password: &str| {

@@ -6,8 +6,6 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,13 +19,7 @@ fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
     let dir = TempDir::new("tls-flood");
     let hash = bcrypt::hash("s3cret", 10).unwrap();
     let web = tls_web_config(&dir, &hash);
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .web_config_file(&web)
-        .unwrap()
-        .install()
-        .unwrap();
-    let to: SocketAddr = exporter.local_addr().unwrap();
+    let (_exporter, to) = support::init::installed_with_web_config(&web);
     let config = client_config(&dir);
     let good = basic_auth("prometheus:s3cret");
     let scrape = |config: &Arc<rustls::ClientConfig>| {

@@ -9,9 +9,7 @@
 
 mod support;
 
-use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::attack::{
@@ -47,13 +45,7 @@ fn hello_flood(key: &str, newkey: &[&str], mixed: bool) {
     }
     std::fs::write(&web, yaml).unwrap();
     let good = basic_auth("prometheus:s3cret");
-    let exporter = PrometheusExporterBuilder::new()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .web_config_file(&web)
-        .unwrap()
-        .install()
-        .unwrap();
-    let to: SocketAddr = exporter.local_addr().unwrap();
+    let (_exporter, to) = support::init::installed_with_web_config(&web);
     let config = client_config(&dir);
     let scrape = || {
         let start = Instant::now();

@@ -48,3 +48,23 @@ pub fn installed_once(
             .unwrap()
     })
 }
+
+/// The process's exporter, installed with the web-config file `web` (TLS,
+/// basic auth) and listening on a free loopback port, with that address.
+/// Keep the exporter bound (`let (_exporter, to) = …`) while the test
+/// scrapes: dropping it stops nothing, but it is what the test installed.
+pub fn installed_with_web_config(
+    web: &std::path::Path,
+) -> (
+    photon_metrics::export::prometheus::PrometheusExporter,
+    std::net::SocketAddr,
+) {
+    let exporter = PrometheusExporterBuilder::new()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .web_config_file(web)
+        .unwrap()
+        .install()
+        .unwrap();
+    let addr = exporter.local_addr().unwrap();
+    (exporter, addr)
+}
