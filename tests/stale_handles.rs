@@ -90,7 +90,7 @@ fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
                         value(
                             &samples,
                             "photon_runtime_errors_total",
-                            &[("error_kind", kind.as_str())]
+                            &[("error_kind", &kind.as_str())]
                         ),
                         Some(count as f64),
                         "{kind:?} before its retirement"
@@ -170,7 +170,7 @@ fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
             value(
                 &samples,
                 "photon_runtime_errors_total",
-                &[("error_kind", k)]
+                &[("error_kind", &k)]
             ),
             Some(*count as f64),
             "{k}"
@@ -179,7 +179,7 @@ fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
             value(
                 &samples,
                 "photon_compilation_errors_total",
-                &[("error_kind", k), ("target", "aba-target")]
+                &[("error_kind", &k), ("target", "aba-target")]
             ),
             Some(*count as f64),
             "{k}"
@@ -188,7 +188,7 @@ fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
             value(
                 &samples,
                 "photon_device_temperature_celsius",
-                &[("device_id", device.as_str())]
+                &[("device_id", &device.as_str())]
             ),
             Some(*n as f64)
         );

@@ -613,9 +613,11 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                     fn generation(self) -> u32 {
                         0
                     }
-                    fn text(self) -> &'static str {
-                        <#ident as ::photon_metrics::labels::ClosedLabel>::VALUES
-                            [<#ident as ::photon_metrics::labels::ClosedLabel>::slot(self)]
+                    fn text(self) -> ::photon_metrics::labels::LabelText {
+                        ::photon_metrics::labels::LabelText::from(
+                            <#ident as ::photon_metrics::labels::ClosedLabel>::VALUES
+                                [<#ident as ::photon_metrics::labels::ClosedLabel>::slot(self)],
+                        )
                     }
                     fn is_live(self) -> bool {
                         true
@@ -673,14 +675,19 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                             ::photon_metrics::labels::OpenValue::intern(Self::LABEL, value).map(#ident)
                         }
 
-                        /// The value as exported (`__retired__` once retired).
-                        #vis fn as_str(&self) -> &'static str {
-                            self.0.text(Self::LABEL).unwrap_or(::photon_metrics::labels::RETIRED_VALUE)
+                        /// The value as exported (`__retired__` once retired), read
+                        /// for as long as the returned text is held.
+                        #vis fn as_str(&self) -> ::photon_metrics::labels::LabelText {
+                            self.0.text(Self::LABEL).unwrap_or(
+                                ::photon_metrics::labels::LabelText::from(
+                                    ::photon_metrics::labels::RETIRED_VALUE,
+                                ),
+                            )
                         }
 
                         /// Whether the value is still live (not retired).
                         #vis fn is_live(&self) -> bool {
-                            self.0.text(Self::LABEL).is_some()
+                            self.0.is_live(Self::LABEL)
                         }
 
                         /// The value as one `u32` (slot and generation): what
@@ -718,7 +725,7 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                         fn generation(self) -> u32 {
                             self.0.generation()
                         }
-                        fn text(self) -> &'static str {
+                        fn text(self) -> ::photon_metrics::labels::LabelText {
                             self.as_str()
                         }
                         fn is_live(self) -> bool {
@@ -727,7 +734,7 @@ pub(crate) fn label(input: syn::DeriveInput) -> Result<TokenStream> {
                     }
                     impl ::core::fmt::Display for #ident {
                         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(self.as_str())
+                            f.write_str(&self.as_str())
                         }
                     }
                     impl ::core::str::FromStr for #ident {

@@ -80,8 +80,8 @@ macro_rules! open_label {
                 self.0.is_live()
             }
 
-            fn __str__(&self) -> &'static str {
-                self.0.as_str()
+            fn __str__(&self) -> String {
+                self.0.as_str().to_string()
             }
 
             fn __repr__(&self) -> String {

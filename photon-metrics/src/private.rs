@@ -185,7 +185,7 @@ pub fn error_kind_named(name: &str) -> ErrorKind {
 
 /// Marks a span failed the way OpenTelemetry backends read it.
 pub fn mark_span_error(span: &tracing::Span, kind: ErrorKind, description: &str) {
-    span.record("error_kind", kind.as_str());
+    span.record("error_kind", &*kind.as_str());
     span.record("otel.status_code", "ERROR");
     span.record("otel.status_description", description);
 }

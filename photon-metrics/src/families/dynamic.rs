@@ -12,7 +12,7 @@
 
 use crate::catalog::{FamilySpec, CATALOG};
 use crate::family::describe;
-use crate::labels::{stamp, LabelName, OpenValue, MAX_LABELS};
+use crate::labels::{stamp, LabelName, LabelText, OpenValue, MAX_LABELS, RETIRED_VALUE};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::{global, Known, TableCell};
 use metrics::{Key, Metadata, Recorder};
@@ -192,7 +192,8 @@ impl Dynamic {
         }
         // Each value's slot, generation and text, checked before anything
         // is recorded.
-        let mut values = [(0usize, 0u32, ""); MAX_LABELS];
+        let mut values: [(usize, u32, Option<LabelText>); MAX_LABELS] =
+            std::array::from_fn(|_| (0, 0, None));
         for (i, (&label, &raw)) in spec.labels.iter().zip(labels).enumerate() {
             let unknown = || DynamicError::UnknownValue {
                 family: spec.name,
@@ -203,7 +204,7 @@ impl Dynamic {
                 Some(open) => {
                     let value = OpenValue::from_raw(open, raw).ok_or_else(unknown)?;
                     match value.text(open) {
-                        Some(text) => (value.slot(), value.generation(), text),
+                        Some(text) => (value.slot(), value.generation(), Some(text)),
                         None => {
                             // A retired value records nothing, as everywhere.
                             crate::labels::count_stale(open);
@@ -214,13 +215,13 @@ impl Dynamic {
                 None => closed(label, raw).ok_or_else(unknown)?,
             };
         }
-        let values = &values[..labels.len()];
-        metrics::with_recorder(|recorder| match global::store_for(recorder) {
+        let count = labels.len();
+        metrics::with_recorder(move |recorder| match global::store_for(recorder) {
             Some(store) => {
                 let table = self.known.table::<C>(store);
                 let mut index = 0;
                 let mut stamp = stamp::LIVE;
-                for (i, (slot, generation, _)) in values.iter().enumerate() {
+                for (i, (slot, generation, _)) in values[..count].iter().enumerate() {
                     index += slot * table.layout.strides[i];
                     stamp |= stamp::part(i, *generation);
                 }
@@ -234,7 +235,10 @@ impl Dynamic {
                     .labels
                     .iter()
                     .zip(values)
-                    .map(|(l, (_, _, text))| metrics::Label::from_static_parts(l.as_str(), text))
+                    .map(|(l, (_, _, text))| {
+                        let text = text.unwrap_or(LabelText::constant(RETIRED_VALUE));
+                        crate::labels::shared_label(l.as_str(), text)
+                    })
                     .collect::<Vec<_>>();
                 through(recorder, &Key::from_parts(spec.name, labels));
             }
@@ -244,10 +248,10 @@ impl Dynamic {
 }
 
 /// A closed label's value at index `raw`: its slot, generation 0, its text.
-fn closed(label: LabelName, raw: u32) -> Option<(usize, u32, &'static str)> {
+fn closed(label: LabelName, raw: u32) -> Option<(usize, u32, Option<LabelText>)> {
     let slot = raw as usize;
     if slot >= label.value_slots() || !label.has_value(slot) {
         return None;
     }
-    label.slot_text(slot, 0).map(|text| (slot, 0, text))
+    label.slot_text(slot, 0).map(|text| (slot, 0, Some(text)))
 }

@@ -55,6 +55,17 @@
 mod closed;
 mod open;
 mod set;
+mod text;
+
+/// What [`text`] is written against: std and arc-swap here, loom and a
+/// lock-based stand-in in `tests/loom_label_text.rs`.
+mod sync {
+    pub(crate) use arc_swap::ArcSwapOption;
+    pub(crate) use std::sync::atomic::{AtomicU32, Ordering};
+    pub(crate) use std::sync::Arc;
+    /// A loaded text, held without a write to its reference count.
+    pub(crate) type Loaded<T> = arc_swap::Guard<Option<Arc<T>>>;
+}
 
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
@@ -63,12 +74,13 @@ pub use open::{
     DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN, OVERFLOW_VALUE,
     RETIRED_VALUE,
 };
+pub use text::LabelText;
 
 pub(crate) use open::{
     all_labels, begin_retire, count_stale, current_text, finish_retire, idle_values, intern_slots,
     now_ms, own_label_name, raw_generation, raw_slot, seen,
 };
-pub(crate) use set::{has_duplicate, same_names, same_str, stamp};
+pub(crate) use set::{has_duplicate, same_names, same_str, shared_label, stamp};
 pub use set::{LabelSet, LabelValue, MAX_LABELS};
 
 /// The slot of `value` for `label` and the generation of that slot's
@@ -219,14 +231,18 @@ impl LabelName {
     /// The text of the value in `slot` in its life `generation` (see
     /// [`value_slots`](Self::value_slots)), or `None` once an open value's
     /// life is over.
-    pub(crate) fn slot_text(self, slot: usize, generation: u32) -> Option<&'static str> {
+    pub(crate) fn slot_text(self, slot: usize, generation: u32) -> Option<LabelText> {
         if let (LabelName::Label, Some(own)) = (self, slot.checked_sub(OpenLabel::VALUES.len())) {
-            return Some(own_label_name(own).unwrap_or(OVERFLOW_VALUE));
+            return Some(LabelText::constant(
+                own_label_name(own).unwrap_or(OVERFLOW_VALUE),
+            ));
         }
         match (self.closed_values(), self.open()) {
-            (Some(values), _) => Some(values.get(slot).copied().unwrap_or(OVERFLOW_VALUE)),
+            (Some(values), _) => Some(LabelText::constant(
+                values.get(slot).copied().unwrap_or(OVERFLOW_VALUE),
+            )),
             (None, Some(open)) => current_text(open, slot, generation),
-            (None, None) => Some(OVERFLOW_VALUE),
+            (None, None) => Some(LabelText::constant(OVERFLOW_VALUE)),
         }
     }
 }

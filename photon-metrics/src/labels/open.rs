@@ -21,11 +21,12 @@
 //! slot that used up its [`GENERATIONS`] lives is never handed out again,
 //! so a generation is never reused: stale handles are told apart for ever.
 
+use super::text::{LabelText, SlotText};
 use super::{ClosedLabel, LabelError, OpenLabel};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -129,30 +130,20 @@ struct State {
     slots: Box<[Slot]>,
 }
 
-/// One slot: which life it is in, whether a value holds it, and its text.
+/// One slot: which life it is in, whether a value holds it, and its text
+/// (read without a lock, as `as_str` and every span field of a label do,
+/// on every thread at once; see [`super::text`]).
 struct Slot {
-    /// `generation << 1 | live`. Changed only under [`Inner`]'s lock.
-    word: AtomicU32,
-    /// The text of the value in the current life: read without a lock (as
-    /// `as_str` and every span field of a label do, on every thread at
-    /// once), written under [`Inner`]'s lock. It points at one of
-    /// [`Inner::texts`]' leaked texts, so whatever a reader loads is a valid
-    /// text; the reader then checks the slot's word, which a writer changes
-    /// (retirement) before it stores another text.
-    text: AtomicPtr<&'static str>,
+    life: SlotText,
     /// When a sweep (or interning) last saw this value recorded, in
     /// milliseconds since [`epoch`].
     seen_ms: AtomicU64,
 }
 
 struct Inner {
-    /// Live values by text, to their raw handle.
-    ids: HashMap<&'static str, u32>,
-    /// Every text this label ever interned, each with the leaked cell a
-    /// [`Slot`] points at. Kept because [`as_str`](DeviceId::as_str) hands
-    /// out `&'static str`: a value that comes back reuses its text, so the
-    /// leak is bounded by distinct values.
-    texts: HashMap<&'static str, &'static &'static str>,
+    /// Live values by text, to their raw handle: nothing else of a value
+    /// is kept here, so a retired value leaves nothing behind.
+    ids: HashMap<Box<str>, u32>,
     /// Retired slots waiting to be reused, oldest first, with when.
     resting: VecDeque<(u32, Instant)>,
 }
@@ -305,10 +296,6 @@ pub(crate) fn now_ms() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-const fn word(generation: u32, live: bool) -> u32 {
-    (generation << 1) | live as u32
-}
-
 const fn raw(slot: u32, generation: u32) -> u32 {
     (generation << SLOT_BITS) | slot
 }
@@ -333,18 +320,19 @@ impl Interner {
                 n => n,
             };
             let mut slots = Vec::with_capacity(cap + 1);
-            slots.resize_with(cap + 1, || Slot {
-                word: AtomicU32::new(0),
-                text: AtomicPtr::new(overflow_text()),
+            // The overflow value is always live, in its first and only life.
+            slots.push(Slot {
+                life: SlotText::always_live(),
                 seen_ms: AtomicU64::new(0),
             });
-            // The overflow value is always live, in its first and only life.
-            slots[0].word.store(word(0, true), Ordering::Relaxed);
+            slots.resize_with(cap + 1, || Slot {
+                life: SlotText::new(),
+                seen_ms: AtomicU64::new(0),
+            });
             State {
                 cap,
                 inner: Mutex::new(Inner {
                     ids: HashMap::new(),
-                    texts: HashMap::new(),
                     resting: VecDeque::new(),
                 }),
                 slots: slots.into_boxed_slice(),
@@ -360,21 +348,6 @@ impl State {
     fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// The cell every slot points at before its first value.
-fn overflow_text() -> *mut &'static str {
-    static OVERFLOW: &str = OVERFLOW_VALUE;
-    // Never written through: the pointer is only ever loaded and read.
-    std::ptr::from_ref(&OVERFLOW).cast_mut()
-}
-
-/// The text the slot points at now (a valid text; whether it is a given
-/// handle's is the caller's check of the slot's word, made after this).
-fn load_text(slot: &Slot) -> &'static str {
-    // SAFETY: every pointer stored is `overflow_text()` or a leaked
-    // `&'static &'static str` from `Inner::texts`, never freed or written.
-    unsafe { *slot.text.load(Ordering::Acquire) }
 }
 
 /// Sets the cardinality cap of an open label. Call it at start-up, before the
@@ -507,13 +480,26 @@ pub(crate) fn intern_slots(label: OpenLabel) -> usize {
 
 /// The text of the value in `slot` in its life `generation`, or `None`
 /// when that life is over (or never began).
-pub(crate) fn current_text(label: OpenLabel, slot: usize, generation: u32) -> Option<&'static str> {
+pub(crate) fn current_text(label: OpenLabel, slot: usize, generation: u32) -> Option<LabelText> {
+    if slot == 0 {
+        return (generation == 0).then_some(LabelText::constant(OVERFLOW_VALUE));
+    }
     let state = interner(label).state(label);
-    let slot = state.slots.get(slot)?;
-    // Text first, then the word: a writer ends the life (the word) before
-    // it stores another text, so a text from another life fails the check.
-    let text = load_text(slot);
-    (slot.word.load(Ordering::Acquire) == word(generation, true)).then_some(text)
+    state
+        .slots
+        .get(slot)?
+        .life
+        .read(generation)
+        .map(LabelText::shared)
+}
+
+/// Whether the value in `slot` is live in its life `generation`.
+pub(crate) fn is_live(label: OpenLabel, slot: usize, generation: u32) -> bool {
+    let state = interner(label).state(label);
+    state
+        .slots
+        .get(slot)
+        .is_some_and(|s| s.life.is_live(generation))
 }
 
 /// Counts one record dropped because its `label` value was retired.
@@ -562,26 +548,11 @@ pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
         overflowed(label, interner, state.cap);
         return Ok(0);
     };
-    let (text, cell) = match inner.texts.get_key_value(value) {
-        Some((text, cell)) => (*text, *cell),
-        None => {
-            // Leaked on purpose, once per distinct value: `as_str` hands
-            // out `&'static str`, and every series key borrows it for free.
-            let text: &'static str = Box::leak(value.to_owned().into_boxed_str());
-            let cell: &'static &'static str = Box::leak(Box::new(text));
-            inner.texts.insert(text, cell);
-            (text, cell)
-        }
-    };
     let s = &state.slots[slot as usize];
-    let generation = s.word.load(Ordering::Relaxed) >> 1;
-    s.text
-        .store(std::ptr::from_ref(cell).cast_mut(), Ordering::Release);
     s.seen_ms.store(now_ms(), Ordering::Relaxed);
-    // After the text, so a handle that sees the slot live sees its text.
-    s.word.store(word(generation, true), Ordering::Release);
+    let generation = s.life.begin(value);
     let raw = raw(slot, generation);
-    inner.ids.insert(text, raw);
+    inner.ids.insert(value.into(), raw);
     Ok(raw)
 }
 
@@ -633,17 +604,14 @@ pub(crate) fn begin_retire(label: OpenLabel, raw: u32) -> Option<usize> {
     let state = interner(label).state.get()?;
     let mut inner = state.inner();
     let s = state.slots.get(slot)?;
-    let generation = raw_generation(raw);
-    if s.word.load(Ordering::Relaxed) != word(generation, true) {
-        return None;
-    }
-    let text = load_text(s);
-    inner.ids.remove(text);
     // The next life's generation, not live: stale handles fail the check
     // from here on, and no new value can take the slot until
     // `finish_retire` (the series of this life are removed in between).
-    s.word.store(word(generation + 1, false), Ordering::Release);
-    Some(slot)
+    s.life
+        .end(raw_generation(raw), |text| {
+            inner.ids.remove(text);
+        })
+        .then_some(slot)
 }
 
 /// Second half of a retirement: the slot's series are gone, so it may rest
@@ -653,7 +621,7 @@ pub(crate) fn finish_retire(label: OpenLabel, slot: usize) {
         return;
     };
     let mut inner = state.inner();
-    if state.slots[slot].word.load(Ordering::Relaxed) >> 1 < GENERATIONS {
+    if state.slots[slot].life.word() >> 1 < GENERATIONS {
         inner.resting.push_back((slot as u32, Instant::now()));
     }
 }
@@ -680,7 +648,7 @@ pub(crate) fn seen(label: OpenLabel, slot: usize, generation: u32, now_ms: u64) 
         .get()
         .and_then(|st| st.slots.get(slot))
     {
-        if s.word.load(Ordering::Relaxed) == word(generation, true) {
+        if s.life.is_live(generation) {
             s.seen_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
     }
@@ -709,8 +677,12 @@ impl OpenValue {
         intern(label, value).map(|raw| OpenValue { raw })
     }
 
-    pub fn text(self, label: OpenLabel) -> Option<&'static str> {
+    pub fn text(self, label: OpenLabel) -> Option<LabelText> {
         current_text(label, raw_slot(self.raw), raw_generation(self.raw))
+    }
+
+    pub fn is_live(self, label: OpenLabel) -> bool {
+        is_live(label, raw_slot(self.raw), raw_generation(self.raw))
     }
 
     pub const fn to_raw(self) -> u32 {
@@ -767,10 +739,12 @@ macro_rules! open_label {
             }
 
             /// The value as exported, or [`RETIRED_VALUE`] once this value
-            /// was retired.
-            pub fn as_str(&self) -> &'static str {
+            /// was retired: a [`LabelText`], which reads as a `str` for as
+            /// long as it is held (a retired value's text is freed once
+            /// nothing holds it).
+            pub fn as_str(&self) -> LabelText {
                 current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-                    .unwrap_or(RETIRED_VALUE)
+                    .unwrap_or(LabelText::constant(RETIRED_VALUE))
             }
 
             /// Whether this is the overflow value.
@@ -780,8 +754,7 @@ macro_rules! open_label {
 
             /// Whether this value is still live: interned and not retired.
             pub fn is_live(&self) -> bool {
-                current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-                    .is_some()
+                is_live(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
             }
 
             /// The value's handle as a small integer (its slot and the
@@ -823,7 +796,7 @@ macro_rules! open_label {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.write_str(&self.as_str())
             }
         }
 
@@ -841,11 +814,6 @@ macro_rules! open_label {
             }
         }
 
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                self.as_str()
-            }
-        }
     };
 }
 

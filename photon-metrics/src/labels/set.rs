@@ -7,8 +7,8 @@
 //! therefore a compile error, not a first-record panic.
 
 use super::{
-    ClosedLabel, DeviceId, DeviceType, DropReason, ErrorKind, LabelName, Location, MemoryStat,
-    ModelSize, ModelType, OpenLabel, Pass, Status, Target,
+    ClosedLabel, DeviceId, DeviceType, DropReason, ErrorKind, LabelName, LabelText, Location,
+    MemoryStat, ModelSize, ModelType, OpenLabel, Pass, Status, Target,
 };
 use crate::catalog::CATALOG;
 
@@ -78,7 +78,7 @@ pub trait LabelValue: Copy + 'static {
     #[doc(hidden)]
     fn generation(self) -> u32;
     /// The value as exported ([`RETIRED_VALUE`](super::RETIRED_VALUE) once retired).
-    fn text(self) -> &'static str;
+    fn text(self) -> LabelText;
     /// Whether the value is still live (always, for closed labels).
     fn is_live(self) -> bool;
 }
@@ -95,8 +95,8 @@ macro_rules! closed_value {
             fn generation(self) -> u32 {
                 0
             }
-            fn text(self) -> &'static str {
-                self.as_str()
+            fn text(self) -> LabelText {
+                LabelText::from(self.as_str())
             }
             fn is_live(self) -> bool {
                 true
@@ -126,7 +126,7 @@ macro_rules! open_value {
             fn generation(self) -> u32 {
                 $ty::generation(self)
             }
-            fn text(self) -> &'static str {
+            fn text(self) -> LabelText {
                 self.as_str()
             }
             fn is_live(self) -> bool {
@@ -194,7 +194,7 @@ macro_rules! tuple_set {
                 None
             }
             fn to_labels(self) -> Vec<metrics::Label> {
-                vec![$(metrics::Label::from_static_parts($t::NAME.as_str(), self.$i.text())),+]
+                vec![$(shared_label($t::NAME.as_str(), self.$i.text())),+]
             }
         }
     };
@@ -203,6 +203,15 @@ macro_rules! tuple_set {
 tuple_set!(A 0);
 tuple_set!(A 0, B 1);
 tuple_set!(A 0, B 1, C 2);
+
+/// A label for another recorder: a constant text is lent, an open value's
+/// text is copied (it may be freed once its value is retired).
+pub(crate) fn shared_label(name: &'static str, text: LabelText) -> metrics::Label {
+    match text.as_static() {
+        Some(text) => metrics::Label::from_static_parts(name, text),
+        None => metrics::Label::new(name, text.to_string()),
+    }
+}
 
 /// Whether two label lists are the same, usable in `const` assertions.
 pub(crate) const fn same_names(a: &[LabelName], b: &[LabelName]) -> bool {
