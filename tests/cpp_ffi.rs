@@ -36,6 +36,17 @@ fn build_examples() -> (TempDir, PathBuf) {
 fn a_cpp_compiler_pass_records_into_the_catalog_and_serves_it() {
     let (_dir, build) = build_examples();
     let pass = Running::start(&build.join("photon_pass"), &["127.0.0.1:0", "100"]);
+    // The first scrape after the pass retired its decommissioned device
+    // serves that device's series once more, with their final values.
+    let (served_once, _) = pass.scrape();
+    assert!(
+        served_once
+            .lines()
+            .any(|l| l.starts_with("photon_device_status{")
+                && l.contains("device_id=\"opu-decommissioned\"")
+                && l.ends_with(" 0")),
+        "{served_once}"
+    );
     let (body, samples) = pass.scrape();
     promtool_check(&body);
 

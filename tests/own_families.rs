@@ -150,7 +150,7 @@ fn records_reach_their_series_and_the_exposition_passes_promtool() {
             "app_kernel_launches_total",
             &[
                 ("dialect", "tosa"),
-                ("tenant", tenant),
+                ("tenant", &tenant),
                 ("status", "success")
             ]
         ),
@@ -162,7 +162,7 @@ fn records_reach_their_series_and_the_exposition_passes_promtool() {
             "app_kernel_launches_total",
             &[
                 ("dialect", "linalg"),
-                ("tenant", tenant),
+                ("tenant", &tenant),
                 ("status", "error")
             ]
         ),
@@ -269,6 +269,10 @@ fn retiring_an_application_value_removes_its_series_and_stale_copies_record_noth
     assert_eq!(q.as_str(), RETIRED_VALUE);
     DEPTH.set((stale,), 9.0);
     assert_eq!(labels::stale_records(Queue::LABEL), before + 1);
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     let text = exporter.render();
     assert!(!text.contains("retire-queue"), "{text}");
     assert!(
@@ -285,6 +289,10 @@ fn retiring_a_catalog_value_removes_it_from_application_families_too() {
     QUEUE_WAIT.observe((Dialect::Tosa, target), 0.01);
     assert!(exporter.render().contains("target=\"own-retired-target\""));
     assert!(target.retire());
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     assert!(!exporter.render().contains("own-retired-target"));
 }
 
@@ -640,5 +648,9 @@ fn handles_to_own_families_record_like_their_methods_and_respect_retirement() {
     assert!(queue.retire());
     depth.set(1.0);
     assert_eq!(labels::stale_records(Queue::LABEL), before + 1);
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     assert!(!exporter.render().contains("handle-queue"));
 }

@@ -41,7 +41,7 @@ fn retiring_a_device_removes_its_series_from_every_family_at_once() {
         hardware::set_calibration_drift(d, 0.01);
     }
     let before = exporter.render();
-    assert_eq!(series_with(&before, "device_id", gone.as_str()).len(), 4);
+    assert_eq!(series_with(&before, "device_id", &gone.as_str()).len(), 4);
 
     let stale_copy = gone;
     assert!(gone.retire());
@@ -51,6 +51,10 @@ fn retiring_a_device_removes_its_series_from_every_family_at_once() {
         "the overflow value is never retired"
     );
 
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     let after = exporter.render();
     assert!(
         series_with(&after, "device_id", "lifecycle-opu-gone").is_empty(),
@@ -100,6 +104,10 @@ fn retiring_a_model_type_removes_it_under_every_target_and_status() {
         4
     );
     assert!(model.retire());
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     let text = exporter.render();
     assert!(series_with(&text, "model_type", "lifecycle-bert").is_empty());
     assert_eq!(
@@ -122,6 +130,10 @@ fn a_counter_that_comes_back_starts_from_zero() {
         Some(5.0)
     );
     assert!(kind.retire());
+    // The render after a retirement serves the retired series once more,
+    // with their final values (tests/retire_final_values.rs); the one after
+    // lacks them.
+    let _served_once = exporter.render();
     let samples = parse(&exporter.render());
     assert_eq!(
         value(&samples, "photon_runtime_errors_total", &labels),

@@ -431,6 +431,9 @@ def test_retiring_a_device_removes_its_series_and_old_copies_record_nothing():
     assert copy.retire() is False  # nothing left to retire
     assert not copy.is_live and str(copy) == "__retired__"
     pm.set_temperature_celsius(copy, 90.0)  # records nothing
+    # The scrape after a retirement serves the retired series once more,
+    # with their final values; the one after lacks them.
+    assert sample("photon_device_status", device_id="py-retired") == 0
     assert 'device_id="py-retired"' not in scrape()
     assert sample("photon_metrics_stale_records_total", label="device_id") >= 1
     again = pm.DeviceId("py-retired")

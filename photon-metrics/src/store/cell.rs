@@ -65,6 +65,14 @@ pub(crate) trait Cell: Send + Sync + Sized + 'static {
     fn new(shape: Shape) -> Self;
     /// Zeroes the cell again, for a series created where a retired one was.
     fn reset(&self);
+    /// Adds `other`'s values to this cell's: counts and sums add, a gauge
+    /// takes `other`'s value, each exemplar slot keeps the newer exemplar.
+    /// Into a new cell, it is a copy: a retired series' final values.
+    fn add_from(&self, other: &Self);
+    /// Heap bytes the cell holds now (its buckets, for a histogram).
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// A monotonic count with the latest exemplar.
@@ -81,6 +89,10 @@ impl Cell for CounterCell {
     fn reset(&self) {
         self.value.store(0, Ordering::Relaxed);
         self.exemplar.clear();
+    }
+    fn add_from(&self, other: &Self) {
+        self.value.fetch_add(other.get(), Ordering::Relaxed);
+        self.exemplar.keep_newer(&other.exemplar);
     }
 }
 
@@ -127,6 +139,11 @@ impl Cell for GaugeCell {
     }
     fn reset(&self) {
         self.bits.store(0, Ordering::Relaxed);
+    }
+    fn add_from(&self, other: &Self) {
+        // Same family, so the same mode: the bits are the value.
+        self.bits
+            .store(other.bits.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -426,6 +443,40 @@ impl Cell for HistogramCell {
         for exemplar in self.exemplars.iter() {
             exemplar.clear();
         }
+    }
+    fn add_from(&self, other: &Self) {
+        // Same family, so the same shape: stripe for stripe, word for word.
+        for stripe in 0..STRIPES {
+            let sum = f64::from_bits(other.word(stripe, 0).load(Ordering::Acquire));
+            add_f64(self.word(stripe, 0), sum, Ordering::Relaxed);
+            if self.native.is_none() {
+                for bucket in 0..=self.bounds.len() {
+                    let n = other.word(stripe, 1 + bucket).load(Ordering::Acquire);
+                    self.word(stripe, 1 + bucket)
+                        .fetch_add(n, Ordering::Release);
+                }
+            }
+        }
+        if let (Some(mine), Some(theirs)) = (&self.native, &other.native) {
+            // `split` before the native buckets, as a scrape reads them.
+            for (a, b) in mine.split.iter().zip(theirs.split.iter()) {
+                a.fetch_add(b.load(Ordering::Acquire), Ordering::Release);
+            }
+            mine.cell.add_from(&theirs.cell);
+        }
+        for (a, b) in self.exemplars.iter().zip(other.exemplars.iter()) {
+            a.keep_newer(b);
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.lines)
+            + std::mem::size_of_val(&*self.exemplars)
+            + self.native.as_ref().map_or(0, |d| {
+                std::mem::size_of::<Derived>()
+                    + std::mem::size_of_val(&*d.straddle)
+                    + std::mem::size_of_val(&*d.split)
+                    + d.cell.heap_bytes()
+            })
     }
 }
 

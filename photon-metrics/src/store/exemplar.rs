@@ -131,6 +131,19 @@ impl ExemplarSlot {
         });
     }
 
+    /// Takes `other`'s exemplar if it is newer than this slot's (or this
+    /// slot has none).
+    pub(crate) fn keep_newer(&self, other: &ExemplarSlot) {
+        // Word 4 is the exemplar's time in milliseconds; 0: none.
+        let Some(theirs) = other.0.read().filter(|w| w[4] != 0) else {
+            return;
+        };
+        if self.0.read().is_some_and(|mine| mine[4] >= theirs[4]) {
+            return;
+        }
+        self.0.try_write(|| theirs);
+    }
+
     /// Forgets the exemplar (a series re-created for another value) by
     /// writing an empty one (timestamp 0), through the lock like any write:
     /// resetting the sequence instead would let a reader mid-read match an

@@ -22,6 +22,8 @@ pub(crate) mod native;
 pub(crate) mod recorder;
 pub(crate) mod table;
 
+pub(crate) use table::departures;
+
 use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
 use crate::labels::OpenLabel;
 use cell::{CounterCell, GaugeCell, HistogramCell};
@@ -270,6 +272,14 @@ impl Store {
         removed
     }
 
+    /// Ends, in every family, the retired series a render that began at
+    /// departure `served` showed ([`table::departures`]).
+    pub(crate) fn forget_departed(&self, served: u64) {
+        for (_, table) in self.existing() {
+            table.forget_departed(served);
+        }
+    }
+
     /// One idle-expiry pass over the families that carry a label in
     /// `expiring` (see [`table::Table::sweep`]).
     pub(crate) fn sweep(&self, expiring: &[OpenLabel], now_ms: u64) {
@@ -306,6 +316,7 @@ impl Store {
 trait Lifecycle {
     fn remove(&self, position: usize, slot: usize) -> usize;
     fn sweep(&self, positions: &[(usize, OpenLabel)], now_ms: u64);
+    fn forget_departed(&self, served: u64);
 }
 
 impl<C: cell::Cell> Lifecycle for Table<C> {
@@ -314,6 +325,9 @@ impl<C: cell::Cell> Lifecycle for Table<C> {
     }
     fn sweep(&self, positions: &[(usize, OpenLabel)], now_ms: u64) {
         Table::sweep(self, positions, now_ms)
+    }
+    fn forget_departed(&self, served: u64) {
+        Table::forget_departed(self, served)
     }
 }
 

@@ -23,15 +23,24 @@
 //!   closed ones), and only the chunks actually touched are allocated.
 //! * Each series keeps its label text, escaped and joined with the global
 //!   labels exactly once, when the series is created; a scrape copies it.
+//! * A retired value's series leave the table at once (its handles record
+//!   nothing from then on and its slot rests), but what was recorded since
+//!   the last scrape is not lost: the series' final values are copied into
+//!   the table's [`Departed`] list, which every render shows after the live
+//!   series and the next scrape ends ([`Table::forget_departed`]). The lists
+//!   are bounded ([`DEPARTED_MAX`] a family, [`DEPARTED_BUDGET`] bytes in
+//!   all, [`DEPARTED_GRACE`]) so a churn faster than scrapes costs a fixed
+//!   amount of memory, outside every family's own bound.
 
 use super::cell::{Cell, Shape};
 use super::escape;
 use super::native;
 use crate::catalog::FamilySpec;
 use crate::labels::{stamp, LabelName, OpenLabel, MAX_LABELS};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 /// Series per lazily allocated chunk.
 pub(crate) const CHUNK: usize = 64;
@@ -118,6 +127,48 @@ pub(crate) fn now_ns() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// The most retired series one family keeps for their last scrape: past
+/// it, the oldest go unserved (a warning says so once).
+pub(crate) const DEPARTED_MAX: usize = CHUNK;
+
+/// The most bytes all families' retired series may hold together while
+/// they wait for their last scrape (a counter's takes about 250 bytes, a
+/// histogram's one to a few KiB): a constant beside the families' bounds.
+pub(crate) const DEPARTED_BUDGET: usize = 1 << 20;
+
+/// Bytes the retired series waiting for their last scrape hold now.
+static DEPARTED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// How long a retired series waits for its last scrape when nobody
+/// scrapes: longer than any scrape interval in use.
+pub(crate) const DEPARTED_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Numbers departures in order, across tables: a render serves what
+/// departed before it began.
+static DEPARTURES: AtomicU64 = AtomicU64::new(0);
+
+/// The number of the latest departure: what a render starting now serves.
+pub(crate) fn departures() -> u64 {
+    DEPARTURES.load(Ordering::Acquire)
+}
+
+/// A retired value's series with its final values, until a scrape has
+/// served them.
+pub(crate) struct Departed<C> {
+    number: u64,
+    at: Instant,
+    /// What it holds, counted in [`DEPARTED_BYTES`] while it lives.
+    bytes: usize,
+    series: Series,
+    cell: Box<C>,
+}
+
+impl<C> Drop for Departed<C> {
+    fn drop(&mut self) {
+        DEPARTED_BYTES.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
 /// One family's series.
 pub(crate) struct Table<C> {
     pub(crate) spec: &'static FamilySpec,
@@ -131,6 +182,8 @@ pub(crate) struct Table<C> {
     /// The encoded labels of every series that exists, by flat index.
     /// Written when a series is created or removed, read by scrapes.
     series: RwLock<BTreeMap<usize, Series>>,
+    /// Retired series waiting for their last scrape, oldest first.
+    departed: Mutex<VecDeque<Departed<C>>>,
 }
 
 impl<C: Cell> Table<C> {
@@ -154,6 +207,7 @@ impl<C: Cell> Table<C> {
             global_pairs: pairs.into_boxed_slice(),
             chunks: chunks.into_boxed_slice(),
             series: RwLock::new(BTreeMap::new()),
+            departed: Mutex::new(VecDeque::new()),
         };
         if spec.all_labels_closed() {
             // Every series of a family with only closed labels (or none)
@@ -254,6 +308,10 @@ impl<C: Cell> Table<C> {
                 return None;
             }
         };
+        // A value that comes back before its retired series was served:
+        // two series of one label set would fail the whole scrape, so the
+        // live one wins.
+        self.departed().retain(|d| d.series.text != entry.text);
         // Zeroed now rather than at removal: nothing of the slot's
         // previous value survives into this one.
         chunk.cells[i].reset();
@@ -271,6 +329,63 @@ impl<C: Cell> Table<C> {
         self.series.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn departed(&self) -> MutexGuard<'_, VecDeque<Departed<C>>> {
+        // Poisoning: every change below leaves the list consistent.
+        self.departed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a removed series' final values for the next scrape.
+    fn depart(&self, series: Series, cell: &C) {
+        let copy = Box::new(C::new(shape(self.spec)));
+        copy.add_from(cell);
+        let bytes = std::mem::size_of::<Departed<C>>()
+            + std::mem::size_of::<C>()
+            + copy.heap_bytes()
+            + series.text.len()
+            + series.pairs.len();
+        let mut departed = self.departed();
+        let now = Instant::now();
+        while departed
+            .front()
+            .is_some_and(|d| now.duration_since(d.at) >= DEPARTED_GRACE)
+        {
+            departed.pop_front();
+        }
+        // Room: this family's oldest go first, unserved.
+        while !departed.is_empty()
+            && (departed.len() >= DEPARTED_MAX
+                || DEPARTED_BYTES.load(Ordering::Relaxed) + bytes > DEPARTED_BUDGET)
+        {
+            departed.pop_front();
+            unserved(self.spec.name);
+        }
+        if DEPARTED_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes > DEPARTED_BUDGET {
+            // Other families' retired series hold the budget: this one
+            // leaves unserved.
+            DEPARTED_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+            unserved(self.spec.name);
+            return;
+        }
+        departed.push_back(Departed {
+            number: DEPARTURES.fetch_add(1, Ordering::AcqRel) + 1,
+            at: now,
+            bytes,
+            series,
+            cell: copy,
+        });
+    }
+
+    /// Ends the retired series a render that began at departure `served`
+    /// showed (see [`departures`]), and those past their grace period.
+    pub(crate) fn forget_departed(&self, served: u64) {
+        let mut departed = self.departed();
+        if departed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        departed.retain(|d| d.number > served && now.duration_since(d.at) < DEPARTED_GRACE);
+    }
+
     /// The labels of the series at `index` for the values stamped
     /// `stamp`, or the first open label whose value's life is over.
     fn encode(&self, index: usize, stamp: u64) -> Result<Series, OpenLabel> {
@@ -281,8 +396,8 @@ impl<C: Cell> Table<C> {
             let value = label.slot_text(slot, stamp::generation(stamp, i));
             match (value, label.open()) {
                 (Some(value), _) => {
-                    push_label(&mut text, label.as_str(), value);
-                    escape::label_pair(&mut pairs, label.as_str(), value);
+                    push_label(&mut text, label.as_str(), &value);
+                    escape::label_pair(&mut pairs, label.as_str(), &value);
                 }
                 (None, Some(open)) => return Err(open),
                 (None, None) => unreachable!("closed labels have no lives"),
@@ -312,9 +427,11 @@ impl<C: Cell> Table<C> {
         for high in (0..self.layout.total).step_by(block) {
             for low in 0..stride {
                 let index = high + slot * stride + low;
-                if series.remove(&index).is_some() {
+                if let Some(entry) = series.remove(&index) {
                     if let Some(chunk) = self.chunks[index / CHUNK].get() {
                         chunk.stamps[index % CHUNK].store(0, Ordering::Release);
+                        // After the stamp: records from here on are stale.
+                        self.depart(entry, &chunk.cells[index % CHUNK]);
                     }
                     removed += 1;
                 }
@@ -351,9 +468,10 @@ impl<C: Cell> Table<C> {
         }
     }
 
-    /// Every existing series, in index order: its labels and cell. The
-    /// table's lock is held for reading throughout, so no series is
-    /// removed or re-created while `f` looks at it.
+    /// Every existing series, in index order: its labels and cell; then
+    /// the retired series still waiting for their last scrape, with their
+    /// final values. The table's lock is held for reading throughout, so
+    /// no series is removed or re-created while `f` looks at it.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Series, &C)) {
         let series = self.read();
         for (&index, entry) in series.iter() {
@@ -361,6 +479,23 @@ impl<C: Cell> Table<C> {
                 f(entry, &chunk.cells[index % CHUNK]);
             }
         }
+        for departed in self.departed().iter() {
+            f(&departed.series, &departed.cell);
+        }
+    }
+}
+
+/// Says once per process that retired series went unserved.
+#[cold]
+fn unserved(family: &str) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        crate::warning::warn(|| {
+            tracing::warn!(
+                family,
+                "more series of `{family}` were retired between two scrapes than wait for one ({DEPARTED_MAX} a family, {} KiB in all); the oldest left before a scrape showed their final values", DEPARTED_BUDGET / 1024
+            );
+        });
     }
 }
 

@@ -248,8 +248,11 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     let exposition = exposition.into();
     store.refresh();
     crate::lifecycle::before_render(store);
+    // Retired series are shown once more, by this render, then leave.
+    let served = crate::store::departures();
     if exposition.format == Format::Protobuf {
         protobuf::render(store, exposition.escaping, out);
+        store.forget_departed(served);
         return;
     }
     let mut e = Encoder {
@@ -273,6 +276,7 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     if e.om {
         e.out.extend_from_slice(b"# EOF\n");
     }
+    store.forget_departed(served);
 }
 
 struct Encoder<'a> {

@@ -95,6 +95,10 @@
 //! 1 h take 5 such chunks (2.6 KiB) a series. Nothing is buffered per
 //! observation, and nothing runs in the background to drain anything.
 //!
+//! A retired value's series wait for one more scrape with their final
+//! values (see the README's "Series lifecycle"): up to 64 a family, and at
+//! most 1024 KiB for all families together, on top of the rows above.
+//!
 //! Series recorded through the `metrics` facade outside the catalog are
 //! capped too ([`PrometheusExporterBuilder::foreign_series_cap`], default
 //! 10,000 in all, and [`PrometheusExporterBuilder::foreign_family_series_cap`],
@@ -208,6 +212,14 @@ mod tests {
         assert!(
             flat.contains(&claim),
             "the module docs should say `{claim}`"
+        );
+        let departed = format!(
+            "at most {} KiB for all families together",
+            crate::store::table::DEPARTED_BUDGET / 1024
+        );
+        assert!(
+            flat.contains(&departed),
+            "the module docs should say `{departed}`"
         );
         let readme = include_str!("../../../../README.md");
         let claim = format!(

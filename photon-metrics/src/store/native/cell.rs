@@ -182,6 +182,44 @@ impl NativeCell {
         }
     }
 
+    /// Adds every count of `other` (a cell of the same layout) to this one's.
+    pub(crate) fn add_from(&self, other: &NativeCell) {
+        self.zero
+            .fetch_add(other.zero.load(Ordering::Acquire), Ordering::Release);
+        self.nan
+            .fetch_add(other.nan.load(Ordering::Acquire), Ordering::Release);
+        other.each_chunk(|negative, id, theirs| {
+            if theirs.0.iter().all(|c| c.load(Ordering::Relaxed) == 0) {
+                return;
+            }
+            let slot = id.wrapping_sub(self.layout.base) as u32 as usize;
+            let mine = match self.near.get(slot) {
+                Some(near) if !negative => {
+                    let p = near.load(Ordering::Acquire);
+                    if p.is_null() {
+                        self.install_near(near)
+                    } else {
+                        // SAFETY: a non-null pointer is an installed chunk,
+                        // which lives as long as `self`.
+                        unsafe { &*p }
+                    }
+                }
+                _ => self.far_chunk(negative, id),
+            };
+            for (a, b) in mine.0.iter().zip(theirs.0.iter()) {
+                a.fetch_add(b.load(Ordering::Acquire), Ordering::Release);
+            }
+        });
+    }
+
+    /// Heap bytes of the chunks installed now (each counted as a list
+    /// node, the larger kind).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let mut chunks = 0;
+        self.each_chunk(|_, _, _| chunks += 1);
+        chunks * Self::CHUNK_BYTES
+    }
+
     /// Zeroes every count (the chunks stay).
     pub(crate) fn reset(&self) {
         self.zero.store(0, Ordering::Relaxed);
