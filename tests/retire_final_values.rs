@@ -124,7 +124,7 @@ fn a_retired_values_last_records_reach_the_next_scrape_and_only_that_one(port: u
     assert!(
         !after
             .iter()
-            .any(|s| s.labels.get("retiring_tenant").is_some()
+            .any(|s| s.labels.contains_key("retiring_tenant")
                 || s.labels.get("device_id").map(String::as_str) == Some("opu-retiring")),
         "a retired value's series outlived the scrape after its retirement"
     );
