@@ -24,6 +24,9 @@ fn c_abi_against_rust(c: &mut Criterion) {
     let target = Target::new("mzi-64x64").unwrap();
     let model = ModelType::new("resnet50").unwrap();
     let (mut c_target, mut c_model) = (PhotonTarget { slot: 0 }, PhotonModelType { slot: 0 });
+    // SAFETY: each call gets a static text with its exact length in bytes (9
+    // and 8) and a writable local handle, as the `photon_*_new` functions
+    // ask.
     unsafe {
         assert_eq!(
             photon_target_new("mzi-64x64".as_ptr().cast(), 9, &mut c_target),

@@ -460,15 +460,16 @@ PhotonCode photon_pass_run_start(const PhotonPassRun *parent,
 // and its span an error span. Finish it as usual.
 //
 // # Safety
-// `run` comes from [`photon_pass_run_start`] and is not finished.
+// `run` comes from [`photon_pass_run_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_pass_run_fail(PhotonPassRun *run);
 
 // Ends the run: records its duration (and failure) inside its span, closes
 // the span and frees the run.
 //
 // # Safety
-// `run` comes from [`photon_pass_run_start`] and is not finished; its
-// children are finished.
+// `run` comes from [`photon_pass_run_start`], is not finished, and no
+// other call uses it at the same time; its children are finished.
 PhotonCode photon_pass_run_finish(PhotonPassRun *run);
 
 // Counts one compilation in `photon_compilations_total{target, status, model_type}`.
@@ -556,7 +557,8 @@ PhotonCode photon_compile_start(const char *name,
 // The timer stays open: finish it as usual.
 //
 // # Safety
-// `timer` comes from [`photon_compile_start`] and is not finished.
+// `timer` comes from [`photon_compile_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_compile_fail(PhotonCompileTimer *timer, PhotonErrorKind kind);
 
 // Makes the compilation's span current on this thread, so that what this
@@ -567,13 +569,15 @@ PhotonCode photon_compile_fail(PhotonCompileTimer *timer, PhotonErrorKind kind);
 // A second enter without an exit does nothing.
 //
 // # Safety
-// `timer` comes from [`photon_compile_start`] and is not finished.
+// `timer` comes from [`photon_compile_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_compile_enter(PhotonCompileTimer *timer);
 
 // Undoes [`photon_compile_enter`] (a no-op when not entered).
 //
 // # Safety
-// `timer` comes from [`photon_compile_start`] and is not finished.
+// `timer` comes from [`photon_compile_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_compile_exit(PhotonCompileTimer *timer);
 
 // Ends the compilation with `status` (a `PHOTON_STATUS_*`; after
@@ -583,7 +587,8 @@ PhotonCode photon_compile_exit(PhotonCompileTimer *timer);
 // alive; on every other return it is gone.
 //
 // # Safety
-// `timer` comes from [`photon_compile_start`] and is not finished.
+// `timer` comes from [`photon_compile_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_compile_finish(PhotonCompileTimer *timer, PhotonStatus status);
 
 // Starts timing an inference call on `device_type` executing `ops`
@@ -600,26 +605,30 @@ PhotonCode photon_inference_start(const char *name,
 // Sets how many operations the call executed, when known only at the end.
 //
 // # Safety
-// `timer` comes from [`photon_inference_start`] and is not finished.
+// `timer` comes from [`photon_inference_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_inference_set_ops(PhotonInferenceTimer *timer, uint64_t ops);
 
 // Makes the call's span current on this thread until
 // [`photon_inference_exit`], as [`photon_compile_enter`] does.
 //
 // # Safety
-// `timer` comes from [`photon_inference_start`] and is not finished.
+// `timer` comes from [`photon_inference_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_inference_enter(PhotonInferenceTimer *timer);
 
 // Undoes [`photon_inference_enter`] (a no-op when not entered).
 //
 // # Safety
-// `timer` comes from [`photon_inference_start`] and is not finished.
+// `timer` comes from [`photon_inference_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_inference_exit(PhotonInferenceTimer *timer);
 
 // Marks the call failed with `kind`; finish it as usual.
 //
 // # Safety
-// `timer` comes from [`photon_inference_start`] and is not finished.
+// `timer` comes from [`photon_inference_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_inference_fail(PhotonInferenceTimer *timer, PhotonErrorKind kind);
 
 // Ends the call: `succeeded` non-zero records latency, ops and throughput;
@@ -627,7 +636,8 @@ PhotonCode photon_inference_fail(PhotonInferenceTimer *timer, PhotonErrorKind ki
 // `unknown`. Closes the span and frees the timer.
 //
 // # Safety
-// `timer` comes from [`photon_inference_start`] and is not finished.
+// `timer` comes from [`photon_inference_start`], is not finished, and no
+// other call uses it at the same time.
 PhotonCode photon_inference_finish(PhotonInferenceTimer *timer, bool succeeded);
 
 // Sets up traces and logs for the process, as `photon_metrics::init()` does

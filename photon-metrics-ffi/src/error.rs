@@ -152,6 +152,11 @@ pub(crate) unsafe fn label_text<'a>(
             format!("{what} is {len} bytes long; the limit is {max_len}"),
         ));
     }
+    // SAFETY: `ptr` is not NULL and `len <= max_len` (both checked above),
+    // which is when the caller promises `len` readable bytes at `ptr`; bytes
+    // need no alignment, and `len` (a few hundred at most) is far below
+    // `isize::MAX`. The caller uses the text only during its `photon_*` call,
+    // while C keeps the buffer alive and unchanged.
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
     std::str::from_utf8(bytes)
         .map_err(|e| Failure::new(PHOTON_ERR_INVALID_UTF8, format!("{what} is not UTF-8: {e}")))
@@ -168,6 +173,9 @@ pub(crate) unsafe fn c_text<'a>(
     if ptr.is_null() {
         return Ok(None);
     }
+    // SAFETY: `ptr` is not NULL (checked above), and the caller promises a
+    // NUL-terminated string then, alive and unchanged for as long as the
+    // text is used: during the `photon_*` call, which copies what it keeps.
     unsafe { std::ffi::CStr::from_ptr(ptr) }
         .to_str()
         .map(Some)
@@ -185,6 +193,9 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<(), Fai
             format!("{what} is NULL"),
         ));
     }
+    // SAFETY: `out` is not NULL (checked above), and the caller promises it
+    // is then valid and aligned for a write of `T`. `write` drops nothing:
+    // what `out` points to may be uninitialised, as C out-parameters are.
     unsafe { out.write(value) };
     Ok(())
 }
@@ -195,6 +206,9 @@ mod tests {
     use std::ffi::CStr;
 
     fn last() -> String {
+        // SAFETY: the pointer is this thread's last message (a `CString`
+        // that only the next failing call on this thread replaces, and none
+        // runs before it is copied here) or a static NUL-terminated text.
         unsafe { CStr::from_ptr(photon_last_error_message()) }
             .to_string_lossy()
             .into_owned()
@@ -205,6 +219,7 @@ mod tests {
         let code = guard(|| panic!("boom at the boundary"));
         assert_eq!(code, PHOTON_ERR_PANIC);
         assert_eq!(last(), "photon-metrics panicked: boom at the boundary");
+        // SAFETY: `photon_code_name` returns a static NUL-terminated text.
         let name = unsafe { CStr::from_ptr(photon_code_name(code)) };
         assert_eq!(name.to_str().unwrap(), "PHOTON_ERR_PANIC");
     }

@@ -55,6 +55,8 @@ pub unsafe extern "C" fn photon_exporter_install(
 ) -> PhotonCode {
     guard(|| {
         let mut builder = PrometheusExporterBuilder::new();
+        // SAFETY: the caller promises `listen` is NULL or NUL-terminated,
+        // which is all `c_text` asks.
         match unsafe { c_text(listen, "listen") }? {
             None => {}
             Some("") => builder = builder.without_listener(),
@@ -73,10 +75,17 @@ pub unsafe extern "C" fn photon_exporter_install(
                     format!("label_count {label_count} is not the length of an array"),
                 ));
             }
+            // SAFETY: `labels` is not NULL and `label_count` pairs fit in
+            // `isize::MAX` bytes (both checked above); the caller promises
+            // `labels` points to that many pairs, and they are only read
+            // during this call.
             for pair in unsafe { std::slice::from_raw_parts(labels, label_count) } {
+                // SAFETY: the caller promises each pair's strings are
+                // NUL-terminated; a NULL one is refused just below.
                 let name = unsafe { c_text(pair.name, "a label name") }?.ok_or_else(|| {
                     Failure::new(PHOTON_ERR_NULL_ARGUMENT, "a label name is NULL")
                 })?;
+                // SAFETY: as for the name.
                 let value = unsafe { c_text(pair.value, "a label value") }?.ok_or_else(|| {
                     Failure::new(PHOTON_ERR_NULL_ARGUMENT, "a label value is NULL")
                 })?;
@@ -118,6 +127,7 @@ pub unsafe extern "C" fn photon_exporter_port(out: *mut u16) -> PhotonCode {
                     "no exporter with a listener is installed",
                 )
             })?;
+        // SAFETY: the caller promises `out` is writable; `put` refuses NULL.
         unsafe { put(out, port, "out") }
     })
 }
@@ -141,8 +151,13 @@ pub unsafe extern "C" fn photon_exporter_render(
             .get()
             .ok_or_else(|| Failure::new(PHOTON_ERR_INVALID_CONFIG, "no exporter is installed"))?;
         let text = exporter.render();
+        // SAFETY: the caller promises `needed` is writable; `put` refuses NULL.
         unsafe { put(needed, text.len() + 1, "needed") }?;
         if text.len() < capacity && !buffer.is_null() {
+            // SAFETY: `buffer` is not NULL and the text plus its NUL fit in
+            // `capacity` bytes (both checked just above), for which the
+            // caller promises `buffer` is writable. The source is a `String`
+            // allocated by this call, so it cannot overlap C's buffer.
             unsafe {
                 std::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), text.len());
                 buffer.add(text.len()).write(0);

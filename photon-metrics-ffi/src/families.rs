@@ -70,14 +70,18 @@ unsafe fn put_text(
     len: *mut usize,
     text: &'static str,
 ) -> Result<(), Failure> {
+    // SAFETY: the caller promises `name` is NULL or writable; `put` refuses
+    // NULL. The pointer written is to a `'static` text, valid forever.
     unsafe { put(name, text.as_ptr().cast(), "name") }?;
+    // SAFETY: the caller promises `len` is NULL or writable.
     unsafe { put(len, text.len(), "len") }
 }
 
 /// `n` label values at `labels` (NULL is fine when `n` is 0).
 ///
 /// # Safety
-/// `labels` points to `n` readable values when `n` is at most 3.
+/// `labels` points to `n` readable values when `n` is at most
+/// [`MAX_LABELS`](photon_metrics::labels::MAX_LABELS).
 unsafe fn values<'a>(labels: *const u32, n: usize) -> Result<&'a [u32], Failure> {
     if n == 0 {
         return Ok(&[]);
@@ -94,6 +98,9 @@ unsafe fn values<'a>(labels: *const u32, n: usize) -> Result<&'a [u32], Failure>
             ),
         ));
     }
+    // SAFETY: `labels` is not NULL and `n` is at most `MAX_LABELS` (both
+    // checked above), which is when the caller promises `n` readable,
+    // aligned values there; the slice is read only during this call.
     Ok(unsafe { std::slice::from_raw_parts(labels, n) })
 }
 
@@ -118,6 +125,9 @@ pub unsafe extern "C" fn photon_family_lookup(
     out: *mut PhotonFamily,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `len` readable bytes at `name`, more
+        // than `label_text` asks (it reads nothing when `name` is NULL or
+        // `len` is over the limit).
         let name = unsafe { label_text(name, len, MAX_NAME_LEN, "the family name") }?;
         let found = Dynamic::lookup(name).ok_or_else(|| {
             Failure::new(
@@ -125,6 +135,7 @@ pub unsafe extern "C" fn photon_family_lookup(
                 format!("no family is called `{name}`"),
             )
         })?;
+        // SAFETY: the caller promises `out` is writable; `put` refuses NULL.
         unsafe {
             put(
                 out,
@@ -146,6 +157,7 @@ pub unsafe extern "C" fn photon_family_at(index: u32, out: *mut PhotonFamily) ->
     guard(|| {
         let f = PhotonFamily { index };
         family(f)?;
+        // SAFETY: the caller promises `out` is writable; `put` refuses NULL.
         unsafe { put(out, f, "out") }
     })
 }
@@ -160,7 +172,12 @@ pub unsafe extern "C" fn photon_family_name(
     name: *mut *const c_char,
     len: *mut usize,
 ) -> PhotonCode {
-    guard(|| unsafe { put_text(name, len, family(f)?.spec().name) })
+    guard(|| {
+        let text = family(f)?.spec().name;
+        // SAFETY: the caller promises `name` and `len` are writable; `put`
+        // refuses NULL.
+        unsafe { put_text(name, len, text) }
+    })
 }
 
 /// Writes the family's kind (`PHOTON_KIND_*`) and number of labels.
@@ -180,7 +197,9 @@ pub unsafe extern "C" fn photon_family_shape(
             Kind::Gauge => PHOTON_KIND_GAUGE,
             Kind::Histogram => PHOTON_KIND_HISTOGRAM,
         };
+        // SAFETY: the caller promises `kind` is writable; `put` refuses NULL.
         unsafe { put(kind, k, "kind") }?;
+        // SAFETY: the caller promises `labels` is writable.
         unsafe { put(labels, spec.labels.len(), "labels") }
     })
 }
@@ -211,6 +230,8 @@ pub unsafe extern "C" fn photon_family_label(
                 ),
             )
         })?;
+        // SAFETY: the caller promises `name` and `len` are writable; `put`
+        // refuses NULL.
         unsafe { put_text(name, len, label.as_str()) }
     })
 }
@@ -228,6 +249,8 @@ pub unsafe extern "C" fn photon_family_add(
     n: u64,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `count` readable values at `labels`
+        // (or NULL for none), more than `values` asks.
         family(f)?
             .add(unsafe { values(labels, count) }?, n)
             .map_err(refused)
@@ -246,6 +269,8 @@ pub unsafe extern "C" fn photon_family_set(
     value: f64,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `count` readable values at `labels`
+        // (or NULL for none), more than `values` asks.
         family(f)?
             .set(unsafe { values(labels, count) }?, value)
             .map_err(refused)
@@ -264,6 +289,8 @@ pub unsafe extern "C" fn photon_family_gauge_add(
     delta: f64,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `count` readable values at `labels`
+        // (or NULL for none), more than `values` asks.
         family(f)?
             .add_to_gauge(unsafe { values(labels, count) }?, delta)
             .map_err(refused)
@@ -282,6 +309,8 @@ pub unsafe extern "C" fn photon_family_observe(
     value: f64,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `count` readable values at `labels`
+        // (or NULL for none), more than `values` asks.
         family(f)?
             .observe(unsafe { values(labels, count) }?, value)
             .map_err(refused)

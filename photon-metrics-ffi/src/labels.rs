@@ -19,7 +19,8 @@ use std::ffi::c_char;
 /// Interns `len` bytes at `value` as `label` and writes the handle.
 ///
 /// # Safety
-/// As the `photon_*_new` functions.
+/// As the `photon_*_new` functions: `value` points to `len` readable bytes
+/// (or is NULL); `out` is NULL or points to a writable `H`.
 unsafe fn intern<L, H>(
     value: *const c_char,
     len: usize,
@@ -30,9 +31,14 @@ unsafe fn intern<L, H>(
 ) -> PhotonCode {
     crate::error::guard(|| {
         let what = format!("the {label} value");
+        // SAFETY: this function's caller promises `len` readable bytes at
+        // `value`, more than `label_text` asks (it reads nothing when
+        // `value` is NULL or `len` is over the limit).
         let value = unsafe { label_text(value, len, MAX_VALUE_LEN, &what) }?;
         let interned =
             new(value).map_err(|e| Failure::new(PHOTON_ERR_INVALID_LABEL, e.to_string()))?;
+        // SAFETY: this function's caller promises `out` is NULL or a
+        // writable handle; `put` refuses NULL.
         unsafe { put(out, handle(interned), "out") }
     })
 }
@@ -74,6 +80,8 @@ pub unsafe extern "C" fn photon_target_new(
     len: usize,
     out: *mut PhotonTarget,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "target", Target::new, |v| PhotonTarget {
             slot: v.to_raw(),
@@ -111,6 +119,8 @@ pub unsafe extern "C" fn photon_model_type_new(
     len: usize,
     out: *mut PhotonModelType,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "model_type", ModelType::new, |v| {
             PhotonModelType { slot: v.to_raw() }
@@ -148,6 +158,8 @@ pub unsafe extern "C" fn photon_error_kind_new(
     len: usize,
     out: *mut PhotonErrorKind,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "error_kind", ErrorKind::new, |v| {
             PhotonErrorKind { slot: v.to_raw() }
@@ -185,6 +197,8 @@ pub unsafe extern "C" fn photon_device_id_new(
     len: usize,
     out: *mut PhotonDeviceId,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "device_id", DeviceId::new, |v| {
             PhotonDeviceId { slot: v.to_raw() }
@@ -222,6 +236,8 @@ pub unsafe extern "C" fn photon_location_new(
     len: usize,
     out: *mut PhotonLocation,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "location", Location::new, |v| {
             PhotonLocation { slot: v.to_raw() }
@@ -258,6 +274,8 @@ pub unsafe extern "C" fn photon_pass_new(
     len: usize,
     out: *mut PhotonPass,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `len` readable bytes at `value` and a
+    // writable handle at `out`, which is `intern`'s contract.
     unsafe {
         intern(value, len, out, "pass", Pass::new, |v| PhotonPass {
             slot: v.to_raw(),

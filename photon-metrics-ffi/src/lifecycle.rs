@@ -16,12 +16,17 @@ use photon_metrics::labels::OpenLabel;
 use std::time::Duration;
 
 /// Retires through `retire` and writes whether it did to `retired` (if not NULL).
+///
+/// # Safety
+/// `retired` is NULL or points to a writable `bool`.
 unsafe fn retire(retire: impl FnOnce() -> Result<bool, Failure>, retired: *mut bool) -> PhotonCode {
     crate::error::guard(|| {
         let done = retire()?;
         if retired.is_null() {
             return Ok(());
         }
+        // SAFETY: `retired` is not NULL (checked above), and this function's
+        // caller promises it then points to a writable `bool`.
         unsafe { put(retired, done, "retired") }
     })
 }
@@ -39,6 +44,8 @@ pub unsafe extern "C" fn photon_target_retire(
     value: PhotonTarget,
     retired: *mut bool,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 
@@ -51,6 +58,8 @@ pub unsafe extern "C" fn photon_model_type_retire(
     value: PhotonModelType,
     retired: *mut bool,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 
@@ -63,6 +72,8 @@ pub unsafe extern "C" fn photon_error_kind_retire(
     value: PhotonErrorKind,
     retired: *mut bool,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 
@@ -77,6 +88,8 @@ pub unsafe extern "C" fn photon_device_id_retire(
     value: PhotonDeviceId,
     retired: *mut bool,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 
@@ -89,6 +102,8 @@ pub unsafe extern "C" fn photon_location_retire(
     value: PhotonLocation,
     retired: *mut bool,
 ) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 
@@ -99,6 +114,8 @@ pub unsafe extern "C" fn photon_location_retire(
 /// `retired` is NULL or points to a writable `bool`.
 #[no_mangle]
 pub unsafe extern "C" fn photon_pass_retire(value: PhotonPass, retired: *mut bool) -> PhotonCode {
+    // SAFETY: the caller promises `retired` is NULL or a writable `bool`,
+    // the whole of `retire`'s contract.
     unsafe { retire(|| Ok(value.get()?.retire()), retired) }
 }
 

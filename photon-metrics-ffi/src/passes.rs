@@ -50,11 +50,17 @@ pub unsafe extern "C" fn photon_pass_run_start(
     out: *mut *mut PhotonPassRun,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `name` is NUL-terminated (NULL is
+        // refused just below), `op_name` and `symbol` NULL or NUL-terminated:
+        // what `c_text` asks. The span copies the texts it keeps.
         let name = unsafe { c_text(name, "the span name") }?
             .ok_or_else(|| Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the span name is NULL"))?;
+        // SAFETY: as for `name`.
         let op = unsafe { c_text(op_name, "op_name") }?;
+        // SAFETY: as for `name`.
         let symbol = unsafe { c_text(symbol, "symbol") }?;
-        // SAFETY: NULL or a readable handle, as documented.
+        // SAFETY: the caller promises `pass` is NULL or points to a
+        // readable `PhotonPass`; it is copied out at once.
         let pass = match unsafe { pass.as_ref() } {
             Some(pass) => Some(pass.get()?),
             None => None,
@@ -63,8 +69,11 @@ pub unsafe extern "C" fn photon_pass_run_start(
         if out.is_null() {
             return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "out is NULL"));
         }
-        // SAFETY: NULL or a live run, as documented. Without one, the span
-        // current on this thread (none: a root span).
+        // SAFETY: the caller promises `parent` is NULL or a run from
+        // `photon_pass_run_start` not yet finished, so its box is alive. It
+        // is only read (`Span::id` takes `&self`), as other threads' starts
+        // under the same pipeline may do at the same time. Without a parent,
+        // the span current on this thread (none: a root span).
         let parent = match unsafe { parent.as_ref() } {
             Some(run) => run.span.id(),
             None => tracing::Span::current().id(),
@@ -79,6 +88,9 @@ pub unsafe extern "C" fn photon_pass_run_start(
             timer: pass.map(|pass| compiler::start_pass(pass, target)),
             span,
         });
+        // SAFETY: `out` is not NULL (checked above) and the caller promises
+        // it is writable. From here C owns the run, until
+        // `photon_pass_run_finish` frees it.
         unsafe { put(out, Box::into_raw(run), "out") }
     })
 }
@@ -87,11 +99,16 @@ pub unsafe extern "C" fn photon_pass_run_start(
 /// and its span an error span. Finish it as usual.
 ///
 /// # Safety
-/// `run` comes from [`photon_pass_run_start`] and is not finished.
+/// `run` comes from [`photon_pass_run_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_pass_run_fail(run: *mut PhotonPassRun) -> PhotonCode {
     guard(|| {
-        // SAFETY: a live run, as documented.
+        // SAFETY: the caller promises `run` is NULL or a run from
+        // `photon_pass_run_start` not yet finished, so its box is alive, and
+        // that no other call uses it meanwhile (no child's start reads it:
+        // MLIR fails a run only after its children have finished), so this
+        // `&mut` is the only reference.
         let run = unsafe { run.as_mut() }
             .ok_or_else(|| Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the run is NULL"))?;
         if let Some(timer) = run.timer.as_mut() {
@@ -108,15 +125,19 @@ pub unsafe extern "C" fn photon_pass_run_fail(run: *mut PhotonPassRun) -> Photon
 /// the span and frees the run.
 ///
 /// # Safety
-/// `run` comes from [`photon_pass_run_start`] and is not finished; its
-/// children are finished.
+/// `run` comes from [`photon_pass_run_start`], is not finished, and no
+/// other call uses it at the same time; its children are finished.
 #[no_mangle]
 pub unsafe extern "C" fn photon_pass_run_finish(run: *mut PhotonPassRun) -> PhotonCode {
     guard(|| {
         if run.is_null() {
             return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the run is NULL"));
         }
-        // SAFETY: from Box::into_raw in photon_pass_run_start, finished once.
+        // SAFETY: not NULL (checked above); the caller promises a run from
+        // `photon_pass_run_start` (so from its `Box::into_raw`) not yet
+        // finished and used by no other call, so this is the one
+        // `Box::from_raw` of that box and no other reference to it is alive
+        // (children read it only while they start).
         let PhotonPassRun { timer, span } = *unsafe { Box::from_raw(run) };
         span.in_scope(|| drop(timer));
         Ok(())

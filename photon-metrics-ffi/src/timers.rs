@@ -81,8 +81,14 @@ impl Drop for Scope {
     }
 }
 
-fn timer_ref<'a, T>(timer: *mut T) -> Result<&'a mut T, Failure> {
-    // SAFETY: the caller passes a timer from a start call, not yet finished.
+/// The timer behind a pointer from C; NULL is an error.
+///
+/// # Safety
+/// `timer` is NULL or a timer from its start call, not yet finished, and no
+/// other call uses it while the returned reference lives.
+unsafe fn timer_ref<'a, T>(timer: *mut T) -> Result<&'a mut T, Failure> {
+    // SAFETY: the caller promises NULL (`as_mut` gives `None`) or a live
+    // timer box, not used elsewhere while this `&mut` lives.
     unsafe { timer.as_mut() }
         .ok_or_else(|| Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the timer is NULL"))
 }
@@ -106,6 +112,8 @@ pub unsafe extern "C" fn photon_compile_start(
     out: *mut *mut PhotonCompileTimer,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `name` is NULL or NUL-terminated, what
+        // `c_text` asks; the span copies the text.
         let name = unsafe { c_text(name, "the span name") }?.unwrap_or("compile");
         let (target, model_type) = (target.get()?, model_type.get()?);
         if out.is_null() {
@@ -128,6 +136,9 @@ pub unsafe extern "C" fn photon_compile_start(
             timer,
             span: Scope::new(span),
         });
+        // SAFETY: `out` is not NULL (checked above) and the caller promises
+        // it is writable. From here C owns the timer, until its finish call
+        // frees it.
         unsafe { put(out, Box::into_raw(boxed), "out") }
     })
 }
@@ -137,14 +148,17 @@ pub unsafe extern "C" fn photon_compile_start(
 /// The timer stays open: finish it as usual.
 ///
 /// # Safety
-/// `timer` comes from [`photon_compile_start`] and is not finished.
+/// `timer` comes from [`photon_compile_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_compile_fail(
     timer: *mut PhotonCompileTimer,
     kind: PhotonErrorKind,
 ) -> PhotonCode {
     guard(|| {
-        let timer = timer_ref(timer)?;
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        let timer = unsafe { timer_ref(timer) }?;
         let kind = kind.get()?;
         timer.span.in_scope(|| timer.timer.fail(kind));
         mark_failed(&timer.span.span, kind, kind.as_str());
@@ -160,11 +174,14 @@ pub unsafe extern "C" fn photon_compile_fail(
 /// A second enter without an exit does nothing.
 ///
 /// # Safety
-/// `timer` comes from [`photon_compile_start`] and is not finished.
+/// `timer` comes from [`photon_compile_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_compile_enter(timer: *mut PhotonCompileTimer) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?.span.enter();
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        unsafe { timer_ref(timer) }?.span.enter();
         Ok(())
     })
 }
@@ -172,11 +189,14 @@ pub unsafe extern "C" fn photon_compile_enter(timer: *mut PhotonCompileTimer) ->
 /// Undoes [`photon_compile_enter`] (a no-op when not entered).
 ///
 /// # Safety
-/// `timer` comes from [`photon_compile_start`] and is not finished.
+/// `timer` comes from [`photon_compile_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_compile_exit(timer: *mut PhotonCompileTimer) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?.span.exit();
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        unsafe { timer_ref(timer) }?.span.exit();
         Ok(())
     })
 }
@@ -188,16 +208,22 @@ pub unsafe extern "C" fn photon_compile_exit(timer: *mut PhotonCompileTimer) -> 
 /// alive; on every other return it is gone.
 ///
 /// # Safety
-/// `timer` comes from [`photon_compile_start`] and is not finished.
+/// `timer` comes from [`photon_compile_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_compile_finish(
     timer: *mut PhotonCompileTimer,
     status: PhotonStatus,
 ) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?;
+        if timer.is_null() {
+            return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the timer is NULL"));
+        }
         let status = labels::status(status)?;
-        // SAFETY: from Box::into_raw in photon_compile_start, finished once.
+        // SAFETY: not NULL (checked above); the caller promises a timer from
+        // `photon_compile_start` (so from its `Box::into_raw`) not yet
+        // finished, so this is the one `Box::from_raw` of that box. An
+        // invalid status returned above, leaving the timer to C.
         let PhotonCompileTimer { timer, span } = *unsafe { Box::from_raw(timer) };
         if matches!(status, Status::Error | Status::Panic) {
             span.span.record("otel.status_code", "ERROR");
@@ -222,6 +248,8 @@ pub unsafe extern "C" fn photon_inference_start(
     out: *mut *mut PhotonInferenceTimer,
 ) -> PhotonCode {
     guard(|| {
+        // SAFETY: the caller promises `name` is NULL or NUL-terminated, what
+        // `c_text` asks; the span copies the text.
         let name = unsafe { c_text(name, "the span name") }?.unwrap_or("inference");
         let device_type = labels::device_type(device_type)?;
         if out.is_null() {
@@ -244,6 +272,9 @@ pub unsafe extern "C" fn photon_inference_start(
             span: Scope::new(span),
             failed: false,
         });
+        // SAFETY: `out` is not NULL (checked above) and the caller promises
+        // it is writable. From here C owns the timer, until its finish call
+        // frees it.
         unsafe { put(out, Box::into_raw(boxed), "out") }
     })
 }
@@ -251,14 +282,17 @@ pub unsafe extern "C" fn photon_inference_start(
 /// Sets how many operations the call executed, when known only at the end.
 ///
 /// # Safety
-/// `timer` comes from [`photon_inference_start`] and is not finished.
+/// `timer` comes from [`photon_inference_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_inference_set_ops(
     timer: *mut PhotonInferenceTimer,
     ops: u64,
 ) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?.timer.set_ops(ops);
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        unsafe { timer_ref(timer) }?.timer.set_ops(ops);
         Ok(())
     })
 }
@@ -267,11 +301,14 @@ pub unsafe extern "C" fn photon_inference_set_ops(
 /// [`photon_inference_exit`], as [`photon_compile_enter`] does.
 ///
 /// # Safety
-/// `timer` comes from [`photon_inference_start`] and is not finished.
+/// `timer` comes from [`photon_inference_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_inference_enter(timer: *mut PhotonInferenceTimer) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?.span.enter();
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        unsafe { timer_ref(timer) }?.span.enter();
         Ok(())
     })
 }
@@ -279,11 +316,14 @@ pub unsafe extern "C" fn photon_inference_enter(timer: *mut PhotonInferenceTimer
 /// Undoes [`photon_inference_enter`] (a no-op when not entered).
 ///
 /// # Safety
-/// `timer` comes from [`photon_inference_start`] and is not finished.
+/// `timer` comes from [`photon_inference_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_inference_exit(timer: *mut PhotonInferenceTimer) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?.span.exit();
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        unsafe { timer_ref(timer) }?.span.exit();
         Ok(())
     })
 }
@@ -291,14 +331,17 @@ pub unsafe extern "C" fn photon_inference_exit(timer: *mut PhotonInferenceTimer)
 /// Marks the call failed with `kind`; finish it as usual.
 ///
 /// # Safety
-/// `timer` comes from [`photon_inference_start`] and is not finished.
+/// `timer` comes from [`photon_inference_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_inference_fail(
     timer: *mut PhotonInferenceTimer,
     kind: PhotonErrorKind,
 ) -> PhotonCode {
     guard(|| {
-        let timer = timer_ref(timer)?;
+        // SAFETY: the caller promises a timer from its start call, not yet
+        // finished, that no other call uses meanwhile (NULL is refused).
+        let timer = unsafe { timer_ref(timer) }?;
         let kind = kind.get()?;
         timer.timer.fail(kind);
         timer.failed = true;
@@ -312,15 +355,20 @@ pub unsafe extern "C" fn photon_inference_fail(
 /// `unknown`. Closes the span and frees the timer.
 ///
 /// # Safety
-/// `timer` comes from [`photon_inference_start`] and is not finished.
+/// `timer` comes from [`photon_inference_start`], is not finished, and no
+/// other call uses it at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn photon_inference_finish(
     timer: *mut PhotonInferenceTimer,
     succeeded: bool,
 ) -> PhotonCode {
     guard(|| {
-        timer_ref(timer)?;
-        // SAFETY: from Box::into_raw in photon_inference_start, finished once.
+        if timer.is_null() {
+            return Err(Failure::new(PHOTON_ERR_NULL_ARGUMENT, "the timer is NULL"));
+        }
+        // SAFETY: not NULL (checked above); the caller promises a timer from
+        // `photon_inference_start` (so from its `Box::into_raw`) not yet
+        // finished, so this is the one `Box::from_raw` of that box.
         let PhotonInferenceTimer {
             mut timer,
             span,

@@ -37,9 +37,12 @@ pub unsafe extern "C" fn photon_traces_init(
             ));
         }
         let mut builder = photon_metrics::init().without_metrics();
+        // SAFETY: the caller promises both strings are NULL or
+        // NUL-terminated, what `c_text` asks; the builder copies them.
         if let Some(name) = unsafe { c_text(service_name, "service_name") }? {
             builder = builder.service_name(name);
         }
+        // SAFETY: as for `service_name`.
         if let Some(endpoint) = unsafe { c_text(otlp_endpoint, "otlp_endpoint") }? {
             builder = builder.otlp(OtlpConfig::grpc(endpoint));
         }

@@ -11,6 +11,9 @@ use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
 fn last() -> String {
+    // SAFETY: `photon_last_error_message` returns this thread's last message
+    // (alive until the next failing call on this thread, and none runs before
+    // it is copied here) or a static text, both NUL-terminated.
     unsafe { CStr::from_ptr(photon_last_error_message()) }
         .to_string_lossy()
         .into_owned()
@@ -18,6 +21,8 @@ fn last() -> String {
 
 fn target(value: &str) -> Result<PhotonTarget, (PhotonCode, String)> {
     let mut out = PhotonTarget { slot: u32::MAX };
+    // SAFETY: `value.len()` readable bytes at `value.as_ptr()` and a writable
+    // `out`, as `photon_target_new` asks.
     match unsafe { photon_target_new(value.as_ptr().cast(), value.len(), &mut out) } {
         PHOTON_OK => Ok(out),
         code => Err((code, last())),
@@ -27,11 +32,15 @@ fn target(value: &str) -> Result<PhotonTarget, (PhotonCode, String)> {
 fn render() -> String {
     let mut needed = 0usize;
     assert_eq!(
+        // SAFETY: a NULL buffer with capacity 0 is allowed (nothing is
+        // written to it); `needed` is a writable local.
         unsafe { photon_exporter_render(ptr::null_mut(), 0, &mut needed) },
         PHOTON_OK
     );
     let mut buffer = vec![0u8; needed];
     let mut again = 0usize;
+    // SAFETY: `buffer` is writable for `buffer.len()` bytes; `again` is a
+    // writable local.
     let code =
         unsafe { photon_exporter_render(buffer.as_mut_ptr().cast(), buffer.len(), &mut again) };
     assert_eq!(code, PHOTON_OK);
@@ -54,6 +63,8 @@ fn the_c_abi_end_to_end() {
     // Bad configurations are refused with a code and a message; nothing is installed.
     let bad = CString::new("not-an-address").unwrap();
     assert_eq!(
+        // SAFETY: a NUL-terminated address that outlives the call; no labels
+        // (NULL with a count of 0).
         unsafe { photon_exporter_install(bad.as_ptr(), ptr::null(), 0) },
         PHOTON_ERR_INVALID_CONFIG
     );
@@ -61,6 +72,8 @@ fn the_c_abi_end_to_end() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_addr = CString::new(busy.local_addr().unwrap().to_string()).unwrap();
     assert_eq!(
+        // SAFETY: a NUL-terminated address that outlives the call; no labels
+        // (NULL with a count of 0).
         unsafe { photon_exporter_install(busy_addr.as_ptr(), ptr::null(), 0) },
         PHOTON_ERR_BIND
     );
@@ -74,22 +87,30 @@ fn the_c_abi_end_to_end() {
     };
     let any = CString::new("127.0.0.1:0").unwrap();
     assert_eq!(
+        // SAFETY: a NUL-terminated address and one pair of NUL-terminated
+        // strings, all alive during the call.
         unsafe { photon_exporter_install(any.as_ptr(), &pair, 1) },
         PHOTON_ERR_INVALID_CONFIG
     );
     assert_eq!(
+        // SAFETY: breaks the contract on purpose (NULL for 2 pairs): NULL is
+        // refused before anything is read, which is what this checks.
         unsafe { photon_exporter_install(any.as_ptr(), ptr::null(), 2) },
         PHOTON_ERR_NULL_ARGUMENT
     );
     // A count no array can have (a negative count cast to size_t) is refused
     // before any pair is read.
     assert_eq!(
+        // SAFETY: breaks the contract on purpose (one pair, a count of
+        // `usize::MAX`): a count no array can have is refused before any pair
+        // is read, which is what this checks.
         unsafe { photon_exporter_install(any.as_ptr(), &pair, usize::MAX) },
         PHOTON_ERR_INVALID_CONFIG
     );
     assert!(last().contains("label_count"), "{}", last());
     let mut port = 0u16;
     assert_eq!(
+        // SAFETY: `port` is a writable local.
         unsafe { photon_exporter_port(&mut port) },
         PHOTON_ERR_INVALID_CONFIG
     );
@@ -104,14 +125,19 @@ fn the_c_abi_end_to_end() {
         value: value.as_ptr(),
     };
     assert_eq!(
+        // SAFETY: a NUL-terminated address and one pair of NUL-terminated
+        // strings, all alive during the call.
         unsafe { photon_exporter_install(any.as_ptr(), &pair, 1) },
         PHOTON_OK,
         "{}",
         last()
     );
+    // SAFETY: `port` is a writable local.
     assert_eq!(unsafe { photon_exporter_port(&mut port) }, PHOTON_OK);
     assert_ne!(port, 0);
     assert_eq!(
+        // SAFETY: a NUL-terminated address that outlives the call; no labels
+        // (NULL with a count of 0).
         unsafe { photon_exporter_install(any.as_ptr(), ptr::null(), 0) },
         PHOTON_ERR_ALREADY_INSTALLED
     );
@@ -126,6 +152,8 @@ fn the_c_abi_end_to_end() {
     let location = |v: &str| {
         let mut out = PhotonLocation { slot: u32::MAX };
         assert_eq!(
+            // SAFETY: `v.len()` readable bytes at `v.as_ptr()`; `out` is a
+            // writable local.
             unsafe { photon_location_new(v.as_ptr().cast(), v.len(), &mut out) },
             PHOTON_OK
         );
@@ -153,14 +181,20 @@ fn the_c_abi_end_to_end() {
     let invalid_utf8 = [0xffu8, 0xfe];
     let mut out = PhotonTarget { slot: 0 };
     assert_eq!(
+        // SAFETY: 2 readable bytes at `invalid_utf8`; `out` is a writable
+        // local.
         unsafe { photon_target_new(invalid_utf8.as_ptr().cast::<c_char>(), 2, &mut out) },
         PHOTON_ERR_INVALID_UTF8
     );
     assert_eq!(
+        // SAFETY: breaks the contract on purpose (a NULL value): NULL is
+        // refused before anything is read.
         unsafe { photon_target_new(ptr::null(), 3, &mut out) },
         PHOTON_ERR_NULL_ARGUMENT
     );
     assert_eq!(
+        // SAFETY: 2 readable bytes; the NULL `out` breaks the contract on
+        // purpose and is refused before any write.
         unsafe { photon_target_new("ok".as_ptr().cast(), 2, ptr::null_mut()) },
         PHOTON_ERR_NULL_ARGUMENT
     );
@@ -171,6 +205,8 @@ fn the_c_abi_end_to_end() {
     let mzi = target("mzi-64x64").unwrap();
     let mut model = PhotonModelType { slot: 0 };
     assert_eq!(
+        // SAFETY: 4 readable bytes of a static text; `model` is a writable
+        // local.
         unsafe { photon_model_type_new("bert".as_ptr().cast(), 4, &mut model) },
         PHOTON_OK
     );
@@ -194,6 +230,8 @@ fn the_c_abi_end_to_end() {
     assert_eq!(photon_set_memory_usage(mzi, 2, 1), PHOTON_ERR_INVALID_ENUM);
     let mut device = PhotonDeviceId { slot: 0 };
     assert_eq!(
+        // SAFETY: 5 readable bytes of a static text; `device` is a writable
+        // local.
         unsafe { photon_device_id_new("opu-7".as_ptr().cast(), 5, &mut device) },
         PHOTON_OK
     );
@@ -210,47 +248,71 @@ fn the_c_abi_end_to_end() {
     // Timers: a compile that fails, one that succeeds; an inference without a kind.
     let mut kind = PhotonErrorKind { slot: 0 };
     assert_eq!(
+        // SAFETY: 13 readable bytes of a static text; `kind` is a writable
+        // local.
         unsafe { photon_error_kind_new("UnsupportedOp".as_ptr().cast(), 13, &mut kind) },
         PHOTON_OK
     );
     let mut timer: *mut PhotonCompileTimer = ptr::null_mut();
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `timer` is a writable
+        // local.
         unsafe { photon_compile_start(ptr::null(), mzi, model, 10, &mut timer) },
         PHOTON_OK
     );
+    // SAFETY: `timer` comes from `photon_compile_start` above, is not
+    // finished, and only this thread uses it.
     assert_eq!(unsafe { photon_compile_fail(timer, kind) }, PHOTON_OK);
     assert_eq!(
+        // SAFETY: the same live timer; an invalid status leaves it alive,
+        // which is what this checks.
         unsafe { photon_compile_finish(timer, 99) },
         PHOTON_ERR_INVALID_ENUM,
         "timer stays alive"
     );
     assert_eq!(
+        // SAFETY: the same live timer, finished here once and not used again
+        // before the next start.
         unsafe { photon_compile_finish(timer, PHOTON_STATUS_ERROR) },
         PHOTON_OK
     );
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `timer` is a writable
+        // local.
         unsafe { photon_compile_start(ptr::null(), mzi, model, 10, &mut timer) },
         PHOTON_OK
     );
     assert_eq!(
+        // SAFETY: `timer` was just started, and is finished here once.
         unsafe { photon_compile_finish(timer, PHOTON_STATUS_SUCCESS) },
         PHOTON_OK
     );
     assert_eq!(
+        // SAFETY: the NULL timer breaks the contract on purpose; it is
+        // refused before anything is read.
         unsafe { photon_compile_fail(ptr::null_mut(), kind) },
         PHOTON_ERR_NULL_ARGUMENT
     );
     let mut call: *mut PhotonInferenceTimer = ptr::null_mut();
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `call` is a writable
+        // local.
         unsafe { photon_inference_start(ptr::null(), PHOTON_DEVICE_TYPE_PCM, 5, &mut call) },
         PHOTON_OK
     );
+    // SAFETY: `call` comes from `photon_inference_start` above, and is
+    // finished here once.
     assert_eq!(unsafe { photon_inference_finish(call, false) }, PHOTON_OK);
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `call` is a writable
+        // local.
         unsafe { photon_inference_start(ptr::null(), PHOTON_DEVICE_TYPE_PCM, 5, &mut call) },
         PHOTON_OK
     );
+    // SAFETY: `call` was just started, is not finished, and only this thread
+    // uses it.
     assert_eq!(unsafe { photon_inference_set_ops(call, 8) }, PHOTON_OK);
+    // SAFETY: the same live timer, finished here once.
     assert_eq!(unsafe { photon_inference_finish(call, true) }, PHOTON_OK);
 
     let text = render();
@@ -349,6 +411,9 @@ fn a_length_past_the_label_limit_is_refused_before_anything_is_read() {
     for len in [usize::MAX, isize::MAX as usize + 1, 1 << 40, 129] {
         let mut out = PhotonTarget { slot: u32::MAX };
         assert_eq!(
+            // SAFETY: breaks the contract on purpose (3 readable bytes, `len`
+            // claimed): a length over the 128-byte limit is refused before
+            // anything is read, which is what this test checks.
             unsafe { photon_target_new(value.as_ptr().cast(), len, &mut out) },
             PHOTON_ERR_INVALID_LABEL,
             "length {len}"
@@ -362,21 +427,29 @@ fn a_length_past_the_label_limit_is_refused_before_anything_is_read() {
     }
     let mut device = PhotonDeviceId { slot: u32::MAX };
     assert_eq!(
+        // SAFETY: as above: `usize::MAX` claimed over 3 readable bytes,
+        // refused before any read.
         unsafe { photon_device_id_new(value.as_ptr().cast(), usize::MAX, &mut device) },
         PHOTON_ERR_INVALID_LABEL
     );
     let mut kind = PhotonErrorKind { slot: u32::MAX };
     assert_eq!(
+        // SAFETY: as above: `usize::MAX` claimed over 3 readable bytes,
+        // refused before any read.
         unsafe { photon_error_kind_new(value.as_ptr().cast(), usize::MAX, &mut kind) },
         PHOTON_ERR_INVALID_LABEL
     );
     let mut model = PhotonModelType { slot: u32::MAX };
     assert_eq!(
+        // SAFETY: as above: `usize::MAX` claimed over 3 readable bytes,
+        // refused before any read.
         unsafe { photon_model_type_new(value.as_ptr().cast(), usize::MAX, &mut model) },
         PHOTON_ERR_INVALID_LABEL
     );
     let mut location = PhotonLocation { slot: u32::MAX };
     assert_eq!(
+        // SAFETY: as above: `usize::MAX` claimed over 3 readable bytes,
+        // refused before any read.
         unsafe { photon_location_new(value.as_ptr().cast(), usize::MAX, &mut location) },
         PHOTON_ERR_INVALID_LABEL
     );

@@ -15,6 +15,9 @@ use std::ffi::{CStr, CString};
 use std::ptr;
 
 fn last() -> String {
+    // SAFETY: `photon_last_error_message` returns this thread's last message
+    // (alive until the next failing call on this thread, and none runs before
+    // it is copied here) or a static text, both NUL-terminated.
     unsafe { CStr::from_ptr(photon_last_error_message()) }
         .to_string_lossy()
         .into_owned()
@@ -41,6 +44,8 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     // dropped and counted, which is not an error).
     let endpoint = CString::new("http://127.0.0.1:1").unwrap();
     assert_eq!(
+        // SAFETY: a NULL service name is allowed; `endpoint` is
+        // NUL-terminated and alive during the call.
         unsafe { photon_traces_init(ptr::null(), endpoint.as_ptr()) },
         PHOTON_OK,
         "{}",
@@ -48,6 +53,8 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     );
     let no_listener = CString::new("").unwrap();
     assert_eq!(
+        // SAFETY: `no_listener` is NUL-terminated and alive during the call;
+        // no labels (NULL with a count of 0).
         unsafe { photon_exporter_install(no_listener.as_ptr(), ptr::null(), 0) },
         PHOTON_OK,
         "{}",
@@ -56,6 +63,8 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     let new = |value: &str| {
         let mut out = PhotonTarget { slot: 0 };
         assert_eq!(
+            // SAFETY: `value.len()` readable bytes at `value.as_ptr()`; `out`
+            // is a writable local.
             unsafe { photon_target_new(value.as_ptr().cast(), value.len(), &mut out) },
             PHOTON_OK
         );
@@ -64,11 +73,15 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     let (ok_target, failing_target) = (new("mzi-ok"), new("mzi-failing"));
     let mut model = PhotonModelType { slot: 0 };
     assert_eq!(
+        // SAFETY: 4 readable bytes of a static text; `model` is a writable
+        // local.
         unsafe { photon_model_type_new("bert".as_ptr().cast(), 4, &mut model) },
         PHOTON_OK
     );
     let mut kind = PhotonErrorKind { slot: 0 };
     assert_eq!(
+        // SAFETY: 13 readable bytes of a static text; `kind` is a writable
+        // local.
         unsafe { photon_error_kind_new("UnsupportedOp".as_ptr().cast(), 13, &mut kind) },
         PHOTON_OK
     );
@@ -76,26 +89,37 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     // A compilation whose C code records a cache hit inside its span.
     let mut timer: *mut PhotonCompileTimer = ptr::null_mut();
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `timer` is a writable
+        // local.
         unsafe { photon_compile_start(ptr::null(), ok_target, model, 10, &mut timer) },
         PHOTON_OK
     );
+    // SAFETY: `timer` was just started, is not finished, and only this thread
+    // uses it.
     assert_eq!(unsafe { photon_compile_enter(timer) }, PHOTON_OK);
     assert_eq!(photon_record_cache_hit(ok_target), PHOTON_OK);
+    // SAFETY: the same live timer, exited on the thread that entered it.
     assert_eq!(unsafe { photon_compile_exit(timer) }, PHOTON_OK);
     // Outside the span again: no exemplar.
     assert_eq!(photon_record_cache_miss(ok_target), PHOTON_OK);
     assert_eq!(
+        // SAFETY: the same live timer, finished here once.
         unsafe { photon_compile_finish(timer, PHOTON_STATUS_SUCCESS) },
         PHOTON_OK
     );
 
     // A compilation that fails, never entered by its C code.
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `timer` is a writable
+        // local.
         unsafe { photon_compile_start(ptr::null(), failing_target, model, 10, &mut timer) },
         PHOTON_OK
     );
+    // SAFETY: `timer` was just started, is not finished, and only this thread
+    // uses it.
     assert_eq!(unsafe { photon_compile_fail(timer, kind) }, PHOTON_OK);
     assert_eq!(
+        // SAFETY: the same live timer, finished here once.
         unsafe { photon_compile_finish(timer, PHOTON_STATUS_ERROR) },
         PHOTON_OK
     );
@@ -103,9 +127,12 @@ fn records_inside_a_c_timer_carry_its_exemplar() {
     // An inference call.
     let mut call: *mut PhotonInferenceTimer = ptr::null_mut();
     assert_eq!(
+        // SAFETY: a NULL name is allowed (the default); `call` is a writable
+        // local.
         unsafe { photon_inference_start(ptr::null(), PHOTON_DEVICE_TYPE_PCM, 5, &mut call) },
         PHOTON_OK
     );
+    // SAFETY: `call` was just started, and is finished here once.
     assert_eq!(unsafe { photon_inference_finish(call, true) }, PHOTON_OK);
 
     let om = installed()

@@ -14,11 +14,15 @@ use std::ptr;
 fn render() -> String {
     let mut needed = 0usize;
     assert_eq!(
+        // SAFETY: a NULL buffer with capacity 0 is allowed (nothing is
+        // written to it); `needed` is a writable local.
         unsafe { photon_exporter_render(ptr::null_mut(), 0, &mut needed) },
         PHOTON_OK
     );
     let mut buffer = vec![0u8; needed + 4096];
     let mut again = 0usize;
+    // SAFETY: `buffer` is writable for `buffer.len()` bytes; `again` is a
+    // writable local.
     let code =
         unsafe { photon_exporter_render(buffer.as_mut_ptr().cast(), buffer.len(), &mut again) };
     assert_eq!(code, PHOTON_OK);
@@ -32,12 +36,16 @@ fn render() -> String {
 #[test]
 fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
     assert_eq!(
+        // SAFETY: `c""` is NUL-terminated and static; no labels (NULL with a
+        // count of 0).
         unsafe { photon_exporter_install(c"".as_ptr(), ptr::null(), 0) },
         PHOTON_OK
     );
     let mut device = PhotonDeviceId { slot: u32::MAX };
     let text = "opu-c-retired";
     assert_eq!(
+        // SAFETY: `text.len()` readable bytes at `text.as_ptr()`; `device` is
+        // a writable local.
         unsafe { photon_device_id_new(text.as_ptr().cast(), text.len(), &mut device) },
         PHOTON_OK
     );
@@ -49,17 +57,20 @@ fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
 
     let mut retired = false;
     assert_eq!(
+        // SAFETY: `retired` is a writable local.
         unsafe { photon_device_id_retire(device, &mut retired) },
         PHOTON_OK
     );
     assert!(retired);
     assert!(!render().contains("opu-c-retired"));
     assert_eq!(
+        // SAFETY: `retired` is a writable local.
         unsafe { photon_device_id_retire(device, &mut retired) },
         PHOTON_OK
     );
     assert!(!retired, "nothing left to retire");
     assert_eq!(
+        // SAFETY: a NULL `retired` is allowed (the caller does not ask).
         unsafe { photon_device_id_retire(device, ptr::null_mut()) },
         PHOTON_OK,
         "NULL: the caller does not ask"
@@ -75,6 +86,7 @@ fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
 
     // A handle no value ever had is refused.
     assert_eq!(
+        // SAFETY: `retired` is a writable local.
         unsafe { photon_location_retire(PhotonLocation { slot: 4000 }, &mut retired) },
         PHOTON_ERR_INVALID_HANDLE
     );

@@ -46,6 +46,8 @@ pub fn lowest_priority() {
 /// name starts with `photon-metrics` (the listener, render and auth
 /// threads): the server's share, without the attackers' threads.
 pub fn server_cpu() -> Duration {
+    // SAFETY: `sysconf` only reads a configuration value; it takes no
+    // pointer.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     let mut ticks = 0;
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
