@@ -251,7 +251,9 @@ PhotonCode photon_exporter_port(uint16_t *out);
 // bytes), NUL-terminated, for serving from your own HTTP server. `*needed`
 // gets the size it takes, NUL included; when that exceeds `capacity`
 // nothing is written (call again with a larger buffer; `buffer` may be
-// NULL with `capacity` 0 to ask).
+// NULL with `capacity` 0 to ask). The two calls are one scrape: a call
+// with room within a second of a size question writes that question's
+// render, so the size fits exactly.
 //
 // # Safety
 // `buffer` is NULL or writable for `capacity` bytes; `needed` is writable.

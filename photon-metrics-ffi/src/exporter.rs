@@ -132,11 +132,21 @@ pub unsafe extern "C" fn photon_exporter_port(out: *mut u16) -> PhotonCode {
     })
 }
 
+/// A render a size question made, for the call with room that follows.
+static PENDING: std::sync::Mutex<Option<(std::time::Instant, String)>> =
+    std::sync::Mutex::new(None);
+
+/// How long a size question's render waits for its second call; an older
+/// one is rendered again.
+const PENDING_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Renders the exposition (text format 0.0.4) into `buffer` (`capacity`
 /// bytes), NUL-terminated, for serving from your own HTTP server. `*needed`
 /// gets the size it takes, NUL included; when that exceeds `capacity`
 /// nothing is written (call again with a larger buffer; `buffer` may be
-/// NULL with `capacity` 0 to ask).
+/// NULL with `capacity` 0 to ask). The two calls are one scrape: a call
+/// with room within a second of a size question writes that question's
+/// render, so the size fits exactly.
 ///
 /// # Safety
 /// `buffer` is NULL or writable for `capacity` bytes; `needed` is writable.
@@ -150,10 +160,23 @@ pub unsafe extern "C" fn photon_exporter_render(
         let exporter = EXPORTER
             .get()
             .ok_or_else(|| Failure::new(PHOTON_ERR_INVALID_CONFIG, "no exporter is installed"))?;
-        let text = exporter.render();
+        // A call that asks the size (or brings too small a buffer) keeps
+        // its render for the call that follows with room: the two calls
+        // are one scrape, so the size fits exactly, and retired series
+        // served once (with their final values) are served to the caller
+        // rather than to the question.
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let text = match pending.take() {
+            Some((at, text)) if at.elapsed() < PENDING_FOR => text,
+            _ => exporter.render(),
+        };
         // SAFETY: the caller promises `needed` is writable; `put` refuses NULL.
         unsafe { put(needed, text.len() + 1, "needed") }?;
-        if text.len() < capacity && !buffer.is_null() {
+        if text.len() >= capacity || buffer.is_null() {
+            *pending = Some((std::time::Instant::now(), text));
+            return Ok(());
+        }
+        {
             // SAFETY: `buffer` is not NULL and the text plus its NUL fit in
             // `capacity` bytes (both checked just above), for which the
             // caller promises `buffer` is writable. The source is a `String`

@@ -78,9 +78,10 @@ pub unsafe extern "C" fn photon_pass_run_start(
             Some(run) => run.span.id(),
             None => tracing::Span::current().id(),
         };
+        let pass_text = pass.map(|p| p.as_str());
         let span = tracing::info_span!(
             target: "photon_metrics_ffi", parent: parent, "photon.pass",
-            otel.name = name, pass = pass.map(|p| p.as_str()), target = %target,
+            otel.name = name, pass = pass_text.as_deref(), target = %target,
             op = op, symbol = symbol,
             otel.status_code = Empty, otel.status_description = Empty,
         );

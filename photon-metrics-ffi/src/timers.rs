@@ -161,7 +161,7 @@ pub unsafe extern "C" fn photon_compile_fail(
         let timer = unsafe { timer_ref(timer) }?;
         let kind = kind.get()?;
         timer.span.in_scope(|| timer.timer.fail(kind));
-        mark_failed(&timer.span.span, kind, kind.as_str());
+        mark_failed(&timer.span.span, kind, &kind.as_str());
         Ok(())
     })
 }
@@ -345,7 +345,7 @@ pub unsafe extern "C" fn photon_inference_fail(
         let kind = kind.get()?;
         timer.timer.fail(kind);
         timer.failed = true;
-        mark_failed(&timer.span.span, kind, kind.as_str());
+        mark_failed(&timer.span.span, kind, &kind.as_str());
         Ok(())
     })
 }

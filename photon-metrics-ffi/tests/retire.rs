@@ -62,6 +62,9 @@ fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
         PHOTON_OK
     );
     assert!(retired);
+    // The render after a retirement serves the retired series once more,
+    // with their final values; the one after lacks them.
+    assert!(render().contains("device_id=\"opu-c-retired\""));
     assert!(!render().contains("opu-c-retired"));
     assert_eq!(
         // SAFETY: `retired` is a writable local.
