@@ -584,6 +584,17 @@ const fn suffixed(long: &str, short: &str) -> bool {
     false
 }
 
+const _: () = {
+    let mut i = 0;
+    while i < CATALOG.len() {
+        assert!(
+            CATALOG[i].labels.len() <= crate::labels::MAX_LABELS,
+            "a catalog family has more labels than a stamp holds"
+        );
+        i += 1;
+    }
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

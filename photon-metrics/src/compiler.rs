@@ -44,6 +44,17 @@ use crate::handle::{CounterHandle, GaugeHandle, HistogramHandle};
 use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Pass, Status, Target};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
+use std::sync::atomic::AtomicBool;
+
+/// Set once the application sets the memory limit itself
+/// ([`set_memory_limit`], or the [`memory_limit`] handle): from then on the
+/// process sampler's cgroup limit no longer overwrites the application's.
+static LIMIT_SET_BY_APPLICATION: AtomicBool = AtomicBool::new(false);
+
+/// Whether the application has set the memory limit itself.
+pub(crate) fn limit_set_by_application() -> bool {
+    LIMIT_SET_BY_APPLICATION.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 static COMPILATIONS: Family<CounterCell, (Target, Status, ModelType)> =
     Family::new(FamilyId::Compilations);
@@ -106,7 +117,7 @@ pub fn set_memory_usage(target: Target, stat: MemoryStat, bytes: u64) {
 /// wins over the sampled one.
 #[inline]
 pub fn set_memory_limit(bytes: u64) {
-    crate::process::LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
+    LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
     MEMORY_LIMIT.set((), bytes as f64);
 }
 
@@ -163,7 +174,7 @@ pub fn memory_usage(target: Target, stat: MemoryStat) -> GaugeHandle {
 /// makes the limit the application's, as [`set_memory_limit`] does: the
 /// exporter stops filling it from the cgroup.
 pub fn memory_limit() -> GaugeHandle {
-    crate::process::LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
+    LIMIT_SET_BY_APPLICATION.store(true, std::sync::atomic::Ordering::Relaxed);
     MEMORY_LIMIT.handle(())
 }
 

@@ -87,6 +87,7 @@ pub mod process;
 #[cfg(feature = "otlp")]
 pub mod propagation;
 pub mod runtime;
+#[cfg(feature = "otlp")]
 mod selfmon;
 mod store;
 mod warning;

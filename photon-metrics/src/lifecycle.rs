@@ -108,6 +108,7 @@ fn publish(store: &Store) {
     let values = store.table::<GaugeCell>(FamilyId::LabelValues);
     let caps = store.table::<GaugeCell>(FamilyId::LabelCap);
     let stale = store.table::<CounterCell>(FamilyId::StaleRecords);
+    let overflow = store.table::<CounterCell>(FamilyId::LabelOverflow);
     for label in labels::all_labels() {
         let index = labels::ClosedLabel::slot(label);
         if let Some(cell) = values.cell(index, stamp::LIVE) {
@@ -118,6 +119,9 @@ fn publish(store: &Store) {
         }
         if let Some(cell) = stale.cell(index, stamp::LIVE) {
             cell.absolute(labels::stale_records(label));
+        }
+        if let Some(cell) = overflow.cell(index, stamp::LIVE) {
+            cell.absolute(labels::overflow_records(label));
         }
     }
 }

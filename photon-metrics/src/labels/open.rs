@@ -118,6 +118,8 @@ struct Interner {
     handed: AtomicU32,
     /// Records dropped because their handle's value was retired.
     stale: AtomicU64,
+    /// Values folded into `__overflow__` because the label was full.
+    overflowed: AtomicU64,
     /// Idle expiry in milliseconds: 0 = the label's default, `u64::MAX` = never.
     expiry_ms: AtomicU64,
 }
@@ -155,6 +157,7 @@ const INTERNER: Interner = Interner {
     warned: AtomicBool::new(false),
     handed: AtomicU32::new(0),
     stale: AtomicU64::new(0),
+    overflowed: AtomicU64::new(0),
     expiry_ms: AtomicU64::new(0),
 };
 
@@ -418,6 +421,14 @@ pub fn stale_records(label: OpenLabel) -> u64 {
     interner(label).stale.load(Ordering::Relaxed)
 }
 
+/// Values of `label` folded into `__overflow__` so far, because the label
+/// was at its cap: what `photon_metrics_label_overflow_total{label}`
+/// exports. Every `new()` (or facade record) that asked for a value that
+/// did not fit counts once.
+pub fn overflow_records(label: OpenLabel) -> u64 {
+    interner(label).overflowed.load(Ordering::Relaxed)
+}
+
 /// Sets how long a value of `label` may go without a record before it is
 /// retired by itself (`None`: never). See [`OpenLabel::default_idle_expiry`]
 /// for the defaults. Takes effect at the next scrape: expiry is checked
@@ -589,7 +600,9 @@ fn overflowed(label: OpenLabel, interner: &Interner, cap: usize) {
             );
         });
     }
-    crate::selfmon::record_label_overflow(label);
+    // A plain count the exporter reads at each render, as it reads the
+    // stale records: the interner records nothing itself.
+    interner.overflowed.fetch_add(1, Ordering::Relaxed);
 }
 
 /// First half of a retirement: ends the life of the value behind `raw`, so

@@ -10,22 +10,10 @@ use super::{
     ClosedLabel, DeviceId, DeviceType, DropReason, ErrorKind, LabelName, LabelText, Location,
     MemoryStat, ModelSize, ModelType, OpenLabel, Pass, Status, Target,
 };
-use crate::catalog::CATALOG;
 
 /// The most labels a family can have: a series' stamp holds each label's
 /// generation, and three of them fill the word below its flag bits.
 pub const MAX_LABELS: usize = 3;
-
-const _: () = {
-    let mut i = 0;
-    while i < CATALOG.len() {
-        assert!(
-            CATALOG[i].labels.len() <= MAX_LABELS,
-            "a catalog family has more labels than a stamp holds"
-        );
-        i += 1;
-    }
-};
 
 /// A series' *stamp*: which lives of its open labels' slots it belongs to.
 ///

@@ -21,12 +21,7 @@ pub(crate) mod cgroup;
 use crate::labels::{MemoryStat, Target};
 use crate::store::recorder::PhotonRecorder;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
-
-/// Set once the application calls `set_memory_limit`: from then on the
-/// sampled cgroup limit no longer overwrites the application's.
-pub(crate) static LIMIT_SET_BY_APPLICATION: AtomicBool = AtomicBool::new(false);
 
 /// The `target` label of the process-wide memory series.
 pub const PROCESS_TARGET: &str = "process";
@@ -61,7 +56,7 @@ impl ProcessSampler {
                 crate::compiler::set_memory_usage(target, MemoryStat::Current, current);
                 crate::compiler::set_memory_usage(target, MemoryStat::Peak, peak);
             }
-            if !LIMIT_SET_BY_APPLICATION.load(Ordering::Relaxed) {
+            if !crate::compiler::limit_set_by_application() {
                 if let Some(limit) = cgroup::memory_limit(&self.root) {
                     crate::compiler::record_sampled_memory_limit(limit);
                 }

@@ -38,7 +38,7 @@
 
 use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell, Shape};
 use super::escape;
-use super::keys::KeyMap;
+use super::keys::{KeyMap, MAX_KEY_BYTES};
 use super::table::push_label;
 use crate::catalog::{Kind, CATALOG};
 use crate::labels::OVERFLOW_VALUE;
@@ -52,11 +52,6 @@ use std::time::Duration;
 pub(crate) const DEFAULT_SERIES_CAP: usize = 10_000;
 /// The default cap on the series of one foreign family.
 pub(crate) const DEFAULT_FAMILY_SERIES_CAP: usize = 1_000;
-/// The most bytes a key may take (its name, and each label's name and value
-/// plus the `metrics::Label` holding them) to get a series of its own; a
-/// longer key records into its family's `__overflow__` series. It bounds
-/// what each series keeps: the key for lookup and the encoded label text.
-pub(crate) const MAX_KEY_BYTES: usize = 1024;
 /// The longest metric name kept: a longer one's records are dropped, so no
 /// family (its name, and the sample names it claims) is larger.
 pub(crate) const MAX_NAME_BYTES: usize = 256;

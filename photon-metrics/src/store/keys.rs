@@ -26,10 +26,15 @@
 //! a lost record. What the cached values mean, and when one is out of date,
 //! is the caller's (see the recorder).
 
-use super::foreign::MAX_KEY_BYTES;
 use metrics::Key;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
+
+/// The most bytes a key may take (its name, and each label's name and value
+/// plus the `metrics::Label` holding them) to get a series of its own; a
+/// longer key records into its family's `__overflow__` series. It bounds
+/// what each series keeps: the key for lookup and the encoded label text.
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
 use std::sync::RwLock;
 
 /// The most keys one recorder keeps resolved.

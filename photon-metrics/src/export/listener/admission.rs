@@ -40,6 +40,7 @@
 
 use super::activity::{millis, Activity, Tier};
 use super::bucket::{Bucket, Rate};
+use super::peer::peer_key;
 use super::trust::Trust;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -358,17 +359,6 @@ impl Drop for DeniedPermit {
 
 fn allowed(allow: &[IpNet], ip: IpAddr) -> bool {
     allow.is_empty() || allow.iter().any(|net| net.contains(&ip))
-}
-
-/// The key one host is counted under: its address, or its /64 for IPv6.
-pub(super) fn peer_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
-    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! running when it arrives; a stranger's, behind at most [`WAITING`]
 //! others, one per peer or two.
 
-use super::admission::peer_key;
+use super::peer::peer_key;
 use super::bucket::{Bucket, Rate};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

@@ -41,6 +41,7 @@ mod auth;
 mod bucket;
 #[cfg(feature = "web-config")]
 mod handshake;
+mod peer;
 mod render;
 mod trust;
 

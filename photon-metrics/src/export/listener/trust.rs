@@ -14,7 +14,7 @@
 //! scrape; with it, only a peer that knew a password. At most [`PEERS`]
 //! are remembered; past that the one trusted longest ago is forgotten.
 
-use super::admission::peer_key;
+use super::peer::peer_key;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
