@@ -112,20 +112,20 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     }
 
     /// Registers an application family (once); the catalog's need not.
-    pub(crate) fn register(&'static self) -> Result<(), crate::families::RegisterError> {
+    pub(crate) fn register(&'static self) -> Result<(), crate::registry::RegisterError> {
         self.known().map(drop)
     }
 
     /// The family as the store knows it: a catalog entry, or an
     /// application family by its registry index (registering it on first
     /// use; a refusal is logged once and returned every time).
-    fn known(&'static self) -> Result<Known, crate::families::RegisterError> {
+    fn known(&'static self) -> Result<Known, crate::registry::RegisterError> {
         let (spec, index) = match &self.id {
             Id::Catalog(id) => return Ok(Known::Catalog(*id)),
             Id::Own { spec, index } => (spec, index),
         };
         let mut refusal = None;
-        let index = index.get_or_init(|| match crate::families::registry::register(spec) {
+        let index = index.get_or_init(|| match crate::registry::register(spec) {
             Ok(i) => Some(i),
             Err(e) => {
                 tracing::error!(family = spec.name, "{e}; its records are dropped");
@@ -136,7 +136,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         match (index, refusal) {
             (Some(i), _) => Ok(Known::Own(*i, spec)),
             (None, Some(e)) => Err(e),
-            (None, None) => Err(crate::families::RegisterError::Refused { name: spec.name }),
+            (None, None) => Err(crate::registry::RegisterError::Refused { name: spec.name }),
         }
     }
 

@@ -47,6 +47,39 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Layers
+//!
+//! Each module imports only from modules drawn below it (within a row, the
+//! files keep the same rule among themselves); none imports from above,
+//! and no two import each other. `tests/import_layers.rs` reads every
+//! file's `use` lines and paths, fails on any cycle, and prints each
+//! file's layer with `--nocapture`.
+//!
+//! ```text
+//! init                    install: builder, environment, guard
+//! export::prometheus      the exporter and its builder; the listener, push,
+//!   listener, push, otlp  OTLP; they serve renders of the store
+//! export::encode          text, OpenMetrics and protobuf renders of a store
+//! compiler hardware       typed helpers and handle functions; families'
+//!   runtime process       wrappers; the process sampler
+//!   families
+//! family lifecycle        the record engine (a family's table in the
+//!                         installed store); retirement and idle expiry
+//! handle                  a series resolved once
+//! store                   our Prometheus store: tables, cells, native buckets,
+//!                         exemplars, the facade's series and keys
+//! catalog                 the catalog's families, in order
+//! registry                application families, registered by `family!`
+//! catalog::spec           what a family is
+//! labels                  label values: closed enums, open interned values,
+//!                         their texts, caps and lives
+//! ```
+//!
+//! A row's module may import from any row below it: `export::encode`
+//! reads the store and runs `lifecycle`'s expiry before a render;
+//! `compiler` uses handles directly. Small helpers (`warning`, `guard`,
+//! `classify`, `model`) sit low, importing little more than `labels`.
+//!
 //! ## Where warnings go
 //!
 //! photon warns once per cause when something is lost or folded (a label at
@@ -86,6 +119,7 @@ mod model;
 pub mod process;
 #[cfg(feature = "otlp")]
 pub mod propagation;
+mod registry;
 pub mod runtime;
 #[cfg(feature = "otlp")]
 mod selfmon;

@@ -3,8 +3,8 @@
 
 pub use crate::classify::{type_error_kind, ErrorClass};
 pub use crate::compiler::start_compilation;
-pub use crate::families::Declared;
 pub use crate::model::{ModelInfo, ToModelType, ToParameters};
+pub use crate::registry::Declared;
 pub use crate::runtime::start_inference;
 pub use inventory;
 pub use std::sync::OnceLock;

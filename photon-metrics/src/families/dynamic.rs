@@ -96,7 +96,7 @@ impl Dynamic {
         match index.checked_sub(CATALOG.len()) {
             None => Dynamic::lookup(CATALOG[index].name),
             Some(own) => {
-                let spec = *super::registry::specs().get(own)?;
+                let spec = *crate::registry::specs().get(own)?;
                 Some(Dynamic {
                     known: Known::Own(own, spec),
                     index,
@@ -108,7 +108,7 @@ impl Dynamic {
     /// How many families there are now: the catalog's and every
     /// registered application family.
     pub fn count() -> usize {
-        CATALOG.len() + super::registry::specs().len()
+        CATALOG.len() + crate::registry::specs().len()
     }
 
     /// Every family, the catalog's first, in a fixed order (an

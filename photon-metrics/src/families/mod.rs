@@ -89,71 +89,16 @@
 //! [`FamilySpec::max_memory_bytes`]: crate::catalog::FamilySpec::max_memory_bytes
 
 mod dynamic;
-pub(crate) mod registry;
 
 pub use dynamic::{Dynamic, DynamicError};
+
+pub use crate::registry::{Declared, RegisterError, MAX_OWN_FAMILIES};
 
 use crate::catalog::FamilySpec;
 use crate::family::Family;
 use crate::labels::LabelSet;
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
-
-/// One `family!` declaration, collected at link time (through `inventory`)
-/// so that every store registers it at creation. Not built by hand.
-#[doc(hidden)]
-pub struct Declared {
-    name: &'static str,
-    register: fn() -> Result<(), RegisterError>,
-}
-
-impl Declared {
-    #[doc(hidden)]
-    pub const fn new(name: &'static str, register: fn() -> Result<(), RegisterError>) -> Self {
-        Declared { name, register }
-    }
-}
-
-inventory::collect!(Declared);
-
-/// Registers every family declared with `family!` anywhere in the program,
-/// in name order (a refusal, a second family of one name, is logged by the
-/// registration and leaves the first in place). Run when a store is made.
-pub(crate) fn register_declared() {
-    let mut declared: Vec<&Declared> = inventory::iter::<Declared>.into_iter().collect();
-    declared.sort_by_key(|d| d.name);
-    for d in declared {
-        let _ = (d.register)();
-    }
-}
-
-/// The most application families one process may register.
-pub const MAX_OWN_FAMILIES: usize = 256;
-
-/// Why an application family could not take its place in the registry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegisterError {
-    /// Another declaration registered a family of this name first.
-    #[error("family `{name}` is declared twice (another `family!` of that name registered first)")]
-    Duplicate {
-        /// The family's name.
-        name: &'static str,
-    },
-    /// [`MAX_OWN_FAMILIES`] families are registered already.
-    #[error("family `{name}` would exceed the limit of {max} application families")]
-    Full {
-        /// The family's name.
-        name: &'static str,
-        /// The limit.
-        max: usize,
-    },
-    /// An earlier attempt to register failed (its error was logged then).
-    #[error("family `{name}` could not register earlier; its records are dropped")]
-    Refused {
-        /// The family's name.
-        name: &'static str,
-    },
-}
 
 macro_rules! common {
     ($ty:ident, $cell:ty) => {

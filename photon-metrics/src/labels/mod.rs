@@ -70,8 +70,7 @@ mod sync {
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
 pub use open::{
     cap, idle_expiry, live_values, overflow_records, set_cap, set_idle_expiry, set_reuse_delay,
-    stale_records,
-    DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenValue, Pass, Target,
+    stale_records, DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenValue, Pass, Target,
     DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN, OVERFLOW_VALUE,
     RETIRED_VALUE,
 };

@@ -88,7 +88,7 @@ impl Known {
         if let Some(id) = catalog.copied().find(|id| id.spec().name == name) {
             return Some(Known::Catalog(id));
         }
-        crate::families::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
+        crate::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
     }
 }
 
@@ -164,14 +164,14 @@ impl Store {
     }
 
     pub(crate) fn new(config: StoreConfig) -> Self {
-        crate::families::register_declared();
+        crate::registry::register_declared();
         let tables = CATALOG
             .iter()
             .map(|spec| AnyTable::empty(spec.kind))
             .collect();
         let store = Store {
             tables,
-            own: (0..crate::families::MAX_OWN_FAMILIES)
+            own: (0..crate::registry::MAX_OWN_FAMILIES)
                 .map(|_| OnceLock::new())
                 .collect(),
             foreign: foreign::Foreign::new(
@@ -226,7 +226,7 @@ impl Store {
     /// application family with only closed labels gets its table (its
     /// series at 0) here, the first time a store looks.
     fn all(&self) -> impl Iterator<Item = (&'static FamilySpec, &AnyTable)> {
-        let own = crate::families::registry::specs()
+        let own = crate::registry::specs()
             .into_iter()
             .enumerate()
             .map(|(index, spec)| {
@@ -373,6 +373,18 @@ pub(crate) fn max_memory_bytes(spec: &FamilySpec) -> usize {
         .sum();
     let index = chunks * size_of::<OnceLock<Box<()>>>();
     chunks * chunk + series * (text + entry) + index + native
+}
+
+// The store knows what a family costs, so the method lives here: the
+// catalog, below the store, imports nothing of it.
+impl FamilySpec {
+    /// The most bytes this family's series can occupy in a store at the
+    /// current caps: every chunk its series can touch, allocated whole,
+    /// their histogram buckets and exemplars, and the longest label text
+    /// each series could carry. The README's memory table sums these.
+    pub fn max_memory_bytes(&self) -> usize {
+        max_memory_bytes(self)
+    }
 }
 
 /// A catalog family's table as the encoders see it (`None`: no series yet).

@@ -171,8 +171,8 @@ impl HistogramFn for Series<HistogramCell> {
 /// or labels, so a `counter!` in a loop does not flood the log.
 static WARNED: [AtomicBool; CATALOG.len()] = [const { AtomicBool::new(false) }; CATALOG.len()];
 
-static WARNED_OWN: [AtomicBool; crate::families::MAX_OWN_FAMILIES] =
-    [const { AtomicBool::new(false) }; crate::families::MAX_OWN_FAMILIES];
+static WARNED_OWN: [AtomicBool; crate::registry::MAX_OWN_FAMILIES] =
+    [const { AtomicBool::new(false) }; crate::registry::MAX_OWN_FAMILIES];
 
 /// Its once-only warning flag.
 fn warned(id: Known) -> &'static AtomicBool {

@@ -25,8 +25,8 @@
 //!   then waits behind every peer that has not failed. A check whose
 //!   client has gone away is skipped.
 
-use super::peer::peer_key;
 use super::bucket::{Bucket, Rate};
+use super::peer::peer_key;
 use super::trust::Trust;
 use crate::export::web_config::{BasicAuth, Recall};
 use std::collections::HashMap;

@@ -18,8 +18,8 @@
 //! running when it arrives; a stranger's, behind at most [`WAITING`]
 //! others, one per peer or two.
 
-use super::peer::peer_key;
 use super::bucket::{Bucket, Rate};
+use super::peer::peer_key;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;

@@ -1,0 +1,192 @@
+//! What a family is: its kind, unit, subsystem, labels, buckets and
+//! native layout. The catalog's entries and every `family!` declaration
+//! are values of these types; they import nothing but the label names, so
+//! everything that reads a family (the registry, the store, the encoders)
+//! stands above them.
+
+use crate::labels::LabelName;
+
+/// What kind of Prometheus metric a family is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A monotonically increasing count; exported as a Prometheus `counter`.
+    Counter,
+    /// A value that goes up and down; exported as a Prometheus `gauge`.
+    Gauge,
+    /// A distribution over fixed buckets; exported as a Prometheus `histogram`
+    /// (never a summary) with the catalog's buckets.
+    Histogram,
+}
+
+impl Kind {
+    /// The `# TYPE` word Prometheus uses for this kind.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// The unit a family's values are measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// A plain count of events or things.
+    Count,
+    /// Seconds of wall-clock time.
+    Seconds,
+    /// Bytes of memory.
+    Bytes,
+    /// Optical power in milliwatts.
+    Milliwatts,
+    /// Temperature in degrees Celsius.
+    Celsius,
+    /// A dimensionless ratio (calibration drift: 0 is perfectly calibrated).
+    Ratio,
+    /// Operations per second.
+    OpsPerSecond,
+    /// A state encoded as a number (0 = down, 1 = up).
+    State,
+}
+
+impl Unit {
+    /// Human-readable unit, as printed in help texts and docs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Seconds => "seconds",
+            Unit::Bytes => "bytes",
+            Unit::Milliwatts => "milliwatts",
+            Unit::Celsius => "degrees Celsius",
+            Unit::Ratio => "ratio",
+            Unit::OpsPerSecond => "operations per second",
+            Unit::State => "state (0 = down, 1 = up)",
+        }
+    }
+
+    /// The unit as it ends a family's name, written as OpenMetrics' `# UNIT`
+    /// (`None` for units no name carries: counts, ratios, states, rates).
+    pub const fn suffix(self) -> Option<&'static str> {
+        match self {
+            Unit::Seconds => Some("seconds"),
+            Unit::Bytes => Some("bytes"),
+            Unit::Celsius => Some("celsius"),
+            Unit::Milliwatts => Some("mw"),
+            Unit::Count | Unit::Ratio | Unit::OpsPerSecond | Unit::State => None,
+        }
+    }
+
+    /// The closest unit of the `metrics` facade, if it has one.
+    pub(crate) const fn to_metrics(self) -> Option<metrics::Unit> {
+        match self {
+            Unit::Count => Some(metrics::Unit::Count),
+            Unit::Seconds => Some(metrics::Unit::Seconds),
+            Unit::Bytes => Some(metrics::Unit::Bytes),
+            Unit::OpsPerSecond => Some(metrics::Unit::CountPerSecond),
+            Unit::Milliwatts | Unit::Celsius | Unit::Ratio | Unit::State => None,
+        }
+    }
+}
+
+/// Which part of the system a family describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subsystem {
+    /// The MLIR compiler: compilations, errors, cache, memory.
+    Compiler,
+    /// Photonic devices: status, optics, temperature, calibration, latency.
+    Hardware,
+    /// The inference runtime: sessions, throughput, queue, errors.
+    Runtime,
+    /// photon-metrics' own health (cardinality headroom and overflows, stale records, dropped spans).
+    SelfMonitoring,
+    /// An application's own family, declared with [`family!`](crate::family).
+    Application,
+}
+
+/// One metric family: everything an exporter, a dashboard or an alert needs to know.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FamilySpec {
+    /// The exported name, e.g. `photon_compilations_total`.
+    pub name: &'static str,
+    /// The `# HELP` text. It names the unit.
+    pub help: &'static str,
+    /// What the values measure.
+    pub unit: Unit,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// Label names, in the order the record helpers take them.
+    pub labels: &'static [LabelName],
+    /// Upper bucket bounds (histograms only), strictly increasing; `+Inf` is implicit.
+    pub buckets: Option<&'static [f64]>,
+    /// Native (sparse exponential) buckets kept beside the classic ones
+    /// (histograms only); served in the protobuf exposition.
+    pub native: Option<NativeBuckets>,
+    /// Where the family belongs.
+    pub subsystem: Subsystem,
+    /// A PromQL query a dashboard or an operator would run against this family.
+    pub example_query: &'static str,
+}
+
+impl FamilySpec {
+    /// The largest number of series this family can ever hold: the product of
+    /// its labels' value counts (closed sets by their size, open sets by their
+    /// cardinality cap plus the overflow value). Histograms multiply this by
+    /// `buckets + 3` lines in the exposition.
+    pub fn max_series(&self) -> usize {
+        self.labels.iter().map(|l| l.value_slots()).product()
+    }
+
+    /// Whether every label is a closed set (or there are none): such a
+    /// family's series are all known up front, and exist at 0 from install.
+    pub fn all_labels_closed(&self) -> bool {
+        self.labels.iter().all(|l| l.open().is_none())
+    }
+
+    /// Whether the family is an integer gauge: a catalog gauge of whole
+    /// things ([`Unit::Count`]: sessions, queued requests, devices, label
+    /// values). Its series hold an `i64`, so adding to it is one atomic add
+    /// rather than a compare-and-swap loop over `f64` bits; an `f64` given
+    /// to it (through the `metrics` facade, say) is rounded to the nearest
+    /// whole number. Application gauges keep `f64` values whatever their
+    /// unit.
+    pub const fn integer(&self) -> bool {
+        matches!(self.kind, Kind::Gauge)
+            && matches!(self.unit, Unit::Count)
+            && !matches!(self.subsystem, Subsystem::Application)
+    }
+}
+
+/// The native-histogram buckets of a histogram family: Prometheus' sparse
+/// exponential buckets, served in the protobuf exposition next to the
+/// classic ones (which the text formats, and long-term stores that keep only
+/// classic histograms, still get).
+///
+/// At schema `s` a bucket's upper bound is `2^(2^-s)` times its lower one,
+/// so a quantile estimated from it is off by at most that factor less one
+/// (schema 3: 9.05 %), whatever the values' range.
+///
+/// ```
+/// let f = photon_metrics::catalog::family("photon_inference_latency_seconds").unwrap();
+/// let native = f.native.unwrap();
+/// assert_eq!(native.schema, 3);
+/// assert!((native.relative_error() - 0.0905).abs() < 1e-4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NativeBuckets {
+    /// The resolution (-4 to 8): bucket bounds are the powers `2^(k/2^schema)`.
+    pub schema: i8,
+    /// Observations with `|v|` at or below this count in the zero bucket.
+    pub zero_threshold: f64,
+    /// The most buckets one series shows; a scrape that finds more halves
+    /// the resolution (merges neighbouring buckets) until they fit.
+    pub max_buckets: u32,
+}
+
+impl NativeBuckets {
+    /// The widest relative error of a quantile read from these buckets:
+    /// the ratio of a bucket's bounds, less one.
+    pub fn relative_error(&self) -> f64 {
+        (-f64::from(self.schema)).exp2().exp2() - 1.0
+    }
+}
