@@ -110,6 +110,9 @@ def test_pass_helpers_reach_the_scrape():
     assert sample("photon_pass_duration_seconds_sum", **{"pass": "py-canonicalize"}, target="py-mzi") == pytest.approx(0.007)
     assert sample("photon_pass_failures_total", **{"pass": "py-canonicalize"}, target="py-mzi") == 1
     assert p.retire()
+    # The scrape after a retirement serves the retired series once more,
+    # with their final values; the one after lacks them.
+    assert sample("photon_pass_failures_total", **{"pass": "py-canonicalize"}, target="py-mzi") == 1
     assert sample("photon_pass_failures_total", **{"pass": "py-canonicalize"}, target="py-mzi") is None
 
 
