@@ -1,7 +1,7 @@
-//! The value cells of one series: counter, gauge and histogram (fixed
-//! buckets, and native ones where the family has them).
+//! A histogram's cell: fixed buckets, and native ones where the family
+//! has them.
 //!
-//! # Why the histogram looks like this
+//! # Why it looks like this
 //!
 //! A scrape must never see `_count` differ from the `+Inf` bucket, buckets
 //! that are not monotone, or a count that went down; and no observation may
@@ -28,217 +28,16 @@
 //! cache line; the scrape adds the stripes up, and the argument above holds
 //! stripe by stripe.
 //!
-//! A histogram with native buckets ([`super::native`]) counts only those
+//! A histogram with native buckets ([`crate::store::native`]) counts only those
 //! and derives its classic buckets from them, exactly (see `Derived`): the
 //! same single bucket add per observation, so native buckets cost the
 //! record path nothing but the index arithmetic, and classic and native
 //! counts come from one read, so they can never disagree.
 
-use super::exemplar::{Exemplar, ExemplarSlot};
-use super::native::{self, NativeCell, NativeSnapshot};
+use super::{add_f64, Cell, Shape};
+use crate::store::exemplar::{Exemplar, ExemplarSlot};
+use crate::store::native::{self, NativeCell, NativeSnapshot};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// What a histogram series counts in: its classic bounds and, if it has
-/// them, its native buckets' layout (ignored by counters and gauges).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Shape {
-    pub(crate) bounds: &'static [f64],
-    pub(crate) native: Option<native::Layout>,
-    /// Gauges only: the series holds an `i64` (see [`GaugeCell`]).
-    pub(crate) integer: bool,
-}
-
-impl Shape {
-    /// Classic buckets only (and what counters and gauges take).
-    pub(crate) const fn classic(bounds: &'static [f64]) -> Self {
-        Shape {
-            bounds,
-            native: None,
-            integer: false,
-        }
-    }
-}
-
-/// A cell type a series can hold.
-pub(crate) trait Cell: Send + Sync + Sized + 'static {
-    /// A zeroed cell of `shape` (bounds and native layout: histograms only).
-    fn new(shape: Shape) -> Self;
-    /// Zeroes the cell again, for a series created where a retired one was.
-    fn reset(&self);
-    /// Adds `other`'s values to this cell's: counts and sums add, a gauge
-    /// takes `other`'s value, each exemplar slot keeps the newer exemplar.
-    /// Into a new cell, it is a copy: a retired series' final values.
-    fn add_from(&self, other: &Self);
-    /// Heap bytes the cell holds now (its buckets, for a histogram).
-    fn heap_bytes(&self) -> usize {
-        0
-    }
-}
-
-/// A monotonic count with the latest exemplar.
-#[derive(Debug, Default)]
-pub(crate) struct CounterCell {
-    value: AtomicU64,
-    exemplar: ExemplarSlot,
-}
-
-impl Cell for CounterCell {
-    fn new(_: Shape) -> Self {
-        Self::default()
-    }
-    fn reset(&self) {
-        self.value.store(0, Ordering::Relaxed);
-        self.exemplar.clear();
-    }
-    fn add_from(&self, other: &Self) {
-        self.value.fetch_add(other.get(), Ordering::Relaxed);
-        self.exemplar.keep_newer(&other.exemplar);
-    }
-}
-
-impl CounterCell {
-    #[inline(always)]
-    pub(crate) fn add(&self, n: u64) {
-        self.value.fetch_add(n, Ordering::Relaxed);
-        self.exemplar.offer(n as f64);
-    }
-
-    /// Sets the count outright (`metrics`' `Counter::absolute`); never lowers it.
-    pub(crate) fn absolute(&self, n: u64) {
-        self.value.fetch_max(n, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> u64 {
-        self.value.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn exemplar(&self) -> Option<Exemplar> {
-        self.exemplar.read()
-    }
-}
-
-/// A value that goes up and down: `f64` bits, or for an integer family
-/// ([`FamilySpec::integer`](crate::catalog::FamilySpec::integer)) an `i64`.
-///
-/// The mode is fixed when the cell is made. The `f64` methods serve both
-/// (rounding for an integer cell), for the facade and the helpers; the
-/// handles, which know their family's mode when they are made, use the
-/// `raw_` methods that skip the mode check.
-#[derive(Debug, Default)]
-pub(crate) struct GaugeCell {
-    bits: AtomicU64,
-    integer: bool,
-}
-
-impl Cell for GaugeCell {
-    fn new(shape: Shape) -> Self {
-        GaugeCell {
-            bits: AtomicU64::new(0),
-            integer: shape.integer,
-        }
-    }
-    fn reset(&self) {
-        self.bits.store(0, Ordering::Relaxed);
-    }
-    fn add_from(&self, other: &Self) {
-        // Same family, so the same mode: the bits are the value.
-        self.bits
-            .store(other.bits.load(Ordering::Relaxed), Ordering::Relaxed);
-    }
-}
-
-/// The nearest `i64` to `value` (saturating; NaN is 0).
-#[inline(always)]
-fn nearest(value: f64) -> i64 {
-    value.round() as i64
-}
-
-impl GaugeCell {
-    #[inline(always)]
-    pub(crate) fn set(&self, value: f64) {
-        if self.integer {
-            self.raw_set_int(nearest(value));
-        } else {
-            self.raw_set_f64(value);
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn add(&self, delta: f64) {
-        if self.integer {
-            self.raw_add_int(nearest(delta));
-        } else {
-            self.raw_add_f64(delta);
-        }
-    }
-
-    /// Sets a whole value (converted for an `f64` cell).
-    #[inline(always)]
-    pub(crate) fn set_int(&self, value: i64) {
-        if self.integer {
-            self.raw_set_int(value);
-        } else {
-            self.raw_set_f64(value as f64);
-        }
-    }
-
-    /// An integer cell's value, exactly (`None` for an `f64` cell).
-    pub(crate) fn whole(&self) -> Option<i64> {
-        self.integer
-            .then(|| self.bits.load(Ordering::Relaxed) as i64)
-    }
-
-    /// `set` of an `f64` cell: one store.
-    #[inline(always)]
-    pub(crate) fn raw_set_f64(&self, value: f64) {
-        debug_assert!(!self.integer);
-        self.bits.store(value.to_bits(), Ordering::Relaxed);
-    }
-
-    /// `add` of an `f64` cell: a compare-and-swap loop.
-    #[inline(always)]
-    pub(crate) fn raw_add_f64(&self, delta: f64) {
-        debug_assert!(!self.integer);
-        add_f64(&self.bits, delta, Ordering::Relaxed);
-    }
-
-    /// `set` of an integer cell: one store.
-    #[inline(always)]
-    pub(crate) fn raw_set_int(&self, value: i64) {
-        debug_assert!(self.integer);
-        self.bits.store(value as u64, Ordering::Relaxed);
-    }
-
-    /// `add` of an integer cell: one atomic add (two's complement, so the
-    /// `u64` add is the `i64` one; it wraps only past ±2⁶³).
-    #[inline(always)]
-    pub(crate) fn raw_add_int(&self, delta: i64) {
-        debug_assert!(self.integer);
-        self.bits.fetch_add(delta as u64, Ordering::Relaxed);
-    }
-
-    /// The value (an integer cell's as `f64`: exact up to 2⁵³).
-    pub(crate) fn get(&self) -> f64 {
-        let bits = self.bits.load(Ordering::Relaxed);
-        if self.integer {
-            bits as i64 as f64
-        } else {
-            f64::from_bits(bits)
-        }
-    }
-}
-
-#[inline(always)]
-fn add_f64(bits: &AtomicU64, delta: f64, order: Ordering) {
-    let mut current = bits.load(Ordering::Relaxed);
-    loop {
-        let next = (f64::from_bits(current) + delta).to_bits();
-        match bits.compare_exchange_weak(current, next, order, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(now) => current = now,
-        }
-    }
-}
 
 /// Bucket lists up to this long are searched by counting (see
 /// [`HistogramCell::bucket`]); longer ones by bisection.
@@ -780,39 +579,5 @@ mod tests {
         let s = h.snapshot(true, true);
         assert_eq!(s.cumulative, [4, 4]);
         assert_eq!(s.sum, 1.0);
-    }
-
-    #[test]
-    fn gauges_add_and_set() {
-        let g = GaugeCell::new(Shape::classic(&[]));
-        g.add(1.5);
-        g.add(-0.5);
-        assert_eq!(g.get(), 1.0);
-        g.set(-3.0);
-        assert_eq!(g.get(), -3.0);
-    }
-
-    #[test]
-    fn integer_gauges_hold_whole_numbers() {
-        let g = GaugeCell::new(Shape {
-            integer: true,
-            ..Shape::classic(&[])
-        });
-        g.raw_add_int(3);
-        g.raw_add_int(-5);
-        assert_eq!(g.get(), -2.0);
-        // An f64 from the facade rounds to the nearest whole number.
-        g.add(1.4);
-        assert_eq!(g.get(), -1.0);
-        g.set(7.6);
-        assert_eq!(g.get(), 8.0);
-        g.set_int(i64::MAX);
-        assert_eq!(g.get(), i64::MAX as f64);
-        g.reset();
-        assert_eq!(g.get(), 0.0);
-        // An f64 cell takes whole numbers as f64.
-        let f = GaugeCell::new(Shape::classic(&[]));
-        f.set_int(-4);
-        assert_eq!(f.get(), -4.0);
     }
 }
