@@ -142,6 +142,7 @@ fn family_of(series: &str) -> Option<&'static str> {
             Kind::Counter => Some(format!("{}_created", name.trim_end_matches("_total"))),
             Kind::Histogram => Some(format!("{name}_created")),
             Kind::Gauge => None,
+            other => panic!("{name}: which series does a {other:?} family have?"),
         };
         let matches = series == name
             || created.as_deref() == Some(series)

@@ -26,6 +26,8 @@ fn infer(device: DeviceType, batch: u64, rng: &mut Rng) -> Result<(), RuntimeErr
         DeviceType::Microring => 0.000_5,
         DeviceType::Pcm => 0.001_5,
         DeviceType::Hybrid | DeviceType::Simulator => 0.004,
+        // A technology newer than this demo: as slow as the slowest.
+        _ => 0.004,
     };
     std::thread::sleep(Duration::from_secs_f64(
         base * batch as f64 * rng.range(0.5, 1.5),

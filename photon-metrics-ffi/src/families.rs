@@ -57,6 +57,9 @@ fn refused(e: DynamicError) -> Failure {
         DynamicError::LabelCount { .. } | DynamicError::UnknownValue { .. } => {
             PHOTON_ERR_INVALID_HANDLE
         }
+        // A refusal newer than this code: the label values did not do; the
+        // message says why.
+        _ => PHOTON_ERR_INVALID_HANDLE,
     };
     Failure::new(code, e.to_string())
 }
@@ -196,6 +199,18 @@ pub unsafe extern "C" fn photon_family_shape(
             Kind::Counter => PHOTON_KIND_COUNTER,
             Kind::Gauge => PHOTON_KIND_GAUGE,
             Kind::Histogram => PHOTON_KIND_HISTOGRAM,
+            // A kind newer than this C ABI: no PHOTON_KIND_ names it, so
+            // nothing is written rather than a code C cannot read.
+            other => {
+                return Err(Failure::new(
+                    PHOTON_ERR_INVALID_ENUM,
+                    format!(
+                        "`{}` is a {} family, a kind this C ABI has no PHOTON_KIND_ for",
+                        spec.name,
+                        other.as_str()
+                    ),
+                ))
+            }
         };
         // SAFETY: the caller promises `kind` is writable; `put` refuses NULL.
         unsafe { put(kind, k, "kind") }?;

@@ -41,6 +41,7 @@ pub const MAX_OWN_FAMILIES: usize = 256;
 
 /// Why an application family could not take its place in the registry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegisterError {
     /// Another declaration registered a family of this name first.
     #[error("family `{name}` is declared twice (another `family!` of that name registered first)")]

@@ -82,6 +82,7 @@ macro_rules! families {
         /// reach their family's handle table without a name lookup.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
+        #[non_exhaustive]
         pub enum FamilyId {
             $(
                 $(#[$doc])*

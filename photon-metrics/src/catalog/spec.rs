@@ -8,6 +8,7 @@ use crate::labels::LabelName;
 
 /// What kind of Prometheus metric a family is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// A monotonically increasing count; exported as a Prometheus `counter`.
     Counter,
@@ -31,6 +32,7 @@ impl Kind {
 
 /// The unit a family's values are measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Unit {
     /// A plain count of events or things.
     Count,
@@ -91,6 +93,7 @@ impl Unit {
 
 /// Which part of the system a family describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Subsystem {
     /// The MLIR compiler: compilations, errors, cache, memory.
     Compiler,

@@ -58,6 +58,7 @@ const RESERVED: &[&str] = &[
 /// container runtime and promtail collect), human-readable lines to
 /// **stderr**, coloured only when stderr is a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogFormat {
     /// One JSON object per line on stdout (for promtail/Loki).
     Json,

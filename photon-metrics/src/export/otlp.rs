@@ -38,6 +38,7 @@ pub const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Protocol {
     /// OTLP over gRPC (port 4317).
     Grpc,

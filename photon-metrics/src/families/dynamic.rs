@@ -43,6 +43,7 @@ pub struct Dynamic {
 
 /// Why a dynamic record was refused (nothing is recorded).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DynamicError {
     /// The record is for another kind of family.
     #[error("`{family}` is a {kind}; this record is for a {wanted}")]

@@ -69,6 +69,9 @@ macro_rules! closed_label {
 
 closed_label! {
     /// The outcome of a compilation (`status` label).
+    ///
+    /// Complete by construction (a compilation returns, fails, panics or is
+    /// dropped), so not `#[non_exhaustive]`: match it without a wildcard.
     Status, "status" {
         /// The compiler returned `Ok`.
         Success = "success",
@@ -84,6 +87,9 @@ closed_label! {
 closed_label! {
     /// Model size class (`model_size` label), derived from a parameter count
     /// by [`ModelSize::from_parameters`], never typed by hand.
+    ///
+    /// Not `#[non_exhaustive]`: another class would move existing models'
+    /// series to new label values, a breaking change with or without it.
     ModelSize, "model_size" {
         /// At most [`ModelSize::LARGE_ABOVE`] parameters.
         Small = "small",
@@ -115,6 +121,8 @@ impl ModelSize {
 
 closed_label! {
     /// Which memory figure a `photon_memory_usage_bytes` series holds (`memory` label).
+    /// Other figures may come (a limit, say): a `match` needs a wildcard arm.
+    #[non_exhaustive]
     MemoryStat, "memory" {
         /// Resident memory right now.
         Current = "current",
@@ -126,8 +134,10 @@ closed_label! {
 closed_label! {
     /// The photonic device technology (`device_type` label).
     ///
-    /// A closed set: adding a technology is a release of this crate, which
-    /// keeps dashboards and alerts in step with what can be emitted.
+    /// A closed set: only this crate adds a technology, in a release, which
+    /// keeps dashboards and alerts in step with what can be emitted. It will
+    /// grow as hardware does, so a `match` on it needs a wildcard arm.
+    #[non_exhaustive]
     DeviceType, "device_type" {
         /// Mach–Zehnder interferometer mesh.
         Mzi = "mzi",
@@ -147,6 +157,7 @@ closed_label! {
 /// the values of the self-monitoring `label` label on
 /// `photon_metrics_label_overflow_total` and its siblings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpenLabel {
     /// [`Target`](super::Target).
     Target,
@@ -241,7 +252,8 @@ impl FromStr for OpenLabel {
 
 closed_label! {
     /// Why a span never reached the collector (`reason` label on
-    /// `photon_otlp_spans_dropped_total`).
+    /// `photon_otlp_spans_dropped_total`). More reasons may come.
+    #[non_exhaustive]
     DropReason, "reason" {
         /// The export queue was full: the collector is slower than the application.
         QueueFull = "queue_full",

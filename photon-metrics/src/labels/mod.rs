@@ -107,6 +107,7 @@ pub(crate) fn slot_of(label: LabelName, value: &str) -> Result<(usize, u32), Lab
 
 /// A label name used by some family in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LabelName {
     /// `target`: the compile target (hardware backend), open.
     Target,
@@ -249,6 +250,7 @@ impl LabelName {
 
 /// Why a label value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LabelError {
     /// The value was the empty string, which Prometheus treats as "label absent".
     #[error(

@@ -46,6 +46,7 @@ use std::io::Write as _;
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// Prometheus text format 0.0.4: what `curl` and most tools read.
     Text,
@@ -62,6 +63,7 @@ pub enum Format {
 /// (Prometheus 3's `escaping` parameter of `Accept`). Only names recorded
 /// through the `metrics` facade can be such names; the catalog's never are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Escaping {
     /// As recorded (`allow-utf-8`): quoted in the text formats.
     AllowUtf8,

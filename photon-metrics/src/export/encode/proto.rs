@@ -38,6 +38,7 @@ pub struct LabelPair {
 /// `io.prometheus.client.MetricType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum MetricType {
     Counter = 0,
     Gauge = 1,
