@@ -107,7 +107,14 @@ fn reexports_of(
 ) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for statement in code.split(';') {
-        let s = statement.trim();
+        // The statement's own line: what comes before it in the chunk (a
+        // closing brace, an attribute) is not part of it.
+        let s = statement
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("pub"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let Some(rest) = ["pub use ", "pub(crate) use ", "pub(super) use "]
             .iter()
             .find_map(|p| s.strip_prefix(p))
@@ -399,7 +406,8 @@ fn a_deliberate_cycle_is_found() {
     std::fs::write(dir.join("lib.rs"), "mod labels;\nmod selfmon;\nmod leaf;\n").unwrap();
     std::fs::write(
         dir.join("labels/mod.rs"),
-        "mod open;\npub use open::{Interner, OVERFLOW};\n",
+        // The re-export follows a block, as `labels/mod.rs`'s does.
+        "mod open;\nmod sync {\n    pub(crate) use std::sync::Arc;\n}\n\npub use open::{Interner, OVERFLOW};\n",
     )
     .unwrap();
     // `labels/open.rs` counts its overflow in `selfmon`, which names a

@@ -1,6 +1,6 @@
 //! Closed label sets: enums whose every value is known at compile time.
 
-use super::{LabelError, OpenDef};
+use super::LabelError;
 use std::fmt;
 use std::str::FromStr;
 
@@ -149,104 +149,6 @@ closed_label! {
         Hybrid = "hybrid",
         /// A software simulator standing in for hardware.
         Simulator = "simulator",
-    }
-}
-
-/// The open (interned, capped) labels: the catalog's six, and every open
-/// label an application declares with [`derive(Label)`](crate::Label); also
-/// the values of the self-monitoring `label` label on
-/// `photon_metrics_label_overflow_total` and its siblings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OpenLabel {
-    /// [`Target`](super::Target).
-    Target,
-    /// [`ModelType`](super::ModelType).
-    ModelType,
-    /// [`ErrorKind`](super::ErrorKind).
-    ErrorKind,
-    /// [`DeviceId`](super::DeviceId).
-    DeviceId,
-    /// [`Location`](super::Location).
-    Location,
-    /// [`Pass`](super::Pass).
-    Pass,
-    /// An application's open label, declared with [`derive(Label)`](crate::Label).
-    Own(&'static OpenDef),
-}
-
-impl OpenLabel {
-    /// The catalog's open labels, in slot order.
-    pub const ALL: &'static [OpenLabel] = &[
-        OpenLabel::Target,
-        OpenLabel::ModelType,
-        OpenLabel::ErrorKind,
-        OpenLabel::DeviceId,
-        OpenLabel::Location,
-        OpenLabel::Pass,
-    ];
-
-    /// The label's name as exported (also its value in the `label` label).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OpenLabel::Target => "target",
-            OpenLabel::ModelType => "model_type",
-            OpenLabel::ErrorKind => "error_kind",
-            OpenLabel::DeviceId => "device_id",
-            OpenLabel::Location => "location",
-            OpenLabel::Pass => "pass",
-            OpenLabel::Own(def) => def.name(),
-        }
-    }
-}
-
-impl ClosedLabel for OpenLabel {
-    const NAME: &'static str = "label";
-    const VALUES: &'static [&'static str] = &[
-        "target",
-        "model_type",
-        "error_kind",
-        "device_id",
-        "location",
-        "pass",
-    ];
-    /// The catalog's labels by their order; an application's after them,
-    /// in the order they were first used (see [`OpenDef`]).
-    #[inline]
-    fn slot(self) -> usize {
-        match self {
-            OpenLabel::Target => 0,
-            OpenLabel::ModelType => 1,
-            OpenLabel::ErrorKind => 2,
-            OpenLabel::DeviceId => 3,
-            OpenLabel::Location => 4,
-            OpenLabel::Pass => 5,
-            OpenLabel::Own(def) => Self::VALUES.len() + def.index(),
-        }
-    }
-}
-
-impl fmt::Display for OpenLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OpenLabel {
-    type Err = LabelError;
-
-    /// The catalog's open labels and every application label in use.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OpenLabel::ALL
-            .iter()
-            .copied()
-            .chain(super::open::own_labels())
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| LabelError::UnknownVariant {
-                label: "label",
-                value: s.to_string(),
-                expected: <OpenLabel as ClosedLabel>::VALUES.join(", "),
-            })
     }
 }
 

@@ -67,12 +67,12 @@ mod sync {
     pub(crate) type Loaded<T> = arc_swap::Guard<Option<Arc<T>>>;
 }
 
-pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, OpenLabel, Status};
+pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, Status};
 pub use open::{
     cap, idle_expiry, live_values, overflow_records, set_cap, set_idle_expiry, set_reuse_delay,
-    stale_records, DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenValue, Pass, Target,
-    DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN, OVERFLOW_VALUE,
-    RETIRED_VALUE,
+    stale_records, DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenLabel, OpenValue, Pass,
+    Target, DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN,
+    OVERFLOW_VALUE, RETIRED_VALUE,
 };
 pub use text::LabelText;
 
