@@ -54,8 +54,11 @@
 
 mod closed;
 mod open;
+mod raw;
 mod set;
+mod settings;
 mod text;
+mod values;
 
 /// What [`text`] is written against: std and arc-swap here, loom and a
 /// lock-based stand-in in `tests/loom_label_text.rs`.
@@ -69,17 +72,22 @@ mod sync {
 
 pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, Status};
 pub use open::{
+    OpenDef, OpenLabel, DEFAULT_REUSE_DELAY, MAX_OWN_LABELS, MAX_VALUE_LEN, OVERFLOW_VALUE,
+    RETIRED_VALUE,
+};
+pub use raw::{GENERATIONS, MAX_CAP};
+pub use settings::{
     cap, idle_expiry, live_values, overflow_records, set_cap, set_idle_expiry, set_reuse_delay,
-    stale_records, DeviceId, ErrorKind, Location, ModelType, OpenDef, OpenLabel, OpenValue, Pass,
-    Target, DEFAULT_REUSE_DELAY, GENERATIONS, MAX_CAP, MAX_OWN_LABELS, MAX_VALUE_LEN,
-    OVERFLOW_VALUE, RETIRED_VALUE,
+    stale_records,
 };
 pub use text::LabelText;
+pub use values::{DeviceId, ErrorKind, Location, ModelType, OpenValue, Pass, Target};
 
 pub(crate) use open::{
     all_labels, begin_retire, count_stale, current_text, finish_retire, idle_values, intern_slots,
-    now_ms, own_label_name, raw_generation, raw_slot, seen,
+    now_ms, own_label_name, seen,
 };
+pub(crate) use raw::{raw_generation, raw_slot};
 pub(crate) use set::{has_duplicate, same_names, same_str, shared_label, stamp};
 pub use set::{LabelSet, LabelValue, MAX_LABELS};
 

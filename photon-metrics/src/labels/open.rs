@@ -1,6 +1,10 @@
 //! Open label sets: which open labels there are ([`OpenLabel`]: the
-//! catalog's six and each application's), and their validated, interned,
-//! cardinality-capped, retirable values.
+//! catalog's six, and each application's [`OpenDef`]), and the interner
+//! behind each: validation, interning under the cap, retirement, and the
+//! bookkeeping idle expiry reads. The values' types are in
+//! [`values`](super::values), the handle's packing in [`raw`](super::raw),
+//! what an application sets in [`settings`](super::settings), each value's
+//! text in [`text`](super::text).
 //!
 //! Interning happens once per distinct value, when the user constructs it
 //! (`Target::new("…")`), behind a mutex. The resulting value is `Copy` and
@@ -9,20 +13,8 @@
 //! its value's retirement is recognised as stale instead of landing in the
 //! series of whichever value takes the slot next.
 //!
-//! # Why a handle is a slot *and* a generation, packed in 32 bits
-//!
-//! A retired value's slot is handed to a later value, and `Copy` handles to
-//! the old one may still exist anywhere (the ABA problem). Each slot counts
-//! its lives; a handle remembers the life it was made in, and each series
-//! remembers the lives of the values it was created for (its *stamp*, see
-//! [`crate::labels::LabelSet::stamp`]). The record path compares the two in
-//! the word it already loaded to learn that the series exists, so checking
-//! costs no extra cache line. Packing both into 32 bits keeps a handle the
-//! size it always was (records pass three of them in registers) and keeps
-//! [`to_raw`](DeviceId::to_raw), which the C ABI passes around, a `u32`. A
-//! slot that used up its [`GENERATIONS`] lives is never handed out again,
-//! so a generation is never reused: stale handles are told apart for ever.
 
+use super::raw::{raw, raw_generation, raw_slot, GENERATIONS};
 use super::text::{LabelText, SlotText};
 use super::{ClosedLabel, LabelError};
 use std::collections::{HashMap, VecDeque};
@@ -35,7 +27,7 @@ use std::time::{Duration, Instant};
 /// The value every new label value maps to once its label is at its cap.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
-/// What [`as_str`](DeviceId::as_str) says for a handle whose value was
+/// What [`as_str`](super::DeviceId::as_str) says for a handle whose value was
 /// retired: its text is no longer the slot's.
 pub const RETIRED_VALUE: &str = "__retired__";
 
@@ -44,26 +36,14 @@ pub const RETIRED_VALUE: &str = "__retired__";
 /// values never merge silently.
 pub const MAX_VALUE_LEN: usize = 128;
 
-/// The hard ceiling for any open label's cap.
-pub const MAX_CAP: usize = 4096;
-
-/// Bits of a raw handle that hold the slot (`0..=MAX_CAP`).
-pub(crate) const SLOT_BITS: u32 = 13;
-const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
-/// Bits of a raw handle that hold the slot's generation.
-pub(crate) const GEN_BITS: u32 = 32 - SLOT_BITS;
-/// How many values one slot can hold in turn before it is never reused.
-pub const GENERATIONS: u32 = 1 << GEN_BITS;
-const _: () = assert!(MAX_CAP < (1 << SLOT_BITS));
-
 /// How long a retired value's slot rests before a new value may take it,
-/// unless changed with [`set_reuse_delay`].
+/// unless changed with [`set_reuse_delay`](super::set_reuse_delay).
 pub const DEFAULT_REUSE_DELAY: Duration = Duration::from_secs(1);
 
 impl OpenLabel {
     /// The default cap: how many distinct values this label holds at once
     /// before folding new ones into `__overflow__`. Retired values
-    /// ([`DeviceId::retire`], idle expiry) give their slot back.
+    /// ([`DeviceId::retire`](super::DeviceId::retire), idle expiry) give their slot back.
     ///
     /// | label        | default | why |
     /// |--------------|---------|-----|
@@ -209,24 +189,24 @@ impl FromStr for OpenLabel {
 }
 
 /// One interner per open label.
-struct Interner {
-    requested_cap: AtomicUsize,
-    state: OnceLock<State>,
+pub(super) struct Interner {
+    pub(super) requested_cap: AtomicUsize,
+    pub(super) state: OnceLock<State>,
     warned: AtomicBool,
     /// The highest slot ever handed out: slots are handed out in order the
     /// first time, so `slot <= handed` is the whole check of a raw handle.
     handed: AtomicU32,
     /// Records dropped because their handle's value was retired.
-    stale: AtomicU64,
+    pub(super) stale: AtomicU64,
     /// Values folded into `__overflow__` because the label was full.
-    overflowed: AtomicU64,
+    pub(super) overflowed: AtomicU64,
     /// Idle expiry in milliseconds: 0 = the label's default, `u64::MAX` = never.
-    expiry_ms: AtomicU64,
+    pub(super) expiry_ms: AtomicU64,
 }
 
 /// Fixed once the first value is interned: tables sized from the cap stay valid.
-struct State {
-    cap: usize,
+pub(super) struct State {
+    pub(super) cap: usize,
     inner: Mutex<Inner>,
     /// Slot 0 is `__overflow__`; slots `1..=cap` hold interned values.
     slots: Box<[Slot]>,
@@ -242,10 +222,10 @@ struct Slot {
     seen_ms: AtomicU64,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// Live values by text, to their raw handle: nothing else of a value
     /// is kept here, so a retired value leaves nothing behind.
-    ids: HashMap<Box<str>, u32>,
+    pub(super) ids: HashMap<Box<str>, u32>,
     /// Retired slots waiting to be reused, oldest first, with when.
     resting: VecDeque<(u32, Instant)>,
 }
@@ -264,9 +244,9 @@ const INTERNER: Interner = Interner {
 static INTERNERS: [Interner; OpenLabel::ALL.len()] = [INTERNER; OpenLabel::ALL.len()];
 
 /// The reuse delay in milliseconds; `u64::MAX` = the default.
-static REUSE_DELAY_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+pub(super) static REUSE_DELAY_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 
-fn interner(label: OpenLabel) -> &'static Interner {
+pub(super) fn interner(label: OpenLabel) -> &'static Interner {
     match label {
         OpenLabel::Own(def) => &def.interner,
         catalog => &INTERNERS[catalog.slot()],
@@ -399,22 +379,6 @@ pub(crate) fn now_ms() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-const fn raw(slot: u32, generation: u32) -> u32 {
-    (generation << SLOT_BITS) | slot
-}
-
-/// The slot of a raw handle.
-#[inline(always)]
-pub(crate) const fn raw_slot(raw: u32) -> usize {
-    (raw & SLOT_MASK) as usize
-}
-
-/// The generation of a raw handle.
-#[inline(always)]
-pub(crate) const fn raw_generation(raw: u32) -> u32 {
-    raw >> SLOT_BITS
-}
-
 impl Interner {
     fn state(&self, label: OpenLabel) -> &State {
         self.state.get_or_init(|| {
@@ -448,133 +412,9 @@ impl State {
     // A poisoned lock only means another thread panicked mid-update; every
     // update below leaves the state consistent before it can panic (the
     // allocation comes first), so keep using it.
-    fn inner(&self) -> MutexGuard<'_, Inner> {
+    pub(super) fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// Sets the cardinality cap of an open label. Call it at start-up, before the
-/// first value of that label is created; afterwards the cap is fixed (the
-/// record tables are sized from it) and this returns
-/// [`LabelError::CapFrozen`].
-///
-/// ```
-/// use photon_metrics::labels::{set_cap, cap, OpenLabel, Location};
-/// set_cap(OpenLabel::Location, 8).unwrap();
-/// assert_eq!(cap(OpenLabel::Location), 8);
-/// let _ = Location::new("rack-1").unwrap();
-/// assert!(set_cap(OpenLabel::Location, 16).is_err());
-/// ```
-pub fn set_cap(label: OpenLabel, cap: usize) -> Result<(), LabelError> {
-    if cap == 0 || cap > MAX_CAP {
-        return Err(LabelError::CapOutOfRange {
-            label: label.as_str(),
-            requested: cap,
-            max: MAX_CAP,
-        });
-    }
-    let i = interner(label);
-    if i.state.get().is_some() {
-        return Err(LabelError::CapFrozen {
-            label: label.as_str(),
-        });
-    }
-    i.requested_cap.store(cap, Ordering::Release);
-    Ok(())
-}
-
-/// The cap in force for an open label (the default until [`set_cap`]).
-pub fn cap(label: OpenLabel) -> usize {
-    let i = interner(label);
-    match i.state.get() {
-        Some(state) => state.cap,
-        None => match i.requested_cap.load(Ordering::Acquire) {
-            0 => label.default_cap(),
-            n => n,
-        },
-    }
-}
-
-/// How many values of an open label are live now (interned and not
-/// retired; `__overflow__` not counted): what
-/// `photon_metrics_label_values{label}` exports.
-///
-/// ```
-/// use photon_metrics::labels::{live_values, OpenLabel, ErrorKind};
-/// let before = live_values(OpenLabel::ErrorKind);
-/// let kind = ErrorKind::new("live-values-doc").unwrap();
-/// assert_eq!(live_values(OpenLabel::ErrorKind), before + 1);
-/// kind.retire();
-/// assert_eq!(live_values(OpenLabel::ErrorKind), before);
-/// ```
-pub fn live_values(label: OpenLabel) -> usize {
-    interner(label)
-        .state
-        .get()
-        .map_or(0, |state| state.inner().ids.len())
-}
-
-/// Records dropped so far because the handle they were made with belongs
-/// to a retired value (see [`DeviceId::retire`]): what
-/// `photon_metrics_stale_records_total{label}` exports.
-pub fn stale_records(label: OpenLabel) -> u64 {
-    interner(label).stale.load(Ordering::Relaxed)
-}
-
-/// Values of `label` folded into `__overflow__` so far, because the label
-/// was at its cap: what `photon_metrics_label_overflow_total{label}`
-/// exports. Every `new()` (or facade record) that asked for a value that
-/// did not fit counts once.
-pub fn overflow_records(label: OpenLabel) -> u64 {
-    interner(label).overflowed.load(Ordering::Relaxed)
-}
-
-/// Sets how long a value of `label` may go without a record before it is
-/// retired by itself (`None`: never). See [`OpenLabel::default_idle_expiry`]
-/// for the defaults. Takes effect at the next scrape: expiry is checked
-/// when the store is rendered, so it needs no thread of its own.
-///
-/// ```
-/// use std::time::Duration;
-/// use photon_metrics::labels::{idle_expiry, set_idle_expiry, OpenLabel};
-/// assert_eq!(idle_expiry(OpenLabel::ModelType), Some(Duration::from_secs(86_400)));
-/// set_idle_expiry(OpenLabel::Location, Some(Duration::from_secs(3_600)));
-/// assert_eq!(idle_expiry(OpenLabel::Location), Some(Duration::from_secs(3_600)));
-/// ```
-pub fn set_idle_expiry(label: OpenLabel, expiry: Option<Duration>) {
-    let ms = match expiry {
-        None => u64::MAX,
-        Some(d) => (d.as_millis() as u64).clamp(1, u64::MAX - 1),
-    };
-    interner(label).expiry_ms.store(ms, Ordering::Relaxed);
-}
-
-/// The idle expiry in force for `label` (see [`set_idle_expiry`]).
-pub fn idle_expiry(label: OpenLabel) -> Option<Duration> {
-    match interner(label).expiry_ms.load(Ordering::Relaxed) {
-        0 => label.default_idle_expiry(),
-        u64::MAX => None,
-        ms => Some(Duration::from_millis(ms)),
-    }
-}
-
-/// Sets how long a retired value's slot rests before a new value may take
-/// it (default [`DEFAULT_REUSE_DELAY`], for every open label).
-///
-/// Why the rest: a record checks that its series belongs to its handle's
-/// value and then writes the series' atomic, two instructions apart. A
-/// thread that is descheduled between the two (a CFS quota can stall a
-/// container's threads for up to its 100 ms period) and wakes after the
-/// slot went to another value would write into that value's series. A
-/// delay longer than any such stall closes the window without a single
-/// extra instruction on the record path. Values interned while every free
-/// slot is still resting fold into `__overflow__`, so a label can take at
-/// most `cap − live` new values per delay.
-pub fn set_reuse_delay(delay: Duration) {
-    REUSE_DELAY_MS.store(
-        (delay.as_millis() as u64).min(u64::MAX - 1),
-        Ordering::Relaxed,
-    );
 }
 
 fn reuse_delay() -> Duration {
@@ -621,7 +461,7 @@ pub(crate) fn count_stale(label: OpenLabel) {
 
 /// Whether `slot` was ever handed out for `label` (0, the overflow, always was).
 #[inline]
-fn was_handed_out(label: OpenLabel, slot: usize) -> bool {
+pub(super) fn was_handed_out(label: OpenLabel, slot: usize) -> bool {
     slot <= interner(label).handed.load(Ordering::Acquire) as usize
 }
 
@@ -767,200 +607,11 @@ pub(crate) fn seen(label: OpenLabel, slot: usize, generation: u32, now_ms: u64) 
     }
 }
 
-/// The handle an application's open label type wraps: what
-/// [`derive(Label)`](crate::Label) needs a newtype to hold, as
-/// `pub struct Tenant(OpenValue);`. It is the same 32-bit slot and
-/// generation the catalog's open labels are (see the module docs).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OpenValue {
-    raw: u32,
-}
-
-impl fmt::Debug for OpenValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OpenValue").field(&self.raw).finish()
-    }
-}
-
-#[doc(hidden)]
-impl OpenValue {
-    pub const OVERFLOW: OpenValue = OpenValue { raw: 0 };
-
-    pub fn intern(label: OpenLabel, value: &str) -> Result<Self, LabelError> {
-        intern(label, value).map(|raw| OpenValue { raw })
-    }
-
-    pub fn text(self, label: OpenLabel) -> Option<LabelText> {
-        current_text(label, raw_slot(self.raw), raw_generation(self.raw))
-    }
-
-    pub fn is_live(self, label: OpenLabel) -> bool {
-        is_live(label, raw_slot(self.raw), raw_generation(self.raw))
-    }
-
-    pub const fn to_raw(self) -> u32 {
-        self.raw
-    }
-
-    pub fn from_raw(label: OpenLabel, raw: u32) -> Option<Self> {
-        was_handed_out(label, raw_slot(raw)).then_some(OpenValue { raw })
-    }
-
-    #[inline(always)]
-    pub const fn slot(self) -> usize {
-        raw_slot(self.raw)
-    }
-
-    #[inline(always)]
-    pub const fn generation(self) -> u32 {
-        raw_generation(self.raw)
-    }
-}
-
-macro_rules! open_label {
-    ($(#[$meta:meta])* $name:ident, $label:ident) => {
-        $(#[$meta])*
-        ///
-        /// An open label: validated by [`new`](Self::new) (not empty, at most
-        /// [`MAX_VALUE_LEN`] bytes; any other UTF-8, quotes, backslashes and
-        /// newlines included, is kept exactly), interned once, then `Copy`.
-        /// Past the label's cap (see [`OpenLabel::default_cap`]) new values
-        /// become [`OVERFLOW`](Self::OVERFLOW).
-        ///
-        /// Four bytes: the interned slot and its generation (see
-        /// [`retire`](Self::retire)). The text is looked up when needed.
-        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $name {
-            raw: u32,
-        }
-
-        impl $name {
-            /// The value new values fold into once the cap is reached.
-            pub const OVERFLOW: $name = $name { raw: 0 };
-
-            /// The open label this type fills.
-            pub const LABEL: OpenLabel = OpenLabel::$label;
-
-            /// Validates and interns a value. Construct once and reuse: the
-            /// returned value is `Copy` and records without hashing.
-            ///
-            /// # Errors
-            /// [`LabelError::Empty`] or [`LabelError::TooLong`]. Reaching the
-            /// cap is not an error: the result is [`OVERFLOW`](Self::OVERFLOW).
-            pub fn new(value: &str) -> Result<Self, LabelError> {
-                intern(OpenLabel::$label, value).map(|raw| $name { raw })
-            }
-
-            /// The value as exported, or [`RETIRED_VALUE`] once this value
-            /// was retired: a [`LabelText`], which reads as a `str` for as
-            /// long as it is held (a retired value's text is freed once
-            /// nothing holds it).
-            pub fn as_str(&self) -> LabelText {
-                current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-                    .unwrap_or(LabelText::constant(RETIRED_VALUE))
-            }
-
-            /// Whether this is the overflow value.
-            pub const fn is_overflow(&self) -> bool {
-                self.raw == 0
-            }
-
-            /// Whether this value is still live: interned and not retired.
-            pub fn is_live(&self) -> bool {
-                is_live(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-            }
-
-            /// The value's handle as a small integer (its slot and the
-            /// slot's generation; 0 is [`OVERFLOW`](Self::OVERFLOW)), stable
-            /// for the life of this value in this process: a handle for code
-            /// across an FFI boundary (photon-metrics-ffi). It means nothing
-            /// in another process.
-            pub const fn to_raw(self) -> u32 {
-                self.raw
-            }
-
-            /// The value whose [`to_raw`](Self::to_raw) is `raw`, or `None`
-            /// when no value of this label was ever interned at its slot. A
-            /// raw handle of a retired value is returned as it was: records
-            /// through it are dropped as stale.
-            #[inline]
-            pub fn from_raw(raw: u32) -> Option<Self> {
-                was_handed_out(OpenLabel::$label, raw_slot(raw)).then_some($name { raw })
-            }
-
-            /// The slot, for the series index.
-            #[inline(always)]
-            pub(crate) const fn slot(self) -> usize {
-                raw_slot(self.raw)
-            }
-
-            /// The slot's generation, for the series stamp.
-            #[inline(always)]
-            pub(crate) const fn generation(self) -> u32 {
-                raw_generation(self.raw)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.as_str()).finish()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = LabelError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = LabelError;
-            fn try_from(s: &str) -> Result<Self, Self::Error> {
-                $name::new(s)
-            }
-        }
-
-    };
-}
-
-open_label! {
-    /// The compile target (`target` label): the hardware backend a model is compiled for.
-    Target, Target
-}
-open_label! {
-    /// The model architecture (`model_type` label), e.g. `resnet50`, `bert`. Not a model id:
-    /// ids are span fields, never metric labels.
-    ModelType, ModelType
-}
-open_label! {
-    /// A bounded error classification (`error_kind` label): an error enum's
-    /// variant name, never `Display` text.
-    ErrorKind, ErrorKind
-}
-open_label! {
-    /// One photonic device (`device_id` label).
-    DeviceId, DeviceId
-}
-open_label! {
-    /// Where a device runs (`location` label): a rack, a site.
-    Location, Location
-}
-open_label! {
-    /// One compiler pass (`pass` label): an MLIR pass's argument
-    /// (`canonicalize`, `cse`), as `-mlir-timing` names it.
-    Pass, Pass
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::settings::{cap, set_cap, set_reuse_delay};
+    use crate::labels::{DeviceId, ErrorKind, Location, ModelType, MAX_CAP};
 
     #[test]
     fn same_value_interns_to_same_slot() {
@@ -1043,20 +694,5 @@ mod tests {
         assert_eq!(old.as_str(), RETIRED_VALUE);
         // The label is full again: a retired value does not come back by itself.
         assert!(Location::new("gen-rack-0").unwrap().is_overflow());
-    }
-}
-
-#[cfg(test)]
-mod raw_tests {
-    use super::*;
-
-    #[test]
-    fn raw_handles_round_trip_and_unknown_slots_are_refused() {
-        let t = Target::new("raw-target").unwrap();
-        assert_eq!(Target::from_raw(t.to_raw()), Some(t));
-        assert_eq!(Target::from_raw(0), Some(Target::OVERFLOW));
-        assert_eq!(Target::from_raw(SLOT_MASK), None);
-        // A slot past every interned value is not a value.
-        assert_eq!(Target::from_raw(MAX_CAP as u32), None);
     }
 }

@@ -27,7 +27,7 @@ pub const MAX_LABELS: usize = 3;
 /// * `GEN_BITS * i ..`: the generation of the label in position `i`
 ///   (0 for closed labels and the overflow value).
 pub(crate) mod stamp {
-    use super::super::open::GEN_BITS;
+    use super::super::raw::GEN_BITS;
     use super::MAX_LABELS;
 
     /// The series exists.
