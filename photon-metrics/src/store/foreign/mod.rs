@@ -36,6 +36,15 @@
 //! `__overflow__` series included); a key past either cap records into its
 //! family's `__overflow__` series, so no record of an existing family is lost.
 
+mod limits;
+mod names;
+mod series;
+
+pub(crate) use limits::{Limits, MAX_NAME_BYTES};
+pub(crate) use names::{claims, Claims, DEFAULT_HELP};
+pub(crate) use series::{Handle, Series};
+use series::{OWN, TIME, TOUCHED};
+
 use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell, Shape};
 use super::escape;
 use super::keys::{KeyMap, MAX_KEY_BYTES};
@@ -47,141 +56,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-/// The default cap on all foreign series together.
-pub(crate) const DEFAULT_SERIES_CAP: usize = 10_000;
-/// The default cap on the series of one foreign family.
-pub(crate) const DEFAULT_FAMILY_SERIES_CAP: usize = 1_000;
-/// The longest metric name kept: a longer one's records are dropped, so no
-/// family (its name, and the sample names it claims) is larger.
-pub(crate) const MAX_NAME_BYTES: usize = 256;
-
-/// The help text of a family nobody described.
-pub(crate) const DEFAULT_HELP: &str = "Recorded through the metrics facade without a description (describe_counter!, describe_gauge! or describe_histogram! gives one).";
-
-/// The cardinality caps of foreign series.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    /// All foreign series together, `__overflow__` series included.
-    pub(crate) series: usize,
-    /// The series of one family, its `__overflow__` series not included.
-    pub(crate) per_family: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            series: DEFAULT_SERIES_CAP,
-            per_family: DEFAULT_FAMILY_SERIES_CAP,
-        }
-    }
-}
-
-/// One foreign series: its encoded labels, its cell, and when it was last
-/// recorded.
-#[derive(Debug)]
-pub(crate) struct Series<C> {
-    pub(crate) text: Arc<str>,
-    /// The labels as protobuf label pairs (see [`super::table::Series`]).
-    pub(crate) pairs: Box<[u8]>,
-    /// When the series was created, in ns since the Unix epoch.
-    pub(crate) created_ns: u64,
-    pub(crate) cell: C,
-    /// [`TOUCHED`] (a record or registration since the last sweep), [`OWN`]
-    /// (a key's own series, counted in its family's `distinct`) and, below
-    /// them, the [`now_ms`](crate::labels::now_ms) at which a sweep last
-    /// found it touched. One word, so a series costs 8 bytes more.
-    seen: AtomicU64,
-}
-
-/// Set by a record; read and cleared by an idle sweep.
-const TOUCHED: u64 = 1 << 63;
-/// Set at creation on a series a key got for itself (not an `__overflow__` one).
-const OWN: u64 = 1 << 62;
-const TIME: u64 = OWN - 1;
-
-impl<C> Series<C> {
-    /// Marks the series recorded. On the record path: one relaxed load that
-    /// finds the flag set (the line stays shared) except once per sweep.
-    #[inline(always)]
-    pub(crate) fn touch(&self) {
-        if self.seen.load(Ordering::Relaxed) & TOUCHED == 0 {
-            self.seen.fetch_or(TOUCHED, Ordering::Relaxed);
-        }
-    }
-
-    /// One sweep's look at the series at `now`: whether it was idle for
-    /// `expiry` ms (a touched one is noted as seen now instead).
-    fn idle(&self, now: u64, expiry: u64) -> bool {
-        let seen = self.seen.load(Ordering::Relaxed);
-        if seen & TOUCHED != 0 {
-            // Only sweeps clear the flag, and they hold the store's lock.
-            let _ = self.seen.compare_exchange(
-                seen,
-                (seen & OWN) | now,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            return false;
-        }
-        now.saturating_sub(seen & TIME) >= expiry
-    }
-
-    fn own(&self) -> bool {
-        self.seen.load(Ordering::Relaxed) & OWN != 0
-    }
-}
-
-/// A registered series of any kind.
-#[derive(Debug, Clone)]
-pub(crate) enum Handle {
-    Counter(Arc<Series<CounterCell>>),
-    Gauge(Arc<Series<GaugeCell>>),
-    Histogram(Arc<Series<HistogramCell>>),
-}
-
-impl Handle {
-    fn touch(&self) {
-        match self {
-            Handle::Counter(s) => s.touch(),
-            Handle::Gauge(s) => s.touch(),
-            Handle::Histogram(s) => s.touch(),
-        }
-    }
-
-    fn idle(&self, now: u64, expiry: u64) -> bool {
-        match self {
-            Handle::Counter(s) => s.idle(now, expiry),
-            Handle::Gauge(s) => s.idle(now, expiry),
-            Handle::Histogram(s) => s.idle(now, expiry),
-        }
-    }
-
-    fn own(&self) -> bool {
-        match self {
-            Handle::Counter(s) => s.own(),
-            Handle::Gauge(s) => s.own(),
-            Handle::Histogram(s) => s.own(),
-        }
-    }
-
-    /// The series' address: which handles are one series.
-    fn addr(&self) -> *const () {
-        match self {
-            Handle::Counter(s) => Arc::as_ptr(s).cast(),
-            Handle::Gauge(s) => Arc::as_ptr(s).cast(),
-            Handle::Histogram(s) => Arc::as_ptr(s).cast(),
-        }
-    }
-
-    fn kind(&self) -> Kind {
-        match self {
-            Handle::Counter(_) => Kind::Counter,
-            Handle::Gauge(_) => Kind::Gauge,
-            Handle::Histogram(_) => Kind::Histogram,
-        }
-    }
-}
 
 /// Every series of one exported foreign name.
 #[derive(Debug)]
@@ -245,16 +119,6 @@ struct Inner {
     reserved: usize,
 }
 
-/// Which family (catalog or foreign, by its key) uses each sample name.
-pub(crate) struct Claims<'a>(&'a HashMap<String, String>);
-
-impl Claims<'_> {
-    /// The family that uses sample name `sample`, if any.
-    pub(crate) fn owner(&self, sample: &str) -> Option<&str> {
-        self.0.get(sample).map(String::as_str)
-    }
-}
-
 /// A key made into a series: its label text and what had to change.
 struct Encoded {
     text: Arc<str>,
@@ -276,27 +140,6 @@ pub(crate) struct Foreign {
     idle_expiry: Option<u64>,
     warned_full: AtomicBool,
     warned_long: AtomicBool,
-}
-
-/// The names a family's exposition uses in any format: its samples (with
-/// OpenMetrics' `_created`), and for a counter the family name OpenMetrics
-/// gives it (without `_total`).
-pub(crate) fn claims(name: &str, kind: Kind) -> Vec<String> {
-    match kind {
-        Kind::Counter => {
-            let base = name.strip_suffix("_total").unwrap_or(name);
-            vec![
-                base.to_string(),
-                format!("{base}_total"),
-                format!("{base}_created"),
-            ]
-        }
-        Kind::Gauge => vec![name.to_string()],
-        Kind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
-            .iter()
-            .map(|s| format!("{name}{s}"))
-            .collect(),
-    }
 }
 
 impl Foreign {
