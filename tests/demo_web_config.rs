@@ -4,11 +4,10 @@
 
 mod support;
 
-use base64::Engine;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
-use support::raw_http::request;
+use support::raw_http::{basic_auth, request};
 use support::stack::demo_binary;
 use support::{free_port, wait_for, Process, TempDir};
 
@@ -36,10 +35,7 @@ fn the_demo_serves_metrics_behind_a_web_config() {
         request(addr, "GET", "/metrics", &[], t).ok()
     });
     assert_eq!(anonymous.status, 401, "{}", anonymous.text());
-    let good = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("prometheus:s3cret")
-    );
+    let good = basic_auth("prometheus:s3cret");
     let scraped = request(addr, "GET", "/metrics", &[("Authorization", &good)], t).unwrap();
     assert_eq!(scraped.status, 200);
     assert!(scraped.text().contains("photon_compilations_total"));

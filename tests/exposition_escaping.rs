@@ -10,8 +10,6 @@ mod support;
 use photon_metrics::export::encode::{proto, Escaping, Exposition, Format};
 use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn exporter() -> PrometheusExporter {
     let exporter = PrometheusExporterBuilder::new().install().unwrap();
@@ -23,47 +21,6 @@ fn exporter() -> PrometheusExporter {
     metrics::gauge!("a.x").set(3.0);
     metrics::histogram!("wait.seconds").record(0.5);
     exporter
-}
-
-/// (family names, sample name + labels) as prometheus_client parses them.
-fn python_parse(text: &str, openmetrics: bool) -> (Vec<String>, Vec<String>) {
-    let parser = if openmetrics {
-        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p"
-    } else {
-        "from prometheus_client.parser import text_string_to_metric_families as p"
-    };
-    let script = format!(
-        "import sys\n{parser}\nfor f in p(sys.stdin.read()):\n    print('F', f.name)\n    for s in f.samples:\n        print('S', s.name, sorted(s.labels.items()))\n"
-    );
-    let mut child = Command::new("python3")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 with prometheus_client (.ci/run installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "prometheus_client rejects the exposition: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut families = Vec::new();
-    let mut samples = Vec::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        match line.split_once(' ') {
-            Some(("F", name)) => families.push(name.to_string()),
-            Some(("S", sample)) => samples.push(sample.to_string()),
-            _ => {}
-        }
-    }
-    (families, samples)
 }
 
 #[test]
@@ -123,14 +80,20 @@ fn every_escaping_serves_valid_unique_names_in_every_format() {
                 explicit: true,
             };
             let text = String::from_utf8(exporter.render_bytes(exposition)).unwrap();
-            let (families, samples) = python_parse(&text, format == Format::OpenMetrics);
-            let unique: BTreeSet<&String> = samples.iter().collect();
+            let parsed = support::python_parser::parse(format, &text);
+            // A sample is its name and its label set.
+            let samples: Vec<_> = parsed
+                .iter()
+                .flat_map(|f| &f.samples)
+                .map(|s| (&s.name, &s.labels))
+                .collect();
+            let unique: BTreeSet<_> = samples.iter().collect();
             assert_eq!(
                 unique.len(),
                 samples.len(),
                 "{escaping:?} {format:?}: a sample twice"
             );
-            let families: BTreeSet<&str> = families.iter().map(String::as_str).collect();
+            let families: BTreeSet<&str> = parsed.iter().map(|f| f.name.as_str()).collect();
             for name in present {
                 assert!(
                     families.contains(name),

@@ -10,8 +10,9 @@ use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{DeviceType, ModelType, Status, Target, MAX_VALUE_LEN};
 use photon_metrics::{compiler, hardware};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use support::python_parser::Sample;
 use support::{require_binary, TempDir};
 
 const HOSTILE: &[&str] = &[
@@ -27,41 +28,6 @@ const HOSTILE: &[&str] = &[
 ];
 const GLOBAL: &str = "a\\\"b \\n not a newline";
 const HELP: &str = "Help with \"quotes\", a back\\slash and a\nnewline.";
-
-/// Parses `file` with prometheus_client and prints one JSON object per
-/// sample: name, labels, value, exemplar trace id; then the help texts.
-const PARSE: &str = r#"
-import json, sys
-fmt, path = sys.argv[1], sys.argv[2]
-text = open(path, encoding="utf-8").read()
-if fmt == "om":
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
-else:
-    from prometheus_client.parser import text_string_to_metric_families
-out = {"samples": [], "help": {}}
-for family in text_string_to_metric_families(text):
-    out["help"][family.name] = family.documentation
-    for s in family.samples:
-        ex = s.exemplar.labels.get("trace_id") if getattr(s, "exemplar", None) else None
-        out["samples"].append({"name": s.name, "labels": s.labels, "value": s.value, "exemplar": ex})
-print(json.dumps(out))
-"#;
-
-fn python_parse(format: &str, body: &str, dir: &TempDir) -> serde_json::Value {
-    let path = dir.path().join(format!("body.{format}"));
-    std::fs::write(&path, body).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", PARSE, format])
-        .arg(&path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "prometheus_client rejects the {format} exposition (install it with `python3 -m pip install prometheus_client`; .ci/run does):\n{}\n--- body ---\n{body}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn independent_parsers_read_back_every_value_exactly() {
@@ -111,10 +77,15 @@ fn independent_parsers_read_back_every_value_exactly() {
         String::from_utf8_lossy(&promtool.stderr)
     );
 
-    for (format, body) in [("text", &text), ("om", &om)] {
-        let parsed = python_parse(format, body, &dir);
-        let samples = parsed["samples"].as_array().unwrap();
-        let label = |s: &serde_json::Value, k: &str| s["labels"][k].as_str().map(str::to_string);
+    for (format, body) in [(Format::Text, &text), (Format::OpenMetrics, &om)] {
+        let families = support::python_parser::parse(format, body);
+        let samples: Vec<_> = families.iter().flat_map(|f| &f.samples).collect();
+        let label = |s: &Sample, k: &str| s.labels.get(k).cloned();
+        // Each family's help; a name read twice keeps its last.
+        let help: BTreeMap<&str, &str> = families
+            .iter()
+            .map(|f| (f.name.as_str(), f.help.as_str()))
+            .collect();
 
         // Every sample carries the global label exactly.
         assert!(samples
@@ -123,47 +94,45 @@ fn independent_parsers_read_back_every_value_exactly() {
 
         let targets: BTreeSet<String> = samples
             .iter()
-            .filter(|s| s["name"] == "photon_compilations_total")
+            .filter(|s| s.name == "photon_compilations_total")
             .filter_map(|s| label(s, "target"))
             .collect();
         let paths: BTreeSet<String> = samples
             .iter()
-            .filter(|s| s["name"] == "app_requests_total")
+            .filter(|s| s.name == "app_requests_total")
             .filter_map(|s| label(s, "path"))
             .collect();
         let want: BTreeSet<String> = values.iter().cloned().collect();
-        assert_eq!(targets, want, "{format}: typed label values");
-        assert_eq!(paths, want, "{format}: facade label values");
-        for s in samples.iter().filter(|s| s["name"] == "app_requests_total") {
-            assert_eq!(s["value"].as_f64(), Some(2.0));
+        assert_eq!(targets, want, "{format:?}: typed label values");
+        assert_eq!(paths, want, "{format:?}: facade label values");
+        for s in samples.iter().filter(|s| s.name == "app_requests_total") {
+            assert_eq!(s.value, 2.0);
         }
 
         // Help text, quotes, backslashes and newlines included.
         // prometheus_client names a counter family without `_total` in both.
-        assert_eq!(parsed["help"]["app_requests"], HELP, "{format}");
-        assert_eq!(parsed["help"]["app_latency_seconds"], HELP, "{format}");
+        assert_eq!(help.get("app_requests"), Some(&HELP), "{format:?}");
+        assert_eq!(help.get("app_latency_seconds"), Some(&HELP), "{format:?}");
 
         // Exemplars: only in OpenMetrics, on the bucket the value fell in.
-        let exemplars: Vec<(String, String)> = samples
+        let exemplars: Vec<(&str, Option<&str>, &str)> = samples
             .iter()
             .filter_map(|s| {
-                let id = s["exemplar"].as_str()?;
-                Some((
-                    format!("{}{}", s["name"], s["labels"]["le"]),
-                    id.to_string(),
-                ))
+                let id = s.exemplar_trace_id.as_deref()?;
+                Some((s.name.as_str(), s.labels.get("le").map(String::as_str), id))
             })
             .collect();
-        if format == "om" {
+        if format == Format::OpenMetrics {
             let id = format!("{:032x}", trace.trace_id);
             assert_eq!(
                 exemplars,
                 [
                     (
-                        "\"photon_inference_latency_seconds_bucket\"\"0.001\"".to_string(),
-                        id.clone()
+                        "photon_inference_latency_seconds_bucket",
+                        Some("0.001"),
+                        id.as_str()
                     ),
-                    ("\"app_latency_seconds_bucket\"\"0.5\"".to_string(), id),
+                    ("app_latency_seconds_bucket", Some("0.5"), id.as_str()),
                 ],
                 "{om}"
             );

@@ -9,11 +9,9 @@ mod support;
 use photon_metrics::export::encode::Format;
 use photon_metrics::export::prometheus::{PrometheusExporter, PrometheusExporterBuilder};
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::exposition::{parse, value};
 use support::log_buffer::SharedBuffer;
-use support::TempDir;
 
 fn store() -> (
     photon_metrics::export::prometheus::PhotonRecorder,
@@ -103,52 +101,6 @@ fn a_name_used_as_two_kinds_warns_once_and_costs_no_write_lock() {
     assert_eq!(text.matches("# TYPE y ").count(), 1);
 }
 
-/// Parses `body` with prometheus_client and prints every sample as JSON.
-const PARSE: &str = r#"
-import json, sys
-fmt, path = sys.argv[1], sys.argv[2]
-text = open(path, encoding="utf-8").read()
-if fmt == "om":
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
-else:
-    from prometheus_client.parser import text_string_to_metric_families
-out = []
-for family in text_string_to_metric_families(text):
-    for s in family.samples:
-        out.append({"name": s.name, "labels": s.labels})
-print(json.dumps(out))
-"#;
-
-fn python_samples(format: &str, body: &str, dir: &TempDir) -> Vec<(String, Vec<(String, String)>)> {
-    let path = dir.path().join(format!("body.{format}"));
-    std::fs::write(&path, body).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", PARSE, format])
-        .arg(&path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "prometheus_client rejects the {format} exposition:\n{}\n--- body ---\n{body}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let mut labels: Vec<(String, String)> = s["labels"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect();
-            labels.sort();
-            (s["name"].as_str().unwrap().to_string(), labels)
-        })
-        .collect()
-}
-
 #[test]
 fn hostile_foreign_keys_make_valid_unique_series() {
     let (recorder, exporter) = store();
@@ -160,18 +112,20 @@ fn hostile_foreign_keys_make_valid_unique_series() {
     let (passed, report) = support::promtool_check_metrics(&text);
     assert!(passed, "promtool check metrics:\n{report}\n{text}");
 
-    let dir = TempDir::new("foreign-parsers");
-    for (format, body) in [("text", &text), ("om", &om)] {
-        let samples = python_samples(format, body, &dir);
+    for (format, body) in [(Format::Text, &text), (Format::OpenMetrics, &om)] {
+        let samples = support::python_parser::parse(format, body)
+            .into_iter()
+            .flat_map(|f| f.samples)
+            .map(|s| (s.name, s.labels));
         let mut seen = BTreeSet::new();
-        for s in &samples {
+        for s in samples {
             assert!(
                 seen.insert(s.clone()),
-                "{format}: duplicate series {s:?}\n{body}"
+                "{format:?}: duplicate series {s:?}\n{body}"
             );
             let mut names = BTreeSet::new();
-            for (k, _) in &s.1 {
-                assert!(names.insert(k), "{format}: label {k} twice in {s:?}");
+            for k in s.1.keys() {
+                assert!(names.insert(k), "{format:?}: label {k} twice in {s:?}");
             }
         }
     }

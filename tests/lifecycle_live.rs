@@ -8,12 +8,10 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
-use support::alerting::{start_alertmanager, webhook};
-use support::stack::{demo_binary, monitoring};
-use support::{free_port, http_get, Process, Prometheus, TempDir};
+use support::alerting::AlertingStack;
+use support::{http_get, Prometheus, TempDir};
 
 /// Waits for a DeviceFailure notification for opu-1 with `status`.
 fn wait_for_notification(
@@ -64,66 +62,46 @@ fn unix_now() -> u64 {
 #[test]
 fn retiring_a_down_device_resolves_its_alert_and_removes_its_series() {
     let dir = TempDir::new("lifecycle-live");
-    let (webhook_port, notifications) = webhook();
-    let (alertmanager, am_port) = start_alertmanager(dir.path(), webhook_port);
-
-    let demo_port = free_port();
-    let mut command = Command::new(demo_binary());
-    command.args([
-        "--listen",
-        &format!("127.0.0.1:{demo_port}"),
-        "--device-down",
-        "opu-1",
-        "--churn",
-        "60",
-        "--duration",
-        "300",
-        "--log-format",
-        "off",
-    ]);
-    let mut demo = Process::spawn("photon-demo", command, dir.path().join("demo.log"));
-    support::wait_for_metrics(&mut demo, demo_port);
-
-    let alerts = std::fs::read_to_string(monitoring().join("prometheus/rules/alerts.yml")).unwrap();
-    let recording =
-        std::fs::read_to_string(monitoring().join("prometheus/rules/recording.yml")).unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         rule_files: [recording.yml, alerts.yml]\n\
-         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-         scrape_configs:\n  - job_name: photon-compiler\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"
+    let mut stack = AlertingStack::start(
+        dir.path(),
+        &["--churn", "60", "--duration", "300", "--log-format", "off"],
     );
-    let mut prometheus = Prometheus::start(
-        &config,
-        &[("recording.yml", &recording), ("alerts.yml", &alerts)],
-    );
-    prometheus.wait_for_targets_up(Duration::from_secs(60));
     let started = unix_now();
     let logs = || {
         format!(
             "alertmanager log:\n{}\nprometheus log:\n{}",
-            alertmanager.log_text(),
-            prometheus.process.log_text()
+            stack.alertmanager.log_text(),
+            stack.prometheus.process.log_text()
         )
     };
 
     // Held down: DeviceFailure (for: 30s) fires before the first replacement at 60 s.
-    wait_for_notification(&notifications, "firing", Duration::from_secs(58), &logs);
+    wait_for_notification(
+        &stack.notifications,
+        "firing",
+        Duration::from_secs(58),
+        &logs,
+    );
     assert!(!series(
-        &prometheus,
+        &stack.prometheus,
         "photon_device_status{device_id=\"opu-1\"}",
         started
     )
     .is_empty());
 
     // Retired at 60 s: the next scrape lacks its series, the alert resolves.
-    wait_for_notification(&notifications, "resolved", Duration::from_secs(60), &logs);
-    demo.assert_running();
+    wait_for_notification(
+        &stack.notifications,
+        "resolved",
+        Duration::from_secs(60),
+        &logs,
+    );
+    stack.demo.assert_running();
     let after = unix_now() + 2;
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         series(
-            &prometheus,
+            &stack.prometheus,
             "photon_device_status{device_id=\"opu-1\"}",
             after
         )
@@ -136,7 +114,7 @@ fn retiring_a_down_device_resolves_its_alert_and_removes_its_series() {
     ] {
         assert!(
             series(
-                &prometheus,
+                &stack.prometheus,
                 &format!("{family}{{device_id=\"opu-1\"}}"),
                 after
             )
@@ -145,7 +123,7 @@ fn retiring_a_down_device_resolves_its_alert_and_removes_its_series() {
         );
     }
     // Its replacement is up and served, as are the boards that stayed.
-    let status = series(&prometheus, "photon_device_status", after);
+    let status = series(&stack.prometheus, "photon_device_status", after);
     let ids: Vec<&str> = status
         .iter()
         .filter_map(|s| s["device_id"].as_str())

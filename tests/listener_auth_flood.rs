@@ -10,7 +10,9 @@ mod support;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::attack::{connect_from, scrape, scrape_while, server_cpu, server_cpu_over, Flood};
+use support::attack::{
+    connect_from, guess, scrape, scrape_while, server_cpu, server_cpu_over, Flood,
+};
 use support::raw_http::{basic_auth, request_on};
 use support::TempDir;
 
@@ -43,12 +45,9 @@ fn wrong_passwords_at_rate_cannot_stall_a_scrape() {
     let (d, t) = (denied.clone(), throttled.clone());
     let cpu_before = server_cpu();
     let flood = Flood::start(64, Duration::from_secs(10), move |n| {
-        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
-        let response = request_on(
+        let response = guess(
             connect_from("127.0.0.1", to, None),
-            "GET",
-            "/metrics",
-            &[("Authorization", &wrong)],
+            n,
             Duration::from_secs(10),
         );
         match response.map(|r| r.status) {

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::attack::{
-    attackers, rss_kib, scrape, scrape_while, server_cpu_over, try_connect_from, Flood,
+    attackers, guess, rss_kib, scrape, scrape_while, server_cpu_over, try_connect_from, Flood,
 };
-use support::raw_http::{basic_auth, request_on};
+use support::raw_http::basic_auth;
 use support::TempDir;
 
 #[test]
@@ -39,14 +39,7 @@ fn wrong_passwords_from_many_addresses_cannot_refuse_new_credentials() {
         let Some(tcp) = try_connect_from(&sources[n as usize % sources.len()], to, None) else {
             return;
         };
-        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
-        let response = request_on(
-            tcp,
-            "GET",
-            "/metrics",
-            &[("Authorization", &wrong)],
-            Duration::from_secs(10),
-        );
+        let response = guess(tcp, n, Duration::from_secs(10));
         let slot = match response.map(|r| r.status) {
             Ok(401) => 0,
             Ok(429) => 1,

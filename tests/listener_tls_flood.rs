@@ -8,10 +8,10 @@ mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use support::attack::{connect_from, server_cpu_over, Flood, SCRAPER};
+use std::time::Duration;
+use support::attack::{connect_from, server_cpu_over, Flood};
 use support::raw_http::basic_auth;
-use support::tls::{client_config, get, tls_web_config};
+use support::tls::{client_config, guess, tls_web_config};
 use support::TempDir;
 
 #[test]
@@ -23,16 +23,7 @@ fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
     let config = client_config(&dir);
     let good = basic_auth("prometheus:s3cret");
     let scrape = |config: &Arc<rustls::ClientConfig>| {
-        let start = Instant::now();
-        let tcp = connect_from(SCRAPER, to, None);
-        let response = get(
-            config,
-            tcp,
-            "/metrics",
-            &[("Authorization", &good)],
-            Duration::from_secs(30),
-        );
-        (response, start.elapsed())
+        support::tls::scrape(config, to, &[("Authorization", &good)])
     };
     let (first, _) = scrape(&config);
     assert_eq!(first.unwrap().status, 200);
@@ -49,15 +40,8 @@ fn a_tls_flood_on_a_busy_machine_cannot_stall_a_scrape() {
     };
     let attack_config = config.clone();
     let flood = Flood::start(32, Duration::from_secs(20), move |n| {
-        let wrong = basic_auth(&format!("prometheus:guess-{n}"));
         let tcp = connect_from("127.0.0.1", to, None);
-        let _ = get(
-            &attack_config,
-            tcp,
-            "/metrics",
-            &[("Authorization", &wrong)],
-            Duration::from_secs(10),
-        );
+        let _ = guess(&attack_config, tcp, n, Duration::from_secs(10));
     });
     std::thread::sleep(Duration::from_millis(500));
     let mut slowest = Duration::ZERO;

@@ -11,13 +11,12 @@ mod support;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::attack::{
-    attackers, connect_from, rss_kib, server_cpu_over, try_connect_from, Flood, Hold, Holders,
-    SCRAPER,
+    attackers, rss_kib, server_cpu_over, try_connect_from, Flood, Hold, Holders,
 };
 use support::raw_http::basic_auth;
-use support::tls::{certificate_with, client_config, get};
+use support::tls::{certificate_with, client_config, guess, web_config};
 use support::TempDir;
 
 /// A ClientHello as a client sends it first, made once: replaying the
@@ -35,28 +34,15 @@ fn client_hello(config: &Arc<rustls::ClientConfig>) -> Vec<u8> {
 fn hello_flood(key: &str, newkey: &[&str], mixed: bool) {
     let dir = TempDir::new(&format!("tls-hellos-{}", key.len()));
     certificate_with(&dir, newkey);
-    let web = dir.path().join("web.yml");
-    let mut yaml =
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n".to_string();
-    if mixed {
-        // bcrypt cost 10, as `htpasswd -B -C 10` writes it.
-        let hash = bcrypt::hash("s3cret", 10).unwrap();
-        yaml += &format!("basic_auth_users:\n  prometheus: {hash}\n");
-    }
-    std::fs::write(&web, yaml).unwrap();
+    // bcrypt cost 10, as `htpasswd -B -C 10` writes it.
+    let hash = mixed.then(|| bcrypt::hash("s3cret", 10).unwrap());
+    let web = web_config(&dir, hash.as_deref());
     let good = basic_auth("prometheus:s3cret");
     let (_exporter, to) = support::init::installed_with_web_config(&web);
     let config = client_config(&dir);
     let scrape = || {
-        let start = Instant::now();
-        let response = get(
-            &config,
-            connect_from(SCRAPER, to, None),
-            "/metrics",
-            &[("Authorization", &good)],
-            Duration::from_secs(30),
-        );
-        (response.map(|r| r.status).ok(), start.elapsed())
+        let (response, took) = support::tls::scrape(&config, to, &[("Authorization", &good)]);
+        (response.map(|r| r.status).ok(), took)
     };
     let (first, took) = scrape();
     assert_eq!(first, Some(200));
@@ -103,14 +89,7 @@ fn hello_flood(key: &str, newkey: &[&str], mixed: bool) {
             guesses = Some(Flood::start(8, Duration::from_secs(20), move |n| {
                 let source = &guessers[n as usize % guessers.len()];
                 if let Some(tcp) = try_connect_from(source, to, None) {
-                    let wrong = basic_auth(&format!("prometheus:guess-{n}"));
-                    let _ = get(
-                        &config,
-                        tcp,
-                        "/metrics",
-                        &[("Authorization", &wrong)],
-                        Duration::from_secs(5),
-                    );
+                    let _ = guess(&config, tcp, n, Duration::from_secs(5));
                 }
             }));
         }

@@ -5,11 +5,10 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
-use support::alerting::{start_alertmanager, webhook};
-use support::stack::{dashboard_queries, demo_binary, monitoring};
-use support::{free_port, http_get, Process, Prometheus, TempDir};
+use support::alerting::AlertingStack;
+use support::stack::dashboard_queries;
+use support::{http_get, TempDir};
 
 /// Grafana's template variables and macros, as Grafana would expand them for
 /// "All" over the last hour.
@@ -24,42 +23,10 @@ fn expand(expr: &str) -> String {
 #[test]
 fn dashboards_and_alerts_work_against_the_running_demo() {
     let dir = TempDir::new("stack");
-
-    // Alertmanager first: an alert fired while it is down waits for the resend delay.
-    let (webhook_port, notifications) = webhook();
-    let (alertmanager, am_port) = start_alertmanager(dir.path(), webhook_port);
-
-    // The demo, with opu-1 held down.
-    let demo_port = free_port();
-    let mut demo_command = Command::new(demo_binary());
-    demo_command.args([
-        "--listen",
-        &format!("127.0.0.1:{demo_port}"),
-        "--device-down",
-        "opu-1",
-        "--duration",
-        "600",
-        // The overflow panel needs values folded into __overflow__.
-        "--show-overflow",
-    ]);
-    let mut demo = Process::spawn("photon-demo", demo_command, dir.path().join("demo.log"));
-    support::wait_for_metrics(&mut demo, demo_port);
-
-    // Prometheus with the repository's rule files, fast intervals.
-    let recording =
-        std::fs::read_to_string(monitoring().join("prometheus/rules/recording.yml")).unwrap();
-    let alerts = std::fs::read_to_string(monitoring().join("prometheus/rules/alerts.yml")).unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         rule_files: [recording.yml, alerts.yml]\n\
-         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-         scrape_configs:\n  - job_name: photon-compiler\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"
-    );
-    let mut prometheus = Prometheus::start(
-        &config,
-        &[("recording.yml", &recording), ("alerts.yml", &alerts)],
-    );
-    prometheus.wait_for_targets_up(Duration::from_secs(60));
+    // The demo with opu-1 held down; the overflow panel needs values folded
+    // into __overflow__.
+    let mut stack = AlertingStack::start(dir.path(), &["--duration", "600", "--show-overflow"]);
+    let (prometheus, notifications) = (&stack.prometheus, &stack.notifications);
 
     // Every dashboard query parses and, once the demo has run long enough,
     // returns data. Queries are retried until all answer, for at most 90 s.
@@ -83,7 +50,7 @@ fn dashboards_and_alerts_work_against_the_running_demo() {
         if !pending.is_empty() {
             std::thread::sleep(Duration::from_secs(2));
         }
-        demo.assert_running();
+        stack.demo.assert_running();
     }
     assert!(
         pending.is_empty(),
@@ -116,7 +83,7 @@ fn dashboards_and_alerts_work_against_the_running_demo() {
         let body = notifications.recv_timeout(remaining).unwrap_or_else(|_| {
             panic!(
                 "no DeviceFailure for opu-1 within 120 s\nalertmanager log:\n{}\nprometheus log:\n{}",
-                alertmanager.log_text(),
+                stack.alertmanager.log_text(),
                 prometheus.process.log_text()
             )
         });

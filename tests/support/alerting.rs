@@ -1,7 +1,9 @@
-//! A real Alertmanager delivering to a webhook the test runs.
+//! A real Alertmanager delivering to a webhook the test runs, and the whole
+//! alerting path against the demo.
 #![allow(dead_code)]
 
-use super::{free_port, http_get, require_binary, wait_for, Process};
+use super::stack::{demo_binary, monitoring};
+use super::{free_port, http_get, require_binary, wait_for, wait_for_metrics, Process, Prometheus};
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
@@ -56,4 +58,62 @@ pub fn start_alertmanager(dir: &Path, webhook_port: u16) -> (Process, u16) {
             .filter(|(s, _)| *s == 200)
     });
     (alertmanager, port)
+}
+
+/// The alerting path as `monitoring/` deploys it, against the demo: a
+/// webhook the test reads, Alertmanager routing to it, the demo holding
+/// opu-1 down, and Prometheus with the repository's rule files, scraping
+/// and evaluating every second, its target up. The fields drop in the
+/// order they are listed, the reverse of the start.
+pub struct AlertingStack {
+    pub prometheus: Prometheus,
+    pub demo: Process,
+    pub alertmanager: Process,
+    /// Every notification body the webhook received.
+    pub notifications: mpsc::Receiver<String>,
+}
+
+impl AlertingStack {
+    /// Starts the stack in `dir`, the demo serving on a free loopback port
+    /// with `--device-down opu-1` and `demo_args`. Alertmanager comes first:
+    /// an alert fired while it is down waits for the resend delay.
+    pub fn start(dir: &Path, demo_args: &[&str]) -> Self {
+        let (webhook_port, notifications) = webhook();
+        let (alertmanager, am_port) = start_alertmanager(dir, webhook_port);
+
+        let demo_port = free_port();
+        let mut command = Command::new(demo_binary());
+        command
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{demo_port}"),
+                "--device-down",
+                "opu-1",
+            ])
+            .args(demo_args);
+        let mut demo = Process::spawn("photon-demo", command, dir.join("demo.log"));
+        wait_for_metrics(&mut demo, demo_port);
+
+        let recording =
+            std::fs::read_to_string(monitoring().join("prometheus/rules/recording.yml")).unwrap();
+        let alerts =
+            std::fs::read_to_string(monitoring().join("prometheus/rules/alerts.yml")).unwrap();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: [recording.yml, alerts.yml]\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
+             scrape_configs:\n  - job_name: photon-compiler\n    static_configs:\n      - targets: ['127.0.0.1:{demo_port}']\n"
+        );
+        let mut prometheus = Prometheus::start(
+            &config,
+            &[("recording.yml", &recording), ("alerts.yml", &alerts)],
+        );
+        prometheus.wait_for_targets_up(Duration::from_secs(60));
+        AlertingStack {
+            prometheus,
+            demo,
+            alertmanager,
+            notifications,
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! and the server's own CPU read from /proc.
 #![allow(dead_code)]
 
-use super::raw_http::{request_on, Response};
+use super::raw_http::{basic_auth, request_on, Response};
 use socket2::{Domain, Socket, Type};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -87,6 +87,24 @@ pub fn scrape(to: SocketAddr, headers: &[(&str, &str)]) -> (std::io::Result<Resp
     }
     let response = request_on(stream, "GET", "/metrics", headers, Duration::from_secs(30));
     (response, start.elapsed())
+}
+
+/// The `Authorization` header of guess `n` in a wrong-password flood: user
+/// `prometheus`, password `guess-{n}`.
+pub fn wrong_password(n: u64) -> String {
+    basic_auth(&format!("prometheus:guess-{n}"))
+}
+
+/// Guess `n` of a wrong-password flood: `GET /metrics` on `tcp` with
+/// [`wrong_password`]`(n)`, the whole response.
+pub fn guess(tcp: TcpStream, n: u64, timeout: Duration) -> std::io::Result<Response> {
+    request_on(
+        tcp,
+        "GET",
+        "/metrics",
+        &[("Authorization", &wrong_password(n))],
+        timeout,
+    )
 }
 
 /// Attack threads running `each` in a loop until stopped.

@@ -11,6 +11,7 @@ pub mod init;
 pub mod log_buffer;
 pub mod model;
 pub mod native;
+pub mod python_parser;
 pub mod raw_http;
 pub mod recorded;
 pub mod rotel;

@@ -2,13 +2,14 @@
 //! `/metrics` over TLS.
 #![allow(dead_code)]
 
+use super::attack::{connect_from, wrong_password, SCRAPER};
 use super::raw_http::{parse, Response};
 use super::{require_binary, TempDir};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made by openssl.
 pub fn certificate(dir: &TempDir) {
@@ -51,14 +52,20 @@ pub fn certificate_with(dir: &TempDir, newkey: &[&str]) {
 /// serves TLS with it and basic auth for `prometheus` with bcrypt `hash`.
 pub fn tls_web_config(dir: &TempDir, hash: &str) -> std::path::PathBuf {
     certificate(dir);
+    web_config(dir, Some(hash))
+}
+
+/// A web-config file in `dir` that serves TLS with the certificate already
+/// there (`server.crt`, `server.key`) and, given a bcrypt `hash`, basic auth
+/// for `prometheus`.
+pub fn web_config(dir: &TempDir, basic_auth_hash: Option<&str>) -> std::path::PathBuf {
     let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"
-        ),
-    )
-    .unwrap();
+    let mut yaml =
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n".to_string();
+    if let Some(hash) = basic_auth_hash {
+        yaml += &format!("basic_auth_users:\n  prometheus: {hash}\n");
+    }
+    std::fs::write(&web, yaml).unwrap();
     web
 }
 
@@ -77,6 +84,37 @@ pub fn client_config(dir: &TempDir) -> Arc<rustls::ClientConfig> {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth(),
+    )
+}
+
+/// One legitimate scrape over TLS from [`SCRAPER`] on a new connection
+/// (handshake included), with `headers`: its response and how long it took.
+pub fn scrape(
+    config: &Arc<rustls::ClientConfig>,
+    to: SocketAddr,
+    headers: &[(&str, &str)],
+) -> (std::io::Result<Response>, Duration) {
+    let start = Instant::now();
+    let tcp = connect_from(SCRAPER, to, None);
+    let response = get(config, tcp, "/metrics", headers, Duration::from_secs(30));
+    (response, start.elapsed())
+}
+
+/// Guess `n` of a wrong-password flood over TLS, as
+/// [`attack::guess`](super::attack::guess) is in plain HTTP: the handshake
+/// on `tcp`, then `GET /metrics` with a wrong password.
+pub fn guess(
+    config: &Arc<rustls::ClientConfig>,
+    tcp: TcpStream,
+    n: u64,
+    timeout: Duration,
+) -> std::io::Result<Response> {
+    get(
+        config,
+        tcp,
+        "/metrics",
+        &[("Authorization", &wrong_password(n))],
+        timeout,
     )
 }
 
