@@ -7,7 +7,9 @@
 mod args;
 mod derive;
 mod expand;
-mod own;
+mod family;
+mod label;
+mod limits;
 
 use args::Flavor;
 use proc_macro::TokenStream;
@@ -291,7 +293,7 @@ pub fn derive_error_class(input: TokenStream) -> TokenStream {
 /// | `query = "…"` | a PromQL query for the docs and checks (default: a rate, the gauge, or a p95) |
 #[proc_macro]
 pub fn family(input: TokenStream) -> TokenStream {
-    own::family(input.into())
+    family::family(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -322,7 +324,7 @@ pub fn family(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Label, attributes(label))]
 pub fn derive_label(input: TokenStream) -> TokenStream {
     syn::parse::<syn::DeriveInput>(input)
-        .and_then(own::label)
+        .and_then(label::label)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
