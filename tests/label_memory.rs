@@ -25,6 +25,7 @@ use photon_metrics::labels::{self, DeviceId, DeviceType, OpenLabel, OpenValue};
 use photon_metrics::{family, hardware, Label};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+use support::attack::rss_kib;
 use support::exposition::parse;
 
 /// A tenant: one per session, so values come and go all day.
@@ -44,16 +45,6 @@ const RENDER_EVERY: u64 = 200_000;
 const LIVE: usize = 32;
 /// The growth allowed after the warm-up, whatever the total.
 const GROWTH_BOUND_KIB: u64 = 2 * 1024;
-
-/// Resident memory now (VmRSS), in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
-}
 
 fn total_values() -> u64 {
     std::env::var("PHOTON_CHURN_VALUES")
