@@ -21,7 +21,16 @@ use support::exposition::{parse, value};
 #[label(name = "retiring_tenant", cap = 8)]
 struct Tenant(OpenValue);
 
+/// A session, for a churn faster than scrapes.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "retiring_session", cap = 128)]
+struct Session(OpenValue);
+
 family! {
+    /// Requests served, by session.
+    #[family(name = "app_retiring_session_requests_total")]
+    static SESSION_REQUESTS: Counter<(Session,)>;
+
     /// Requests served, by tenant.
     #[family(name = "app_retiring_requests_total")]
     static REQUESTS: Counter<(Tenant,)>;
@@ -50,6 +59,38 @@ fn retiring_loses_nothing() {
         .unwrap();
     a_retired_values_last_records_reach_the_next_scrape_and_only_that_one(port);
     final_values_reach_every_format_and_a_returning_value_is_not_shown_twice(&exporter);
+    more_retired_between_two_scrapes_than_wait_keeps_the_newest_64(&exporter);
+}
+
+/// 70 sessions of one family retired between two scrapes: the next scrape
+/// serves the newest 64 with their final values (the documented bound),
+/// the oldest 6 leave unserved, and the scrape after has none.
+fn more_retired_between_two_scrapes_than_wait_keeps_the_newest_64(exporter: &PrometheusExporter) {
+    let sessions: Vec<Session> = (0..70)
+        .map(|n| Session::new(&format!("session-{n:02}")).unwrap())
+        .collect();
+    for (n, s) in sessions.iter().enumerate() {
+        for _ in 0..=n {
+            SESSION_REQUESTS.inc((*s,));
+        }
+    }
+    let _ = exporter.render();
+    for s in &sessions {
+        assert!(s.retire());
+    }
+    let samples = parse(&exporter.render());
+    let served: Vec<(String, f64)> = samples
+        .iter()
+        .filter(|s| s.name == "app_retiring_session_requests_total")
+        .map(|s| (s.labels["retiring_session"].clone(), s.value))
+        .collect();
+    let expected: Vec<(String, f64)> = (6..70)
+        .map(|n| (format!("session-{n:02}"), (n + 1) as f64))
+        .collect();
+    assert_eq!(served, expected, "the newest 64, each with its final count");
+    assert!(!exporter
+        .render()
+        .contains("app_retiring_session_requests_total{"));
 }
 
 fn a_retired_values_last_records_reach_the_next_scrape_and_only_that_one(port: u16) {
