@@ -1,0 +1,195 @@
+//! Validation of a parsed declaration, separate from its expansion: the
+//! name's form and suffixes, the unit it states, its help, buckets and
+//! native schema. Every error is spanned at the token that causes it.
+
+use syn::{Error, LitStr, Result};
+
+use super::ast::{options, Declaration};
+use crate::limits::valid_metric_name;
+
+/// The units a family may declare: the word, the `Unit` variant, and the
+/// suffix its name must carry.
+const UNITS: &[(&str, &str, Option<&str>)] = &[
+    ("count", "Count", None),
+    ("seconds", "Seconds", Some("_seconds")),
+    ("bytes", "Bytes", Some("_bytes")),
+    ("milliwatts", "Milliwatts", Some("_mw")),
+    ("celsius", "Celsius", Some("_celsius")),
+    ("ratio", "Ratio", None),
+    ("ops_per_second", "OpsPerSecond", None),
+    ("state", "State", None),
+];
+
+/// Suffixes that name a family's series, never a family.
+const SERIES_SUFFIXES: &[&str] = &["_bucket", "_count", "_sum", "_created"];
+
+/// A declaration that passed every check, with what its expansion needs.
+pub(super) struct Checked {
+    pub(super) declaration: Declaration,
+    /// The family's name, and the literal it was written as (for spans).
+    pub(super) name: String,
+    pub(super) name_token: LitStr,
+    pub(super) help: String,
+    /// The `Unit` variant.
+    pub(super) unit_variant: &'static str,
+    pub(super) buckets: Option<Vec<f64>>,
+    /// The native schema and bucket limit.
+    pub(super) native: Option<(i8, u32)>,
+    pub(super) query: String,
+}
+
+/// Checks a declaration through and through; expansion can then assume
+/// it is well formed.
+pub(super) fn check(d: Declaration) -> Result<Checked> {
+    let o = options(&d.family_attr)?;
+    let name = o.name.value();
+    let kind = d.kind.to_string();
+    if !valid_metric_name(&name) {
+        return Err(Error::new_spanned(
+            &o.name,
+            "not a metric name: use ASCII letters, digits and `_`, not starting with a digit or `__` (colons are for recording rules)",
+        ));
+    }
+    if let Some(suffix) = SERIES_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+        return Err(Error::new_spanned(
+            &o.name,
+            format!("`{suffix}` ends the names of a family's series, not a family's name"),
+        ));
+    }
+    let base = match kind.as_str() {
+        "Counter" => name
+            .strip_suffix("_total")
+            .ok_or_else(|| Error::new_spanned(&o.name, "a counter's name ends in `_total`"))?,
+        _ if name.ends_with("_total") => {
+            return Err(Error::new_spanned(
+                &o.name,
+                format!(
+                    "`_total` is reserved for counters; a {} name does not end in it",
+                    kind.to_lowercase()
+                ),
+            ))
+        }
+        _ => name.as_str(),
+    };
+    // The unit: the one declared must be the one the name ends in.
+    let named = UNITS
+        .iter()
+        .find(|(_, _, s)| s.is_some_and(|s| base.ends_with(s)));
+    let unit_variant = match (&o.unit, named) {
+        (Some(unit), _) => {
+            let word = unit.to_string();
+            let Some(&(_, variant, suffix)) = UNITS.iter().find(|(w, _, _)| *w == word) else {
+                let words: Vec<&str> = UNITS.iter().map(|(w, _, _)| *w).collect();
+                return Err(Error::new_spanned(
+                    unit,
+                    format!("unknown unit; expected one of: {}", words.join(", ")),
+                ));
+            };
+            if let Some(suffix) = suffix {
+                if !base.ends_with(suffix) {
+                    return Err(Error::new_spanned(
+                        unit,
+                        format!(
+                            "unit = {word}, but the name does not end in `{suffix}`{}",
+                            if kind == "Counter" {
+                                " (before `_total`)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+            if let Some((named_word, _, suffix)) = named {
+                if *named_word != word {
+                    return Err(Error::new_spanned(
+                        unit,
+                        format!(
+                            "the name ends in `{}`, which says unit = {named_word}",
+                            suffix.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+            variant
+        }
+        (None, Some((word, _, suffix))) => {
+            return Err(Error::new_spanned(
+                &o.name,
+                format!(
+                    "the name ends in `{}`: say so with `unit = {word}`",
+                    suffix.unwrap_or_default()
+                ),
+            ))
+        }
+        (None, None) => "Count",
+    };
+    if d.docs.iter().all(String::is_empty) {
+        return Err(Error::new(
+            d.ident.span(),
+            "a family needs a doc comment: it is its `# HELP` text",
+        ));
+    }
+    let help = d
+        .docs
+        .iter()
+        .filter(|l| !l.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    let buckets = match (&o.buckets, kind.as_str()) {
+        (Some((_, values)), "Histogram") => {
+            if values.is_empty() {
+                return Err(Error::new_spanned(&o.buckets.as_ref().unwrap().0, "a histogram needs at least one bucket bound"));
+            }
+            for (i, (v, span)) in values.iter().enumerate() {
+                if !v.is_finite() {
+                    return Err(Error::new(*span, "bucket bounds are finite (`+Inf` is implicit)"));
+                }
+                if i > 0 && *v <= values[i - 1].0 {
+                    return Err(Error::new(*span, "bucket bounds increase strictly"));
+                }
+            }
+            Some(values.iter().map(|(v, _)| *v).collect())
+        }
+        (Some((key, _)), _) => {
+            return Err(Error::new_spanned(key, "only a histogram has buckets"))
+        }
+        (None, "Histogram") => {
+            return Err(Error::new(
+                d.ident.span(),
+                "a histogram needs `buckets = [...]` in `#[family(…)]`: the bounds its quantiles are read from",
+            ))
+        }
+        (None, _) => None,
+    };
+    let native = match (&o.native, kind.as_str()) {
+        (Some((_, schema, max)), "Histogram") => Some((*schema as i8, *max as u32)),
+        (Some((key, _, _)), _) => {
+            return Err(Error::new_spanned(
+                key,
+                "only a histogram has native buckets",
+            ))
+        }
+        (None, _) => None,
+    };
+    let query = match &o.query {
+        Some(q) => q.value(),
+        None => match kind.as_str() {
+            "Counter" => format!("sum(rate({name}[5m]))"),
+            "Gauge" => name.clone(),
+            _ => format!("histogram_quantile(0.95, sum by (le) (rate({name}_bucket[5m])))"),
+        },
+    };
+    Ok(Checked {
+        name,
+        name_token: o.name,
+        help,
+        unit_variant,
+        buckets,
+        native,
+        query,
+        declaration: d,
+    })
+}
