@@ -4,7 +4,7 @@
 
 use syn::{Error, LitStr, Result};
 
-use super::ast::{options, Declaration};
+use super::ast::{options, Declaration, Options};
 use crate::limits::valid_metric_name;
 
 /// The units a family may declare: the word, the `Unit` variant, and the
@@ -44,38 +44,68 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
     let o = options(&d.family_attr)?;
     let name = o.name.value();
     let kind = d.kind.to_string();
-    if !valid_metric_name(&name) {
+    check_name(&o.name, &name)?;
+    let base = base_name(&o.name, &name, &kind)?;
+    let unit_variant = unit_variant(&o, base, &kind)?;
+    let help = help(&d)?;
+    let buckets = buckets(&o, &kind, &d)?;
+    let native = native(&o, &kind)?;
+    let query = query(&o, &kind, &name);
+    Ok(Checked {
+        name,
+        name_token: o.name,
+        help,
+        unit_variant,
+        buckets,
+        native,
+        query,
+        declaration: d,
+    })
+}
+
+/// A metric name, and not a series' name.
+fn check_name(token: &LitStr, name: &str) -> Result<()> {
+    if !valid_metric_name(name) {
         return Err(Error::new_spanned(
-            &o.name,
+            token,
             "not a metric name: use ASCII letters, digits and `_`, not starting with a digit or `__` (colons are for recording rules)",
         ));
     }
     if let Some(suffix) = SERIES_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
         return Err(Error::new_spanned(
-            &o.name,
+            token,
             format!("`{suffix}` ends the names of a family's series, not a family's name"),
         ));
     }
-    let base = match kind.as_str() {
+    Ok(())
+}
+
+/// The name without a counter's `_total`, which only a counter has.
+fn base_name<'a>(token: &LitStr, name: &'a str, kind: &str) -> Result<&'a str> {
+    Ok(match kind {
         "Counter" => name
             .strip_suffix("_total")
-            .ok_or_else(|| Error::new_spanned(&o.name, "a counter's name ends in `_total`"))?,
+            .ok_or_else(|| Error::new_spanned(token, "a counter's name ends in `_total`"))?,
         _ if name.ends_with("_total") => {
             return Err(Error::new_spanned(
-                &o.name,
+                token,
                 format!(
                     "`_total` is reserved for counters; a {} name does not end in it",
                     kind.to_lowercase()
                 ),
             ))
         }
-        _ => name.as_str(),
-    };
+        _ => name,
+    })
+}
+
+/// The `Unit` variant: the unit declared must be the one the name ends in.
+fn unit_variant(o: &Options, base: &str, kind: &str) -> Result<&'static str> {
     // The unit: the one declared must be the one the name ends in.
     let named = UNITS
         .iter()
         .find(|(_, _, s)| s.is_some_and(|s| base.ends_with(s)));
-    let unit_variant = match (&o.unit, named) {
+    Ok(match (&o.unit, named) {
         (Some(unit), _) => {
             let word = unit.to_string();
             let Some(&(_, variant, suffix)) = UNITS.iter().find(|(w, _, _)| *w == word) else {
@@ -123,22 +153,28 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
             ))
         }
         (None, None) => "Count",
-    };
+    })
+}
+
+/// The doc comment, as `# HELP` text.
+fn help(d: &Declaration) -> Result<String> {
     if d.docs.iter().all(String::is_empty) {
         return Err(Error::new(
             d.ident.span(),
             "a family needs a doc comment: it is its `# HELP` text",
         ));
     }
-    let help = d
-        .docs
+    Ok(d.docs
         .iter()
         .filter(|l| !l.is_empty())
         .cloned()
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" "))
+}
 
-    let buckets = match (&o.buckets, kind.as_str()) {
+/// A histogram's bounds: finite and strictly increasing; no other kind has any.
+fn buckets(o: &Options, kind: &str, d: &Declaration) -> Result<Option<Vec<f64>>> {
+    Ok(match (&o.buckets, kind) {
         (Some((_, values)), "Histogram") => {
             if values.is_empty() {
                 return Err(Error::new_spanned(&o.buckets.as_ref().unwrap().0, "a histogram needs at least one bucket bound"));
@@ -163,8 +199,12 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
             ))
         }
         (None, _) => None,
-    };
-    let native = match (&o.native, kind.as_str()) {
+    })
+}
+
+/// A histogram's native schema and bucket limit; no other kind has them.
+fn native(o: &Options, kind: &str) -> Result<Option<(i8, u32)>> {
+    Ok(match (&o.native, kind) {
         (Some((_, schema, max)), "Histogram") => Some((*schema as i8, *max as u32)),
         (Some((key, _, _)), _) => {
             return Err(Error::new_spanned(
@@ -173,23 +213,17 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
             ))
         }
         (None, _) => None,
-    };
-    let query = match &o.query {
+    })
+}
+
+/// The example query the catalog shows for the family.
+fn query(o: &Options, kind: &str, name: &str) -> String {
+    match &o.query {
         Some(q) => q.value(),
-        None => match kind.as_str() {
+        None => match kind {
             "Counter" => format!("sum(rate({name}[5m]))"),
-            "Gauge" => name.clone(),
+            "Gauge" => name.to_string(),
             _ => format!("histogram_quantile(0.95, sum by (le) (rate({name}_bucket[5m])))"),
         },
-    };
-    Ok(Checked {
-        name,
-        name_token: o.name,
-        help,
-        unit_variant,
-        buckets,
-        native,
-        query,
-        declaration: d,
-    })
+    }
 }
