@@ -658,3 +658,46 @@ fn handles_to_own_families_record_like_their_methods_and_respect_retirement() {
     let _served_once = exporter.render();
     assert!(!exporter.render().contains("handle-queue"));
 }
+
+/// Records by name (the C and Python path) reach another recorder with
+/// each label's text, and a retired value's raw handle reaches nothing.
+#[test]
+fn records_by_name_reach_another_recorder_with_their_label_texts() {
+    exporter();
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let tenant = Tenant::new("dynamic-facade-acme").unwrap();
+    let gone = Tenant::new("dynamic-facade-gone").unwrap();
+    let raw_gone = gone.to_raw();
+    assert!(gone.retire());
+    let lookups = photon_metrics::families::Dynamic::lookup("app_lookups_total").unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        lookups.add(&[tenant.to_raw()], 2).unwrap();
+        lookups.add(&[raw_gone], 5).unwrap();
+    });
+    let recorded: Vec<(Vec<(String, String)>, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(k, ..)| k.key().name() == "app_lookups_total")
+        .map(|(k, _, _, value)| {
+            let labels = k
+                .key()
+                .labels()
+                .map(|l| (l.key().to_string(), l.value().to_string()))
+                .collect();
+            let count = match value {
+                metrics_util::debugging::DebugValue::Counter(n) => n,
+                other => panic!("not a counter: {other:?}"),
+            };
+            (labels, count)
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [(
+            vec![("tenant".to_string(), "dynamic-facade-acme".to_string())],
+            2
+        )]
+    );
+}

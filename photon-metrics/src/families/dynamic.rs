@@ -191,10 +191,10 @@ impl Dynamic {
                 given: labels.len(),
             });
         }
-        // Each value's slot, generation and text, checked before anything
-        // is recorded.
-        let mut values: [(usize, u32, Option<LabelText>); MAX_LABELS] =
-            std::array::from_fn(|_| (0, 0, None));
+        // Each value's slot and generation, checked before anything is
+        // recorded. Texts are read only for another recorder, which keys
+        // series by them; photon's store needs the slots alone.
+        let mut values = [(0usize, 0u32); MAX_LABELS];
         for (i, (&label, &raw)) in spec.labels.iter().zip(labels).enumerate() {
             let unknown = || DynamicError::UnknownValue {
                 family: spec.name,
@@ -204,25 +204,23 @@ impl Dynamic {
             values[i] = match label.open() {
                 Some(open) => {
                     let value = OpenValue::from_raw(open, raw).ok_or_else(unknown)?;
-                    match value.text(open) {
-                        Some(text) => (value.slot(), value.generation(), Some(text)),
-                        None => {
-                            // A retired value records nothing, as everywhere.
-                            crate::labels::count_stale(open);
-                            return Ok(());
-                        }
+                    if !value.is_live(open) {
+                        // A retired value records nothing, as everywhere.
+                        crate::labels::count_stale(open);
+                        return Ok(());
                     }
+                    (value.slot(), value.generation())
                 }
                 None => closed(label, raw).ok_or_else(unknown)?,
             };
         }
-        let count = labels.len();
-        metrics::with_recorder(move |recorder| match global::store_for(recorder) {
+        let values = &values[..labels.len()];
+        metrics::with_recorder(|recorder| match global::store_for(recorder) {
             Some(store) => {
                 let table = self.known.table::<C>(store);
                 let mut index = 0;
                 let mut stamp = stamp::LIVE;
-                for (i, (slot, generation, _)) in values[..count].iter().enumerate() {
+                for (i, (slot, generation)) in values.iter().enumerate() {
                     index += slot * table.layout.strides[i];
                     stamp |= stamp::part(i, *generation);
                 }
@@ -236,8 +234,11 @@ impl Dynamic {
                     .labels
                     .iter()
                     .zip(values)
-                    .map(|(l, (_, _, text))| {
-                        let text = text.unwrap_or(LabelText::constant(RETIRED_VALUE));
+                    .map(|(l, &(slot, generation))| {
+                        // Retired since the check above: named as retired.
+                        let text = l
+                            .slot_text(slot, generation)
+                            .unwrap_or(LabelText::constant(RETIRED_VALUE));
                         crate::labels::shared_label(l.as_str(), text)
                     })
                     .collect::<Vec<_>>();
@@ -248,11 +249,8 @@ impl Dynamic {
     }
 }
 
-/// A closed label's value at index `raw`: its slot, generation 0, its text.
-fn closed(label: LabelName, raw: u32) -> Option<(usize, u32, Option<LabelText>)> {
+/// A closed label's value at index `raw`: its slot and generation 0.
+fn closed(label: LabelName, raw: u32) -> Option<(usize, u32)> {
     let slot = raw as usize;
-    if slot >= label.value_slots() || !label.has_value(slot) {
-        return None;
-    }
-    label.slot_text(slot, 0).map(|text| (slot, 0, Some(text)))
+    (slot < label.value_slots() && label.has_value(slot)).then_some((slot, 0))
 }
