@@ -165,15 +165,18 @@ pub unsafe extern "C" fn photon_exporter_render(
         // are one scrape, so the size fits exactly, and retired series
         // served once (with their final values) are served to the caller
         // rather than to the question.
-        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-        let text = match pending.take() {
+        // The lock is held only to take or leave a render, never while
+        // one is made: callers on other threads render at the same time.
+        let pending = || PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = pending().take();
+        let text = match kept {
             Some((at, text)) if at.elapsed() < PENDING_FOR => text,
             _ => exporter.render(),
         };
         // SAFETY: the caller promises `needed` is writable; `put` refuses NULL.
         unsafe { put(needed, text.len() + 1, "needed") }?;
         if text.len() >= capacity || buffer.is_null() {
-            *pending = Some((std::time::Instant::now(), text));
+            *pending() = Some((std::time::Instant::now(), text));
             return Ok(());
         }
         {
