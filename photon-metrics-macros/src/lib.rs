@@ -288,9 +288,14 @@ pub fn derive_error_class(input: TokenStream) -> TokenStream {
 /// |---|---|
 /// | `name = "…"` | the exported name (required): a counter's ends in `_total` |
 /// | `unit = …` | `count` (default), `seconds`, `bytes`, `milliwatts`, `celsius`, `ratio`, `ops_per_second`, `state`; the name must end in its suffix (`_seconds`, `_bytes`, `_mw`, `_celsius`) |
-/// | `buckets = [..]` | a histogram's classic bucket bounds (required for histograms), strictly increasing |
+/// | `buckets = [..]` or `buckets = PATH` | a histogram's classic bucket bounds (required for histograms), strictly increasing: a list of numbers, or a `const` slice of `f64` |
 /// | `native(schema = 3, max_buckets = 160)` | native buckets beside the classic ones (histograms) |
 /// | `query = "…"` | a PromQL query for the docs and checks (default: a rate, the gauge, or a p95) |
+/// | `subsystem = …` | `application` (default); photon's catalog says `compiler`, `hardware`, `runtime` or `self_monitoring` |
+///
+/// Photon's own catalog is one `family!` invocation that begins with
+/// `#![catalog]`: its families register first, in the order written, and
+/// their names are refused to every other declaration at compile time.
 #[proc_macro]
 pub fn family(input: TokenStream) -> TokenStream {
     family::family(input.into())

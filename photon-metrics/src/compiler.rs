@@ -37,7 +37,7 @@
 //! compiler::record_compilation_error(target, ErrorKind::new("UnsupportedOp").unwrap());
 //! ```
 
-use crate::catalog::FamilyId;
+use crate::catalog;
 use crate::family::Family;
 use crate::guard::{GuardSpan, Outcome};
 use crate::handle::{CounterHandle, GaugeHandle, HistogramHandle};
@@ -56,17 +56,15 @@ pub(crate) fn limit_set_by_application() -> bool {
     LIMIT_SET_BY_APPLICATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-static COMPILATIONS: Family<CounterCell, (Target, Status, ModelType)> =
-    Family::new(FamilyId::Compilations);
-static DURATION: Family<HistogramCell, (Target, ModelSize)> =
-    Family::new(FamilyId::CompilationDuration);
-static ERRORS: Family<CounterCell, (Target, ErrorKind)> = Family::new(FamilyId::CompilationErrors);
-static CACHE_HITS: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheHits);
-static CACHE_MISSES: Family<CounterCell, (Target,)> = Family::new(FamilyId::CacheMisses);
-static MEMORY: Family<GaugeCell, (Target, MemoryStat)> = Family::new(FamilyId::MemoryUsage);
-static MEMORY_LIMIT: Family<GaugeCell, ()> = Family::new(FamilyId::MemoryLimit);
-static PASS_DURATION: Family<HistogramCell, (Pass, Target)> = Family::new(FamilyId::PassDuration);
-static PASS_FAILURES: Family<CounterCell, (Pass, Target)> = Family::new(FamilyId::PassFailures);
+static COMPILATIONS: &Family<CounterCell, (Target, Status, ModelType)> = &catalog::COMPILATIONS.0;
+static DURATION: &Family<HistogramCell, (Target, ModelSize)> = &catalog::COMPILATION_DURATION.0;
+static ERRORS: &Family<CounterCell, (Target, ErrorKind)> = &catalog::COMPILATION_ERRORS.0;
+static CACHE_HITS: &Family<CounterCell, (Target,)> = &catalog::CACHE_HITS.0;
+static CACHE_MISSES: &Family<CounterCell, (Target,)> = &catalog::CACHE_MISSES.0;
+static MEMORY: &Family<GaugeCell, (Target, MemoryStat)> = &catalog::MEMORY_USAGE.0;
+static MEMORY_LIMIT: &Family<GaugeCell, ()> = &catalog::MEMORY_LIMIT.0;
+static PASS_DURATION: &Family<HistogramCell, (Pass, Target)> = &catalog::PASS_DURATION.0;
+static PASS_FAILURES: &Family<CounterCell, (Pass, Target)> = &catalog::PASS_FAILURES.0;
 
 /// Counts one finished compilation in `photon_compilations_total`.
 #[inline]

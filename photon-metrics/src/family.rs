@@ -26,12 +26,12 @@
 //!   and it never needs to know whether that recorder is global (which
 //!   `metrics` does not say, and which once cost a probe thread per record).
 
-use crate::catalog::{FamilyId, FamilySpec};
+use crate::catalog::FamilySpec;
 use crate::handle::{Placeholder, Route};
 use crate::labels::{same_names, LabelSet};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::table::Table;
-use crate::store::{global, Known, TableCell};
+use crate::store::{global, Registered, TableCell};
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -39,21 +39,13 @@ use std::sync::OnceLock;
 static METADATA: Metadata<'static> =
     Metadata::new("photon_metrics", metrics::Level::INFO, Some(module_path!()));
 
-/// Which family a [`Family`] is: a catalog entry, or one an application
-/// declared (see [`crate::families`]), which takes its place in the
-/// process's registry on first use.
-pub(crate) enum Id {
-    Catalog(FamilyId),
-    Own {
-        spec: FamilySpec,
-        /// Its index in the registry, or `None` if it could not register.
-        index: OnceLock<Option<usize>>,
-    },
-}
-
-/// One family, typed by its cell and its labels.
+/// One family, typed by its cell and its labels: the catalog's and an
+/// application's alike (both are declared with `family!`). It takes its
+/// place in the process's registry on first use, or when a store is made.
 pub(crate) struct Family<C: TableCell, L: LabelSet> {
-    id: Id,
+    spec: FamilySpec,
+    /// Its index in the registry, or `None` if it could not register.
+    index: OnceLock<Option<usize>>,
     /// The global recorder's address and its store's table for this family,
     /// once bound. There is at most one global photon store per process, so
     /// the binding never changes; one load serves both checks.
@@ -63,28 +55,9 @@ pub(crate) struct Family<C: TableCell, L: LabelSet> {
 
 impl<C: TableCell, L: LabelSet> Family<C, L> {
     /// Checks, at compile time when used in a `static`, that `C` and `L`
-    /// match the catalog entry of `id`.
-    pub(crate) const fn new(id: FamilyId) -> Self {
-        assert!(
-            same_names(L::NAMES, id.spec().labels),
-            "the family's label types differ from its catalog labels"
-        );
-        assert!(
-            C::KIND as u8 == id.spec().kind as u8,
-            "the family's cell type differs from its catalog kind"
-        );
-        Family {
-            id: Id::Catalog(id),
-            bound: OnceLock::new(),
-            labels: PhantomData,
-        }
-    }
-
-    /// An application's family: the same checks as [`new`](Self::new)
-    /// against its own spec. (Those the catalog passes by construction, no
-    /// duplicate label and no catalog name, `family!` makes at the user's
-    /// tokens.)
-    pub(crate) const fn own(spec: FamilySpec) -> Self {
+    /// match `spec`. (Those checks that need the tokens, no duplicate
+    /// label and no catalog name, `family!` makes at the user's tokens.)
+    pub(crate) const fn new(spec: FamilySpec) -> Self {
         assert!(
             same_names(L::NAMES, spec.labels),
             "the family's label types differ from its labels"
@@ -94,10 +67,8 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
             "the family's cell type differs from its kind"
         );
         Family {
-            id: Id::Own {
-                spec,
-                index: OnceLock::new(),
-            },
+            spec,
+            index: OnceLock::new(),
             bound: OnceLock::new(),
             labels: PhantomData,
         }
@@ -105,39 +76,45 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
 
     /// The family's spec.
     pub(crate) fn spec(&'static self) -> &'static FamilySpec {
-        match &self.id {
-            Id::Catalog(id) => id.spec(),
-            Id::Own { spec, .. } => spec,
-        }
+        &self.spec
     }
 
-    /// Registers an application family (once); the catalog's need not.
+    /// Takes the family's place in the registry (once).
     pub(crate) fn register(&'static self) -> Result<(), crate::registry::RegisterError> {
-        self.known().map(drop)
+        self.registered().map(drop)
     }
 
-    /// The family as the store knows it: a catalog entry, or an
-    /// application family by its registry index (registering it on first
-    /// use; a refusal is logged once and returned every time).
-    fn known(&'static self) -> Result<Known, crate::registry::RegisterError> {
-        let (spec, index) = match &self.id {
-            Id::Catalog(id) => return Ok(Known::Catalog(*id)),
-            Id::Own { spec, index } => (spec, index),
-        };
+    /// The family as the store knows it, by its registry index
+    /// (registering it on first use; a refusal is logged once and returned
+    /// every time).
+    pub(crate) fn registered(&'static self) -> Result<Registered, crate::registry::RegisterError> {
+        let spec = &self.spec;
         let mut refusal = None;
-        let index = index.get_or_init(|| match crate::registry::register(spec) {
-            Ok(i) => Some(i),
-            Err(e) => {
-                tracing::error!(family = spec.name, "{e}; its records are dropped");
-                refusal = Some(e);
-                None
-            }
-        });
+        let index = self
+            .index
+            .get_or_init(|| match crate::registry::register(spec) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    tracing::error!(family = spec.name, "{e}; its records are dropped");
+                    refusal = Some(e);
+                    None
+                }
+            });
         match (index, refusal) {
-            (Some(i), _) => Ok(Known::Own(*i, spec)),
+            (Some(i), _) => Ok(Registered { index: *i, spec }),
             (None, Some(e)) => Err(e),
             (None, None) => Err(crate::registry::RegisterError::Refused { name: spec.name }),
         }
+    }
+
+    /// The family's table in `store`, if it could register.
+    pub(crate) fn table_in<'s>(
+        &'static self,
+        store: &'s crate::store::Store,
+    ) -> Option<&'s Table<C>> {
+        self.registered()
+            .ok()
+            .map(|family| family.table::<C>(store))
     }
 
     #[inline(always)]
@@ -213,7 +190,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     #[cold]
     #[inline(never)]
     fn bind(&'static self, recorder: &dyn Recorder) -> Bound<C> {
-        let Ok(known) = self.known() else {
+        let Ok(family) = self.registered() else {
             return Bound::Unregistered;
         };
         let Some(store) = global::store_for(recorder) else {
@@ -221,7 +198,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
         };
         let (_, table) = self
             .bound
-            .get_or_init(|| (global::address(recorder), known.table::<C>(store)));
+            .get_or_init(|| (global::address(recorder), family.table::<C>(store)));
         Bound::Photon(table)
     }
 

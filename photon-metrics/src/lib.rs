@@ -102,6 +102,10 @@
 
 #![warn(missing_docs)]
 
+// The catalog is declared with the same `family!` applications use, whose
+// expansion names this crate by its public path.
+extern crate self as photon_metrics;
+
 pub mod catalog;
 mod classify;
 pub mod compiler;

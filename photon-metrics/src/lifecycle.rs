@@ -33,11 +33,10 @@
 //! `rate()` over a window that spans the gap uses the samples of both
 //! lives as one series with a reset.
 
-use crate::catalog::FamilyId;
+use crate::catalog;
 use crate::labels::{
     self, stamp, DeviceId, ErrorKind, Location, ModelType, OpenLabel, Pass, Target,
 };
-use crate::store::cell::{CounterCell, GaugeCell};
 use crate::store::Store;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -105,10 +104,14 @@ fn sweep_idle() {
 }
 
 fn publish(store: &Store) {
-    let values = store.table::<GaugeCell>(FamilyId::LabelValues);
-    let caps = store.table::<GaugeCell>(FamilyId::LabelCap);
-    let stale = store.table::<CounterCell>(FamilyId::StaleRecords);
-    let overflow = store.table::<CounterCell>(FamilyId::LabelOverflow);
+    let (Some(values), Some(caps), Some(stale), Some(overflow)) = (
+        catalog::LABEL_VALUES.0.table_in(store),
+        catalog::LABEL_CAP.0.table_in(store),
+        catalog::STALE_RECORDS.0.table_in(store),
+        catalog::LABEL_OVERFLOW.0.table_in(store),
+    ) else {
+        return;
+    };
     for label in labels::all_labels() {
         let index = labels::ClosedLabel::slot(label);
         if let Some(cell) = values.cell(index, stamp::LIVE) {

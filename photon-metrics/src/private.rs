@@ -19,6 +19,22 @@ pub const fn has_duplicate_label(names: &[crate::labels::LabelName]) -> bool {
     crate::labels::has_duplicate(names)
 }
 
+/// Whether `bounds` are valid histogram bucket bounds: at least one, each
+/// finite, strictly increasing (for `family!`'s check of a `const` slice).
+pub const fn valid_buckets(bounds: &[f64]) -> bool {
+    if bounds.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < bounds.len() {
+        if !bounds[i].is_finite() || (i > 0 && bounds[i] <= bounds[i - 1]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Whether `name` is one of the catalog's open labels (for `derive(Label)`'s
 /// check: an application open label of that name would share its
 /// self-monitoring series).
@@ -61,7 +77,7 @@ impl BenchHistogram {
     /// Classic buckets and the catalog latency histograms' native ones.
     pub fn with_native(bounds: &'static [f64]) -> Self {
         use crate::store::cell::{Cell, HistogramCell};
-        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let spec = crate::catalog::INFERENCE_LATENCY.spec();
         let mut shape = crate::store::table::shape(spec);
         shape.bounds = bounds;
         BenchHistogram(HistogramCell::new(shape))

@@ -27,17 +27,17 @@
 //! drop(session);                             // photon_active_sessions -= 1
 //! ```
 
-use crate::catalog::FamilyId;
+use crate::catalog;
 use crate::family::{Family, HeldGauge};
 use crate::handle::{CounterHandle, GaugeHandle, IntGaugeHandle};
 use crate::labels::{DeviceType, ErrorKind};
 use crate::store::cell::{CounterCell, GaugeCell};
 
-static SESSIONS: Family<GaugeCell, ()> = Family::new(FamilyId::ActiveSessions);
-static THROUGHPUT: Family<GaugeCell, ()> = Family::new(FamilyId::Throughput);
-static OPS: Family<CounterCell, (DeviceType,)> = Family::new(FamilyId::InferenceOps);
-static QUEUE: Family<GaugeCell, ()> = Family::new(FamilyId::QueueDepth);
-static ERRORS: Family<CounterCell, (ErrorKind,)> = Family::new(FamilyId::RuntimeErrors);
+static SESSIONS: &Family<GaugeCell, ()> = &catalog::ACTIVE_SESSIONS.0;
+static THROUGHPUT: &Family<GaugeCell, ()> = &catalog::THROUGHPUT.0;
+static OPS: &Family<CounterCell, (DeviceType,)> = &catalog::INFERENCE_OPS.0;
+static QUEUE: &Family<GaugeCell, ()> = &catalog::QUEUE_DEPTH.0;
+static ERRORS: &Family<CounterCell, (ErrorKind,)> = &catalog::RUNTIME_ERRORS.0;
 
 /// A [handle](crate::handle) to `photon_active_sessions`, an integer gauge.
 /// [`start_session`]'s guard cannot leak a count; the handle is for a

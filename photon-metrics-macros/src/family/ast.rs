@@ -8,7 +8,12 @@ use syn::{Attribute, Error, Expr, Ident, LitStr, Result, Token, Type, Visibility
 
 use crate::limits::MAX_LABELS;
 
-pub(super) struct Families(pub(super) Vec<Declaration>);
+/// One `family!` invocation: its declarations, in order, and whether it is
+/// photon's catalog (`#![catalog]`, used once, inside photon-metrics).
+pub(super) struct Families {
+    pub(super) catalog: bool,
+    pub(super) declarations: Vec<Declaration>,
+}
 
 pub(super) struct Declaration {
     pub(super) docs: Vec<String>,
@@ -22,11 +27,32 @@ pub(super) struct Declaration {
 
 impl Parse for Families {
     fn parse(input: ParseStream) -> Result<Self> {
-        let mut out = Vec::new();
-        while !input.is_empty() {
-            out.push(input.parse()?);
+        let mut catalog = false;
+        for attr in input.call(Attribute::parse_inner)? {
+            if !attr.path().is_ident("catalog") || !matches!(attr.meta, syn::Meta::Path(_)) {
+                return Err(Error::new_spanned(
+                    attr,
+                    "the only inner attribute is `#![catalog]`, which photon's own catalog uses",
+                ));
+            }
+            // The catalog's families register first and reserve their names:
+            // one crate's privilege, or two catalogs would interleave.
+            if std::env::var("CARGO_CRATE_NAME").as_deref() != Ok("photon_metrics") {
+                return Err(Error::new_spanned(
+                    attr,
+                    "`#![catalog]` is photon-metrics' own catalog; an application's families need no marker",
+                ));
+            }
+            catalog = true;
         }
-        Ok(Families(out))
+        let mut declarations = Vec::new();
+        while !input.is_empty() {
+            declarations.push(input.parse()?);
+        }
+        Ok(Families {
+            catalog,
+            declarations,
+        })
     }
 }
 
@@ -126,11 +152,19 @@ pub(super) fn split_type(ty: &Type) -> Result<(Ident, Type)> {
     }
 }
 
+/// A histogram's bucket bounds as written: a list of numbers (checked
+/// here) or the path of a `const` slice (checked by a `const` assertion).
+pub(super) enum Bounds {
+    List(Vec<(f64, Span)>),
+    Path(syn::ExprPath),
+}
+
 /// What `#[family(…)]` says.
 pub(super) struct Options {
     pub(super) name: LitStr,
     pub(super) unit: Option<Ident>,
-    pub(super) buckets: Option<(Ident, Vec<(f64, Span)>)>,
+    pub(super) buckets: Option<(Ident, Bounds)>,
+    pub(super) subsystem: Option<Ident>,
     pub(super) native: Option<(Ident, i64, u64)>,
     pub(super) query: Option<LitStr>,
 }
@@ -141,22 +175,35 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
     let mut buckets = None;
     let mut native = None;
     let mut query = None;
+    let mut subsystem = None;
     attr.parse_nested_meta(|meta| {
         let key =
             meta.path.get_ident().cloned().ok_or_else(|| {
-                meta.error("expected `name`, `unit`, `buckets`, `native` or `query`")
+                meta.error("expected `name`, `unit`, `buckets`, `native`, `query` or `subsystem`")
             })?;
         match key.to_string().as_str() {
             "name" => name = Some(meta.value()?.parse::<LitStr>()?),
             "unit" => unit = Some(meta.value()?.parse::<Ident>()?),
             "query" => query = Some(meta.value()?.parse::<LitStr>()?),
+            "subsystem" => subsystem = Some(meta.value()?.parse::<Ident>()?),
             "buckets" => {
-                let list: syn::ExprArray = meta.value()?.parse()?;
-                let mut values = Vec::new();
-                for e in &list.elems {
-                    values.push((number(e)?, e.span()));
-                }
-                buckets = Some((key, values));
+                let bounds = match meta.value()?.parse::<Expr>()? {
+                    Expr::Array(list) => {
+                        let mut values = Vec::new();
+                        for e in &list.elems {
+                            values.push((number(e)?, e.span()));
+                        }
+                        Bounds::List(values)
+                    }
+                    Expr::Path(path) => Bounds::Path(path),
+                    other => {
+                        return Err(Error::new_spanned(
+                            other,
+                            "buckets are a list of numbers, `[0.1, 1.0, 10.0]`, or a `const` slice's path",
+                        ))
+                    }
+                };
+                buckets = Some((key, bounds));
             }
             "native" => {
                 let mut schema = None;
@@ -190,7 +237,7 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
             _ => {
                 return Err(Error::new_spanned(
                     key,
-                    "unknown option; expected `name`, `unit`, `buckets`, `native` or `query`",
+                    "unknown option; expected `name`, `unit`, `buckets`, `native`, `query` or `subsystem`",
                 ))
             }
         }
@@ -204,6 +251,7 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
         buckets,
         native,
         query,
+        subsystem,
     })
 }
 

@@ -7,10 +7,11 @@ use syn::spanned::Spanned;
 use syn::Ident;
 
 use super::ast::Declaration;
-use super::valid::Checked;
+use super::valid::{Buckets, Checked};
 
-/// The expansion of one checked declaration.
-pub(super) fn expand(c: Checked) -> TokenStream {
+/// The expansion of one checked declaration; `place` is its position in
+/// the catalog, for the catalog's own declarations.
+pub(super) fn expand(c: Checked, place: Option<usize>) -> TokenStream {
     let Checked {
         declaration:
             Declaration {
@@ -28,10 +29,23 @@ pub(super) fn expand(c: Checked) -> TokenStream {
         buckets,
         native,
         query,
+        subsystem,
     } = c;
     let kind = kind_ident.to_string();
+    let mut bounds_check = TokenStream::new();
     let buckets = match buckets {
-        Some(values) => quote!(::core::option::Option::Some(&[#(#values as f64),*])),
+        Some(Buckets::List(values)) => {
+            quote!(::core::option::Option::Some(&[#(#values as f64),*]))
+        }
+        Some(Buckets::Path(path)) => {
+            bounds_check = quote_spanned!(path.span()=>
+                const _: () = ::core::assert!(
+                    ::photon_metrics::__private::valid_buckets(#path),
+                    "bucket bounds are finite and increase strictly, at least one"
+                );
+            );
+            quote!(::core::option::Option::Some(#path))
+        }
         None => quote!(::core::option::Option::None),
     };
     let native = match native {
@@ -46,16 +60,28 @@ pub(super) fn expand(c: Checked) -> TokenStream {
     };
     let kind_variant = Ident::new(&kind, kind_ident.span());
     let unit_variant = Ident::new(unit_variant, Span::call_site());
+    let subsystem = Ident::new(subsystem, Span::call_site());
     let ty = quote_spanned!(kind_ident.span()=> ::photon_metrics::families::#kind_ident<#labels>);
     let names =
         quote_spanned!(labels.span()=> <#labels as ::photon_metrics::labels::LabelSet>::NAMES);
     let new = quote_spanned!(labels.span()=> <#ty>::__new);
-    let no_clash = quote_spanned!(name_token.span()=>
-        const _: () = ::core::assert!(
-            !::photon_metrics::catalog::is_catalog_name(#name),
-            "this name is a catalog family's, or one of its series' names"
-        );
-    );
+    // The catalog's own names are the ones reserved.
+    let no_clash = match place {
+        Some(_) => TokenStream::new(),
+        None => quote_spanned!(name_token.span()=>
+            const _: () = ::core::assert!(
+                !::photon_metrics::catalog::is_catalog_name(#name),
+                "this name is a catalog family's, or one of its series' names"
+            );
+        ),
+    };
+    let place = match place {
+        Some(p) => {
+            let p = p as u16;
+            quote!(::core::option::Option::Some(#p))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let distinct = quote_spanned!(labels.span()=>
         const _: () = ::core::assert!(
             !::photon_metrics::__private::has_duplicate_label(#names),
@@ -65,8 +91,9 @@ pub(super) fn expand(c: Checked) -> TokenStream {
     quote! {
         #no_clash
         #distinct
+        #bounds_check
         ::photon_metrics::__private::inventory::submit! {
-            ::photon_metrics::__private::Declared::new(#name, || #ident.register())
+            ::photon_metrics::__private::Declared::new(#name, #place, || #ident.spec())
         }
         #(#other_attrs)*
         #vis static #ident: #ty = #new(::photon_metrics::catalog::FamilySpec {
@@ -77,7 +104,7 @@ pub(super) fn expand(c: Checked) -> TokenStream {
             labels: #names,
             buckets: #buckets,
             native: #native,
-            subsystem: ::photon_metrics::catalog::Subsystem::Application,
+            subsystem: ::photon_metrics::catalog::Subsystem::#subsystem,
             example_query: #query,
         });
     }

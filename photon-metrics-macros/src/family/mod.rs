@@ -12,12 +12,29 @@ mod valid;
 use proc_macro2::TokenStream;
 use syn::Result;
 
-/// `family! { … }`: every declaration checked, then expanded.
+/// `family! { … }`: every declaration checked, then expanded. Photon's
+/// catalog is the one invocation marked `#![catalog]`: its families
+/// register first, in the order written, and its names (listed in the
+/// `NAMES` constant the invocation adds) are refused to every other
+/// declaration at compile time.
 pub(crate) fn family(input: TokenStream) -> Result<TokenStream> {
-    let ast::Families(declarations) = syn::parse2(input)?;
+    let ast::Families {
+        catalog,
+        declarations,
+    } = syn::parse2(input)?;
     let mut out = TokenStream::new();
-    for d in declarations {
-        out.extend(expand::expand(valid::check(d)?));
+    let mut names = Vec::new();
+    for (position, d) in declarations.into_iter().enumerate() {
+        let checked = valid::check(d)?;
+        names.push(checked.name.clone());
+        let place = catalog.then_some(position);
+        out.extend(expand::expand(checked, place));
+    }
+    if catalog {
+        out.extend(quote::quote! {
+            /// The catalog's family names, in catalog order, for `const` checks.
+            pub(crate) const NAMES: &[&str] = &[#(#names),*];
+        });
     }
     Ok(out)
 }

@@ -4,7 +4,7 @@
 
 use syn::{Error, LitStr, Result};
 
-use super::ast::{options, Declaration, Options};
+use super::ast::{options, Bounds, Declaration, Options};
 use crate::limits::valid_metric_name;
 
 /// The units a family may declare: the word, the `Unit` variant, and the
@@ -32,11 +32,28 @@ pub(super) struct Checked {
     pub(super) help: String,
     /// The `Unit` variant.
     pub(super) unit_variant: &'static str,
-    pub(super) buckets: Option<Vec<f64>>,
+    pub(super) buckets: Option<Buckets>,
     /// The native schema and bucket limit.
     pub(super) native: Option<(i8, u32)>,
     pub(super) query: String,
+    /// The `Subsystem` variant.
+    pub(super) subsystem: &'static str,
 }
+
+/// Checked bucket bounds: numbers, or a `const` slice the expansion asserts on.
+pub(super) enum Buckets {
+    List(Vec<f64>),
+    Path(syn::ExprPath),
+}
+
+/// The subsystems a family may name: the word and the `Subsystem` variant.
+const SUBSYSTEMS: &[(&str, &str)] = &[
+    ("application", "Application"),
+    ("compiler", "Compiler"),
+    ("hardware", "Hardware"),
+    ("runtime", "Runtime"),
+    ("self_monitoring", "SelfMonitoring"),
+];
 
 /// Checks a declaration through and through; expansion can then assume
 /// it is well formed.
@@ -51,7 +68,9 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
     let buckets = buckets(&o, &kind, &d)?;
     let native = native(&o, &kind)?;
     let query = query(&o, &kind, &name);
+    let subsystem = subsystem(&o)?;
     Ok(Checked {
+        subsystem,
         name,
         name_token: o.name,
         help,
@@ -173,9 +192,10 @@ fn help(d: &Declaration) -> Result<String> {
 }
 
 /// A histogram's bounds: finite and strictly increasing; no other kind has any.
-fn buckets(o: &Options, kind: &str, d: &Declaration) -> Result<Option<Vec<f64>>> {
+fn buckets(o: &Options, kind: &str, d: &Declaration) -> Result<Option<Buckets>> {
     Ok(match (&o.buckets, kind) {
-        (Some((_, values)), "Histogram") => {
+        (Some((_, Bounds::Path(path))), "Histogram") => Some(Buckets::Path(path.clone())),
+        (Some((_, Bounds::List(values))), "Histogram") => {
             if values.is_empty() {
                 return Err(Error::new_spanned(&o.buckets.as_ref().unwrap().0, "a histogram needs at least one bucket bound"));
             }
@@ -187,7 +207,7 @@ fn buckets(o: &Options, kind: &str, d: &Declaration) -> Result<Option<Vec<f64>>>
                     return Err(Error::new(*span, "bucket bounds increase strictly"));
                 }
             }
-            Some(values.iter().map(|(v, _)| *v).collect())
+            Some(Buckets::List(values.iter().map(|(v, _)| *v).collect()))
         }
         (Some((key, _)), _) => {
             return Err(Error::new_spanned(key, "only a histogram has buckets"))
@@ -214,6 +234,24 @@ fn native(o: &Options, kind: &str) -> Result<Option<(i8, u32)>> {
         }
         (None, _) => None,
     })
+}
+
+/// The `Subsystem` variant: `application` unless the declaration names another.
+fn subsystem(o: &Options) -> Result<&'static str> {
+    let Some(word) = &o.subsystem else {
+        return Ok("Application");
+    };
+    SUBSYSTEMS
+        .iter()
+        .find(|(w, _)| word == w)
+        .map(|(_, variant)| *variant)
+        .ok_or_else(|| {
+            let words: Vec<&str> = SUBSYSTEMS.iter().map(|(w, _)| *w).collect();
+            Error::new_spanned(
+                word,
+                format!("unknown subsystem; expected one of: {}", words.join(", ")),
+            )
+        })
 }
 
 /// The example query the catalog shows for the family.

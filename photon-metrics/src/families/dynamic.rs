@@ -10,11 +10,11 @@
 //! open label, and index 0 is every closed label's first value, so all
 //! zeros is always a valid label set).
 
-use crate::catalog::{FamilySpec, CATALOG};
+use crate::catalog::FamilySpec;
 use crate::family::describe;
 use crate::labels::{stamp, LabelName, LabelText, OpenValue, MAX_LABELS, RETIRED_VALUE};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
-use crate::store::{global, Known, TableCell};
+use crate::store::{global, Registered, TableCell};
 use metrics::{Key, Metadata, Recorder};
 
 static METADATA: Metadata<'static> =
@@ -35,10 +35,9 @@ static METADATA: Metadata<'static> =
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Dynamic {
-    known: Known,
-    /// Its position in [`Dynamic::all`]: the catalog's, then the
-    /// applications' in registration order.
-    index: usize,
+    /// Its registry index is its position in [`Dynamic::all`]: the
+    /// catalog's, then the applications' in registration order.
+    family: Registered,
 }
 
 /// Why a dynamic record was refused (nothing is recorded).
@@ -84,48 +83,43 @@ impl Dynamic {
     /// The family called `name`, if the catalog has it or an application
     /// registered it.
     pub fn lookup(name: &str) -> Option<Self> {
-        let known = Known::named(name)?;
-        let index = match known {
-            Known::Catalog(id) => id as usize,
-            Known::Own(i, _) => CATALOG.len() + i,
-        };
-        Some(Dynamic { known, index })
+        Registered::named(name).map(|family| Dynamic { family })
     }
 
     /// The family in position `index` of [`all`](Self::all).
     pub fn at(index: usize) -> Option<Self> {
-        match index.checked_sub(CATALOG.len()) {
-            None => Dynamic::lookup(CATALOG[index].name),
-            Some(own) => {
-                let spec = *crate::registry::specs().get(own)?;
-                Some(Dynamic {
-                    known: Known::Own(own, spec),
-                    index,
-                })
-            }
-        }
+        let spec = *crate::registry::specs().get(index)?;
+        Some(Dynamic {
+            family: Registered { index, spec },
+        })
     }
 
     /// How many families there are now: the catalog's and every
     /// registered application family.
     pub fn count() -> usize {
-        CATALOG.len() + crate::registry::specs().len()
+        crate::registry::specs().len()
     }
 
     /// Every family, the catalog's first, in a fixed order (an
     /// application family keeps its position once registered).
     pub fn all() -> Vec<Self> {
-        (0..Self::count()).filter_map(Self::at).collect()
+        crate::registry::specs()
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| Dynamic {
+                family: Registered { index, spec },
+            })
+            .collect()
     }
 
     /// Its position in [`all`](Self::all) (stable for the process).
     pub fn index(&self) -> usize {
-        self.index
+        self.family.index
     }
 
     /// Its name, help, unit, kind, labels and buckets.
     pub fn spec(&self) -> &'static FamilySpec {
-        self.known.spec()
+        self.family.spec
     }
 
     /// Adds `n` to a counter's series at `labels`.
@@ -217,7 +211,7 @@ impl Dynamic {
         let values = &values[..labels.len()];
         metrics::with_recorder(|recorder| match global::store_for(recorder) {
             Some(store) => {
-                let table = self.known.table::<C>(store);
+                let table = self.family.table::<C>(store);
                 let mut index = 0;
                 let mut stamp = stamp::LIVE;
                 for (i, (slot, generation)) in values.iter().enumerate() {

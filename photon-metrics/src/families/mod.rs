@@ -46,7 +46,9 @@
 //!
 //! # What a declared family gets
 //!
-//! The same as a catalog family, because it is one to the store:
+//! The same as a catalog family, because the catalog is declared with the
+//! same macro (`photon-metrics/src/catalog/declared.rs`) and the store
+//! knows one kind of family:
 //!
 //! * **The direct record path**: a record into photon's global store is the
 //!   same index arithmetic and one atomic (benches: `own_families`).
@@ -54,7 +56,7 @@
 //!   registered when a store is made (collected at link time), so the first
 //!   scrape has its `# HELP` and `# TYPE`, and every series of a family with
 //!   only closed labels at 0. [`Counter::register`] (and siblings) does it
-//!   earlier, for [`catalog::own_families`](crate::catalog::own_families)
+//!   earlier, for [`catalog::families`](crate::catalog::families)
 //!   before install or to see a refusal as an error. (A declaration in a
 //!   library crate that nothing in the program uses may be left out by the
 //!   linker with the rest of its code; `register()` such a family at
@@ -67,9 +69,8 @@
 //! * **Exemplars** on counters and histogram buckets when a sampled span is
 //!   current, and native buckets where the declaration asks for them.
 //! * **A memory bound**: [`FamilySpec::max_memory_bytes`].
-//! * **A listing**: [`catalog::own_families`](crate::catalog::own_families)
-//!   and [`catalog::all_families`](crate::catalog::all_families), for
-//!   dashboard and alert checks.
+//! * **A listing**: [`catalog::families`](crate::catalog::families), after
+//!   the catalog's, for dashboard and alert checks.
 //! * **Compile-time checks**: a name Prometheus refuses, a kind's reserved
 //!   suffix (`_total` on a gauge, none on a counter, `_bucket`/`_count`/`_sum`),
 //!   a unit the name disagrees with, unordered buckets, two labels of one
@@ -92,7 +93,7 @@ mod dynamic;
 
 pub use dynamic::{Dynamic, DynamicError};
 
-pub use crate::registry::{Declared, RegisterError, MAX_OWN_FAMILIES};
+pub use crate::registry::{Declared, RegisterError, MAX_APPLICATION_FAMILIES};
 
 use crate::catalog::FamilySpec;
 use crate::family::Family;
@@ -105,7 +106,7 @@ macro_rules! common {
         impl<L: LabelSet> $ty<L> {
             #[doc(hidden)]
             pub const fn __new(spec: FamilySpec) -> Self {
-                $ty(Family::own(spec))
+                $ty(Family::new(spec))
             }
 
             /// The family's name, help, unit, kind, labels and buckets.
@@ -117,7 +118,7 @@ macro_rules! common {
             /// it for every `family!` when it is made, and a record when
             /// none was): from here on every store exports it. It fails
             /// only for a second family of the same name, or past
-            /// [`MAX_OWN_FAMILIES`]; call it at start-up to see that as an
+            /// [`MAX_APPLICATION_FAMILIES`]; call it at start-up to see that as an
             /// error rather than a log line.
             pub fn register(&'static self) -> Result<(), RegisterError> {
                 self.0.register()
@@ -133,7 +134,7 @@ macro_rules! common {
 }
 
 /// An application counter family; declare it with [`family!`](crate::family).
-pub struct Counter<L: LabelSet>(Family<CounterCell, L>);
+pub struct Counter<L: LabelSet>(pub(crate) Family<CounterCell, L>);
 common!(Counter, CounterCell);
 
 impl<L: LabelSet> Counter<L> {
@@ -156,7 +157,7 @@ impl<L: LabelSet> Counter<L> {
 }
 
 /// An application gauge family; declare it with [`family!`](crate::family).
-pub struct Gauge<L: LabelSet>(Family<GaugeCell, L>);
+pub struct Gauge<L: LabelSet>(pub(crate) Family<GaugeCell, L>);
 common!(Gauge, GaugeCell);
 
 impl<L: LabelSet> Gauge<L> {
@@ -196,7 +197,7 @@ impl Drop for GaugeGuard {
 }
 
 /// An application histogram family; declare it with [`family!`](crate::family).
-pub struct Histogram<L: LabelSet>(Family<HistogramCell, L>);
+pub struct Histogram<L: LabelSet>(pub(crate) Family<HistogramCell, L>);
 common!(Histogram, HistogramCell);
 
 impl<L: LabelSet> Histogram<L> {

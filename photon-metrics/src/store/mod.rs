@@ -24,7 +24,7 @@ pub(crate) mod table;
 
 pub(crate) use table::departures;
 
-use crate::catalog::{FamilyId, FamilySpec, Kind, CATALOG};
+use crate::catalog::{FamilySpec, Kind};
 use crate::labels::OpenLabel;
 use cell::{CounterCell, GaugeCell, HistogramCell};
 use std::sync::OnceLock;
@@ -46,53 +46,29 @@ pub(crate) struct StoreConfig {
     pub(crate) foreign_idle_expiry: Option<std::time::Duration>,
 }
 
-/// A family with a table: the catalog's, or an application's by its
-/// registry index.
+/// A registered family: its index in the registry, which its table in
+/// every store is found by, and its spec.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Known {
-    Catalog(FamilyId),
-    Own(usize, &'static FamilySpec),
+pub(crate) struct Registered {
+    pub(crate) index: usize,
+    pub(crate) spec: &'static FamilySpec,
 }
 
-impl Known {
-    pub(crate) fn spec(self) -> &'static FamilySpec {
-        match self {
-            Known::Catalog(id) => id.spec(),
-            Known::Own(_, spec) => spec,
-        }
-    }
-
+impl Registered {
+    /// The family's table in `store`, created on first use.
     pub(crate) fn table<C: TableCell>(self, store: &Store) -> &table::Table<C> {
-        match self {
-            Known::Catalog(id) => store.table::<C>(id),
-            Known::Own(index, spec) => store.own_table::<C>(index, spec),
-        }
+        store.table::<C>(self.index, self.spec)
     }
 
-    /// The catalog family, or registered application family, called `name`.
-    ///
-    /// Every facade call with a foreign name asks, so the catalog is
-    /// searched among the names of the same length only (most foreign
-    /// names have a length no catalog name has: one load), not name by name.
-    pub(crate) fn named(name: &str) -> Option<Known> {
-        static BY_LENGTH: OnceLock<Vec<Vec<FamilyId>>> = OnceLock::new();
-        let by_length = BY_LENGTH.get_or_init(|| {
-            let longest = CATALOG.iter().map(|f| f.name.len()).max().unwrap_or(0);
-            let mut by_length = vec![Vec::new(); longest + 1];
-            for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
-                by_length[spec.name.len()].push(*id);
-            }
-            by_length
-        });
-        let catalog = by_length.get(name.len()).into_iter().flatten();
-        if let Some(id) = catalog.copied().find(|id| id.spec().name == name) {
-            return Some(Known::Catalog(id));
-        }
-        crate::registry::find(name).map(|(i, spec)| Known::Own(i, spec))
+    /// The registered family called `name` (a lookup every facade call
+    /// with a name no cache knows makes: most foreign names have a length
+    /// no family has, which one load tells).
+    pub(crate) fn named(name: &str) -> Option<Registered> {
+        crate::registry::find(name).map(|(index, spec)| Registered { index, spec })
     }
 }
 
-/// One catalog family's table, created on first record (which freezes its
+/// One family's table, created on first record (which freezes its
 /// open labels' caps) or at once for families without open labels.
 pub(crate) enum AnyTable {
     Counter(OnceLock<Table<CounterCell>>),
@@ -138,12 +114,11 @@ table_cell!(CounterCell, Counter);
 table_cell!(GaugeCell, Gauge);
 table_cell!(HistogramCell, Histogram);
 
-/// The store: one table per catalog family, one per application family
-/// registered (see [`crate::families`]), and the foreign series.
+/// The store: one table per registered family, the catalog's and the
+/// applications' alike (see [`crate::families`]), and the foreign series.
 pub(crate) struct Store {
-    tables: Box<[AnyTable]>,
-    /// Application families' tables, by registry index.
-    own: Box<[OnceLock<AnyTable>]>,
+    /// Every family's table, by registry index.
+    tables: Box<[OnceLock<AnyTable>]>,
     pub(crate) foreign: foreign::Foreign,
     global_labels: Vec<(String, String)>,
     /// Runs before every render: the exporter's process sampler.
@@ -165,13 +140,8 @@ impl Store {
 
     pub(crate) fn new(config: StoreConfig) -> Self {
         crate::registry::register_declared();
-        let tables = CATALOG
-            .iter()
-            .map(|spec| AnyTable::empty(spec.kind))
-            .collect();
-        let store = Store {
-            tables,
-            own: (0..crate::registry::MAX_OWN_FAMILIES)
+        Store {
+            tables: (0..crate::registry::MAX_FAMILIES)
                 .map(|_| OnceLock::new())
                 .collect(),
             foreign: foreign::Foreign::new(
@@ -182,67 +152,43 @@ impl Store {
             ),
             global_labels: config.global_labels,
             refresh: OnceLock::new(),
-        };
-        for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
-            if spec.all_labels_closed() {
-                match spec.kind {
-                    Kind::Counter => drop(store.table::<CounterCell>(*id)),
-                    Kind::Gauge => drop(store.table::<GaugeCell>(*id)),
-                    Kind::Histogram => drop(store.table::<HistogramCell>(*id)),
-                }
-            }
         }
-        store
     }
 
-    /// The table of family `id`, created on first use.
+    /// The table of the family registered at `index` as `spec`, created on
+    /// first use.
     ///
     /// # Panics
     /// When `C` is not the family's kind: typed families check that at
     /// compile time, the recorder before calling.
-    pub(crate) fn table<C: TableCell>(&self, id: FamilyId) -> &Table<C> {
-        C::select(&self.tables[id as usize])
-            .expect("the family's kind matches its cell type")
-            .get_or_init(|| Table::new(id.spec(), &self.global_labels))
-    }
-
-    /// The table of the application family registered at `index` as
-    /// `spec`, created on first use.
-    ///
-    /// # Panics
-    /// When `C` is not the family's kind (see [`table`](Self::table)).
-    pub(crate) fn own_table<C: TableCell>(
-        &self,
-        index: usize,
-        spec: &'static FamilySpec,
-    ) -> &Table<C> {
-        let table = self.own[index].get_or_init(|| AnyTable::empty(spec.kind));
+    pub(crate) fn table<C: TableCell>(&self, index: usize, spec: &'static FamilySpec) -> &Table<C> {
+        let table = self.tables[index].get_or_init(|| AnyTable::empty(spec.kind));
         C::select(table)
             .expect("the family's kind matches its cell type")
             .get_or_init(|| Table::new(spec, &self.global_labels))
     }
 
-    /// Every family, catalog then application, with its table slot; an
-    /// application family with only closed labels gets its table (its
-    /// series at 0) here, the first time a store looks.
+    /// Every registered family, the catalog's in catalog order and then the
+    /// applications' in registration order, with its table slot; a family
+    /// with only closed labels gets its table (its series at 0) here, the
+    /// first time a store looks.
     fn all(&self) -> impl Iterator<Item = (&'static FamilySpec, &AnyTable)> {
-        let own = crate::registry::specs()
+        crate::registry::specs()
             .into_iter()
             .enumerate()
             .map(|(index, spec)| {
                 if spec.all_labels_closed() {
                     match spec.kind {
-                        Kind::Counter => drop(self.own_table::<CounterCell>(index, spec)),
-                        Kind::Gauge => drop(self.own_table::<GaugeCell>(index, spec)),
-                        Kind::Histogram => drop(self.own_table::<HistogramCell>(index, spec)),
+                        Kind::Counter => drop(self.table::<CounterCell>(index, spec)),
+                        Kind::Gauge => drop(self.table::<GaugeCell>(index, spec)),
+                        Kind::Histogram => drop(self.table::<HistogramCell>(index, spec)),
                     }
                 }
                 (
                     spec,
-                    self.own[index].get_or_init(|| AnyTable::empty(spec.kind)),
+                    self.tables[index].get_or_init(|| AnyTable::empty(spec.kind)),
                 )
-            });
-        CATALOG.iter().zip(self.tables.iter()).chain(own)
+            })
     }
 
     /// Every family's table that exists, catalog then application, for
@@ -258,7 +204,7 @@ impl Store {
         })
     }
 
-    /// Removes every series, in every catalog family, whose `label` holds
+    /// Removes every series, in every family, whose `label` holds
     /// `slot`; returns how many there were.
     pub(crate) fn remove_value(&self, label: OpenLabel, slot: usize) -> usize {
         let mut removed = 0;
@@ -387,7 +333,7 @@ impl FamilySpec {
     }
 }
 
-/// A catalog family's table as the encoders see it (`None`: no series yet).
+/// A family's table as the encoders see it (`None`: no series yet).
 pub(crate) enum Tables<'a> {
     Counter(Option<&'a Table<CounterCell>>),
     Gauge(Option<&'a Table<GaugeCell>>),
@@ -400,8 +346,10 @@ mod tests {
 
     #[test]
     fn every_catalog_name_and_no_other_names_its_family() {
-        for (id, spec) in FamilyId::ALL.iter().zip(CATALOG) {
-            assert!(matches!(Known::named(spec.name), Some(Known::Catalog(found)) if found == *id));
+        for (index, spec) in crate::registry::catalog().into_iter().enumerate() {
+            assert!(
+                matches!(Registered::named(spec.name), Some(found) if found.index == index && std::ptr::eq(found.spec, spec))
+            );
             // Same length, one byte off; a prefix; one byte longer.
             let mut near = spec.name.to_string().into_bytes();
             *near.last_mut().unwrap() ^= 1;
@@ -411,13 +359,10 @@ mod tests {
                 spec.name[..spec.name.len() - 1].to_string(),
                 format!("{}x", spec.name),
             ] {
-                assert!(
-                    !matches!(Known::named(&other), Some(Known::Catalog(_))),
-                    "{other}"
-                );
+                assert!(Registered::named(&other).is_none(), "{other}");
             }
         }
-        assert!(Known::named("").is_none());
-        assert!(Known::named(&"p".repeat(500)).is_none());
+        assert!(Registered::named("").is_none());
+        assert!(Registered::named(&"p".repeat(500)).is_none());
     }
 }

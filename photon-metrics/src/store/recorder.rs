@@ -7,9 +7,9 @@
 use super::cell::{CounterCell, GaugeCell, HistogramCell};
 use super::foreign::{Handle, Series};
 use super::keys::KeyCache;
-use super::Known;
+use super::Registered;
 use super::{Store, TableCell};
-use crate::catalog::{Kind, CATALOG};
+use crate::catalog::Kind;
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
@@ -56,7 +56,7 @@ impl std::fmt::Debug for PhotonRecorder {
 /// A catalog or application series handed out through the facade.
 struct Typed {
     store: Arc<Store>,
-    id: Known,
+    family: Registered,
     index: usize,
     /// Which lives of its label values the series is for: a handle kept
     /// past a retirement records nothing rather than into the slot's next value.
@@ -65,14 +65,16 @@ struct Typed {
 
 impl Typed {
     fn cell<C: TableCell>(&self) -> Option<&C> {
-        self.id.table::<C>(&self.store).cell(self.index, self.stamp)
+        self.family
+            .table::<C>(&self.store)
+            .cell(self.index, self.stamp)
     }
 
     /// Whether its slot still holds its series (idle or not), as it did when
     /// the key was resolved: else the key is resolved again, since a value
     /// retired or expired since then has a new life (or none) now.
     fn live<C: TableCell>(&self) -> bool {
-        let table = self.id.table::<C>(&self.store);
+        let table = self.family.table::<C>(&self.store);
         let Some(word) = table.stamp_at(self.index) else {
             return false;
         };
@@ -167,25 +169,10 @@ impl HistogramFn for Series<HistogramCell> {
     }
 }
 
-/// One warning per catalog family whose name arrived with the wrong kind
-/// or labels, so a `counter!` in a loop does not flood the log.
-static WARNED: [AtomicBool; CATALOG.len()] = [const { AtomicBool::new(false) }; CATALOG.len()];
-
-static WARNED_OWN: [AtomicBool; crate::registry::MAX_OWN_FAMILIES] =
-    [const { AtomicBool::new(false) }; crate::registry::MAX_OWN_FAMILIES];
-
-/// Its once-only warning flag.
-fn warned(id: Known) -> &'static AtomicBool {
-    match id {
-        Known::Catalog(id) => &WARNED[id as usize],
-        Known::Own(index, _) => &WARNED_OWN[index],
-    }
-}
-
-/// The catalog family, or registered application family, called `name`.
-fn catalog_id(name: &str) -> Option<Known> {
-    Known::named(name)
-}
+/// One warning per family whose name arrived with the wrong kind or
+/// labels, so a `counter!` in a loop does not flood the log.
+static WARNED: [AtomicBool; crate::registry::MAX_FAMILIES] =
+    [const { AtomicBool::new(false) }; crate::registry::MAX_FAMILIES];
 
 impl PhotonRecorder {
     /// The recorder of `store`, with a key cache of its own.
@@ -199,10 +186,10 @@ impl PhotonRecorder {
     /// The flat index and stamp of a catalog key, creating its series, and
     /// whether an open value went to `__overflow__`; `None` (logged once per
     /// family) when the kind, label names or a value do not fit.
-    fn typed<C: TableCell>(&self, id: Known, key: &Key) -> Option<(usize, u64, bool)> {
-        let spec = id.spec();
+    fn typed<C: TableCell>(&self, family: Registered, key: &Key) -> Option<(usize, u64, bool)> {
+        let spec = family.spec;
         let refuse = |why: String| {
-            if !warned(id).swap(true, Ordering::Relaxed) {
+            if !WARNED[family.index].swap(true, Ordering::Relaxed) {
                 crate::warning::warn(|| {
                     tracing::warn!(
                         metric = spec.name,
@@ -226,7 +213,7 @@ impl PhotonRecorder {
                 spec.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>()
             ));
         }
-        let table = id.table::<C>(&self.store);
+        let table = family.table::<C>(&self.store);
         let mut index = 0;
         let mut stamp = crate::labels::stamp::LIVE;
         let mut overflowed = false;
@@ -257,13 +244,13 @@ impl PhotonRecorder {
                 return Some(Some(handle));
             }
         }
-        let id = catalog_id(key.name())?;
-        let Some((index, stamp, overflowed)) = self.typed::<C>(id, key) else {
+        let family = Registered::named(key.name())?;
+        let Some((index, stamp, overflowed)) = self.typed::<C>(family, key) else {
             return Some(None);
         };
         let handle = Arc::new(Typed {
             store: self.store.clone(),
-            id,
+            family,
             index,
             stamp,
         });
@@ -281,7 +268,7 @@ impl PhotonRecorder {
 
     fn describe(&self, name: KeyName, unit: Option<Unit>, help: SharedString) {
         // Catalog families keep the catalog's help text.
-        if catalog_id(name.as_str()).is_none() {
+        if Registered::named(name.as_str()).is_none() {
             self.store.foreign.describe(name.as_str(), unit, help);
         }
     }

@@ -173,7 +173,7 @@ pub const CONTENT_TYPE: &str = Format::Text.content_type();
 #[cfg(test)]
 fn memory_table() -> String {
     let mut out = String::new();
-    for spec in crate::catalog::families() {
+    for spec in crate::registry::catalog() {
         out.push_str(&format!(
             "//! | `{}` | {} | {} |\n",
             spec.name,
@@ -199,8 +199,8 @@ mod tests {
             docs.contains(&table),
             "update the memory table in export/prometheus/mod.rs:\n{table}"
         );
-        let total: usize = crate::catalog::families()
-            .iter()
+        let total: usize = crate::registry::catalog()
+            .into_iter()
             .map(super::max_memory_bytes)
             .sum();
         let foreign = super::PrometheusExporterBuilder::new().max_foreign_memory_bytes();

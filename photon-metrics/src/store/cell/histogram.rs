@@ -515,7 +515,9 @@ mod tests {
     fn derived_classic_buckets_equal_counted_ones() {
         let bounds: &'static [f64] = crate::catalog::INFERENCE_LATENCY_BUCKETS;
         let classic = HistogramCell::new(Shape::classic(bounds));
-        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let spec = crate::registry::find("photon_inference_latency_seconds")
+            .unwrap()
+            .1;
         let derived = HistogramCell::new(crate::store::table::shape(spec));
         assert!(derived.native().is_some());
         let mut values: Vec<f64> = bounds.to_vec();
@@ -554,7 +556,9 @@ mod tests {
         // What a series re-created under an in-flight observer can leave:
         // a split with no native count under it, a NaN count without a NaN
         // sum. The scrape still reads a histogram Prometheus accepts.
-        let spec = crate::catalog::FamilyId::InferenceLatency.spec();
+        let spec = crate::registry::find("photon_inference_latency_seconds")
+            .unwrap()
+            .1;
         let h = HistogramCell::new(crate::store::table::shape(spec));
         let d = h.native.as_ref().unwrap();
         d.split[3].fetch_add(1, Ordering::Relaxed);

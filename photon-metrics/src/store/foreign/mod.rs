@@ -49,7 +49,7 @@ use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell, Shape};
 use super::escape;
 use super::keys::{KeyMap, MAX_KEY_BYTES};
 use super::table::push_label;
-use crate::catalog::{Kind, CATALOG};
+use crate::catalog::Kind;
 use crate::labels::OVERFLOW_VALUE;
 use metrics::{Key, SharedString, Unit};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -152,7 +152,7 @@ impl Foreign {
         idle_expiry: Option<Duration>,
     ) -> Self {
         let mut claimed = HashMap::new();
-        for spec in CATALOG {
+        for spec in crate::registry::specs() {
             for claim in claims(spec.name, spec.kind) {
                 claimed.insert(claim, spec.name.to_string());
             }
