@@ -30,13 +30,13 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
     let fixed_target = Target::new("mzi-64x64").unwrap();
     let attacks: [Attack; 6] = [
         (
-            OpenLabel::Target,
+            photon_metrics::labels::Target::LABEL,
             "photon_cache_hits_total",
             "target",
             &|v| compiler::record_cache_hit(Target::new(v).unwrap()),
         ),
         (
-            OpenLabel::ModelType,
+            photon_metrics::labels::ModelType::LABEL,
             "photon_compilations_total",
             "model_type",
             &|v| {
@@ -48,25 +48,25 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
             },
         ),
         (
-            OpenLabel::ErrorKind,
+            photon_metrics::labels::ErrorKind::LABEL,
             "photon_runtime_errors_total",
             "error_kind",
             &|v| runtime::record_runtime_error(ErrorKind::new(v).unwrap()),
         ),
         (
-            OpenLabel::DeviceId,
+            photon_metrics::labels::DeviceId::LABEL,
             "photon_device_temperature_celsius",
             "device_id",
             &|v| hardware::set_temperature_celsius(DeviceId::new(v).unwrap(), 40.0),
         ),
         (
-            OpenLabel::Location,
+            photon_metrics::labels::Location::LABEL,
             "photon_active_devices",
             "location",
             &|v| hardware::set_active_devices(DeviceType::Mzi, Location::new(v).unwrap(), 1),
         ),
         (
-            OpenLabel::Pass,
+            photon_metrics::labels::Pass::LABEL,
             "photon_pass_failures_total",
             "pass",
             &|v| compiler::record_pass_failure(Pass::new(v).unwrap(), fixed_target),
@@ -105,7 +105,11 @@ fn a_million_values_per_open_label_stay_within_the_caps() {
         // Two target slots were taken before the attack began: `process`
         // (the exporter's process memory series, interned at build) and
         // `mzi-64x64`.
-        let interned_before = if *label == OpenLabel::Target { 2 } else { 0 };
+        let interned_before = if *label == photon_metrics::labels::Target::LABEL {
+            2
+        } else {
+            0
+        };
         let overflowed = samples
             .iter()
             .find(|s| {

@@ -18,7 +18,7 @@
 mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use photon_metrics::labels::{self, DeviceId, DeviceType, ModelType, OpenLabel, Status, Target};
+use photon_metrics::labels::{self, DeviceId, DeviceType, ModelType, Status, Target};
 use photon_metrics::{compiler, hardware};
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,7 +42,10 @@ const RETIRED_SERVED_ONCE: usize = 64;
 #[test]
 fn a_hundred_thousand_devices_and_ten_thousand_models_pass_through_without_folding() {
     labels::set_reuse_delay(REUSE_DELAY);
-    labels::set_idle_expiry(OpenLabel::ModelType, Some(Duration::from_millis(30)));
+    labels::set_idle_expiry(
+        photon_metrics::labels::ModelType::LABEL,
+        Some(Duration::from_millis(30)),
+    );
     let exporter = PrometheusExporterBuilder::new()
         .without_listener()
         .install()
@@ -80,7 +83,9 @@ fn a_hundred_thousand_devices_and_ten_thousand_models_pass_through_without_foldi
         let models = s.spawn(|| {
             for n in 0..MODEL_TYPES {
                 let waiting = Instant::now();
-                while labels::live_values(OpenLabel::ModelType) >= MODEL_TYPES_IN_FLIGHT {
+                while labels::live_values(photon_metrics::labels::ModelType::LABEL)
+                    >= MODEL_TYPES_IN_FLIGHT
+                {
                     assert!(
                         waiting.elapsed() < Duration::from_secs(10),
                         "model types stopped expiring"
@@ -120,7 +125,11 @@ fn a_hundred_thousand_devices_and_ten_thousand_models_pass_through_without_foldi
                     .filter(|s| s.name == "photon_compilations_total")
                     .filter_map(|s| s.labels.get("model_type"))
                     .collect();
-                assert!(models.len() <= labels::cap(OpenLabel::ModelType) + RETIRED_SERVED_ONCE);
+                assert!(
+                    models.len()
+                        <= labels::cap(photon_metrics::labels::ModelType::LABEL)
+                            + RETIRED_SERVED_ONCE
+                );
                 max_models = max_models.max(models.len());
                 if scrapes % 50 == 0 {
                     let (ok, report) = support::promtool_check_metrics(&text);
@@ -161,7 +170,11 @@ fn a_hundred_thousand_devices_and_ten_thousand_models_pass_through_without_foldi
         ),
         Some(LIVE_DEVICES as f64)
     );
-    assert_eq!(labels::live_values(OpenLabel::ModelType), 0, "all expired");
+    assert_eq!(
+        labels::live_values(photon_metrics::labels::ModelType::LABEL),
+        0,
+        "all expired"
+    );
     let grown = peak_rss_kib().saturating_sub(rss_before);
     assert!(
         grown < RSS_BOUND_KIB,

@@ -9,7 +9,7 @@
 mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporter;
-use photon_metrics::labels::{self, OpenLabel, OpenValue, Target};
+use photon_metrics::labels::{self, OpenValue, Target};
 use photon_metrics::{family, Label};
 use std::time::{Duration, Instant};
 use support::exposition::{parse, value, Sample};
@@ -28,7 +28,10 @@ family! {
 fn exporter() -> &'static PrometheusExporter {
     support::init::installed_once(|| {
         labels::set_reuse_delay(Duration::from_millis(20));
-        labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
+        labels::set_idle_expiry(
+            photon_metrics::labels::Location::LABEL,
+            Some(Duration::from_millis(400)),
+        );
     })
 }
 

@@ -11,9 +11,15 @@
 //! may re-export its children without depending on them, and a child using
 //! its parent's re-export depends on its sibling, not on the folder.
 //!
+//! A module that invokes `family!` depends on the typed wrappers its
+//! expansion names (`families`), one that derives `Label` on the label
+//! layer's types: the catalog is declared with the public macros, and
+//! their expansions are dependencies like any `use`.
+//!
 //! `the_core_has_no_import_cycle` prints each module's layer (how far it
 //! stands above the modules that import nothing of the crate) with
-//! `--nocapture`; the crate docs draw them.
+//! `--nocapture` (and one module's imports with `PHOTON_IMPORTS_OF=store`);
+//! the crate docs draw them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -152,6 +158,31 @@ fn reexports_of(
     out
 }
 
+/// The modules `code` imports by name, by the name it uses: `use
+/// crate::catalog;` gives `catalog`, `use crate::labels::{self, X};`
+/// gives `labels`.
+fn module_aliases(code: &str, all: &BTreeMap<String, Module>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in code.lines().map(str::trim) {
+        let Some(rest) = line
+            .strip_prefix("use crate::")
+            .or_else(|| line.strip_prefix("pub(crate) use crate::"))
+        else {
+            continue;
+        };
+        let rest = rest.trim_end_matches(';');
+        let (path, named_self) = match rest.split_once("::{") {
+            Some((path, items)) => (path, items.split(',').any(|i| i.trim() == "self")),
+            None => (rest, true),
+        };
+        if named_self && all.contains_key(path) {
+            let alias = path.rsplit("::").next().unwrap_or(path);
+            out.push((alias.to_string(), path.to_string()));
+        }
+    }
+    out
+}
+
 /// The module an absolute path (`labels::OpenLabel`) names: its longest
 /// module prefix, followed through re-exports to the defining module.
 fn resolve(path: &[&str], all: &BTreeMap<String, Module>) -> Option<String> {
@@ -193,7 +224,23 @@ fn paths(code: &str, start: &str) -> Vec<Vec<String>> {
                 out.push(segments(item.trim()));
             }
         } else {
-            out.push(segments(rest));
+            let head = segments(rest);
+            // `crate::a::{B, c::D}`: each item under its prefix.
+            let after = head.iter().map(|s| s.len() + 2).sum::<usize>();
+            match rest
+                .get(after.saturating_sub(2)..)
+                .and_then(|r| r.strip_prefix("::{"))
+            {
+                Some(group) if !head.is_empty() => {
+                    let end = group.find('}').unwrap_or(group.len());
+                    for item in group[..end].split(',') {
+                        let mut path = head.clone();
+                        path.extend(segments(item.trim()));
+                        out.push(path);
+                    }
+                }
+                _ => out.push(head),
+            }
         }
     }
     out
@@ -236,6 +283,53 @@ fn dependencies(all: &BTreeMap<String, Module>) -> BTreeMap<String, BTreeSet<Str
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             targets.extend(resolve(&path, all));
         }
+        // A folder's `mod.rs` naming its child's items (`declared::NAMES`),
+        // outside its `use` and `mod` lines (re-exports count against the
+        // child, as above).
+        if module.folder {
+            let body: String = module
+                .code
+                .lines()
+                .filter(|l| {
+                    let l = l.trim_start();
+                    !(l.starts_with("use ")
+                        || l.starts_with("pub use ")
+                        || l.starts_with("pub(crate) use ")
+                        || l.contains("mod "))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let prefix = if name.is_empty() {
+                String::new()
+            } else {
+                format!("{name}::")
+            };
+            let children = all
+                .keys()
+                .filter_map(|k| k.strip_prefix(prefix.as_str()))
+                .filter(|c| !c.is_empty() && !c.contains("::"));
+            for child in children {
+                for path in paths(&body, &format!("{child}::")) {
+                    let full = format!("{prefix}{child}");
+                    let full: Vec<&str> = full
+                        .split("::")
+                        .chain(path.iter().map(String::as_str))
+                        .collect();
+                    targets.extend(resolve(&full, all));
+                }
+            }
+        }
+        // A module imported by name (`use crate::catalog;`, `use
+        // crate::labels::{self, …}`): its paths (`catalog::Item`) count too.
+        for (alias, module_path) in module_aliases(&module.code, all) {
+            for path in paths(&module.code, &format!("{alias}::")) {
+                let full: Vec<&str> = module_path
+                    .split("::")
+                    .chain(path.iter().map(String::as_str))
+                    .collect();
+                targets.extend(resolve(&full, all));
+            }
+        }
         for path in paths(&module.code, "super::") {
             let mut base = parent.clone();
             let mut rest: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -251,6 +345,23 @@ fn dependencies(all: &BTreeMap<String, Module>) -> BTreeMap<String, BTreeSet<Str
             }
             let full: Vec<&str> = base.iter().copied().chain(rest).collect();
             targets.extend(resolve(&full, all));
+        }
+        // What a macro's expansion names, which the text does not show:
+        // `family!` the typed wrappers of `families`, `derive(Label)` the
+        // label layer's types.
+        if module.code.contains("family! {") {
+            targets.extend(resolve(&["families", "Counter"], all));
+        }
+        if module.code.contains("derive(Label") {
+            for item in [
+                "OpenDef",
+                "OpenLabel",
+                "OpenValue",
+                "LabelName",
+                "LabelText",
+            ] {
+                targets.extend(resolve(&["labels", item], all));
+            }
         }
         targets.remove(name);
         targets.remove("");
@@ -373,6 +484,9 @@ fn layers(edges: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, usize>
 fn the_core_has_no_import_cycle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("photon-metrics/src");
     let (edges, cycles) = core_cycles(&root);
+    if let Ok(module) = std::env::var("PHOTON_IMPORTS_OF") {
+        println!("{module} imports {:?}", edges.get(&module));
+    }
     assert!(
         edges.len() > 60 && edges.values().map(BTreeSet::len).sum::<usize>() > 150,
         "the reader found too few modules or imports: {} modules",

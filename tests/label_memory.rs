@@ -21,7 +21,7 @@
 mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use photon_metrics::labels::{self, DeviceId, DeviceType, OpenLabel, OpenValue};
+use photon_metrics::labels::{self, DeviceId, DeviceType, OpenValue};
 use photon_metrics::{family, hardware, Label};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ fn device_ids_churned_at_the_caps_rate_for_ten_minutes_give_their_memory_back() 
         .without_listener()
         .install()
         .unwrap();
-    let cap = labels::cap(OpenLabel::DeviceId) as u64;
+    let cap = labels::cap(photon_metrics::labels::DeviceId::LABEL) as u64;
     let minutes: u64 = std::env::var("PHOTON_CHURN_MINUTES")
         .ok()
         .map(|v| v.parse().expect("PHOTON_CHURN_MINUTES is a number"))

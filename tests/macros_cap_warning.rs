@@ -8,7 +8,7 @@ mod support;
 
 use opentelemetry::trace::TracerProvider as _;
 use photon_metrics::export::logs::JsonLayer;
-use photon_metrics::labels::{set_cap, OpenLabel, Target};
+use photon_metrics::labels::{set_cap, Target};
 use photon_metrics::{instrument_compile, ModelInfo};
 use serde_json::Value;
 use std::time::Duration;
@@ -50,8 +50,8 @@ fn model(arch: &'static str) -> AdHoc {
 
 #[test]
 fn the_cap_warning_of_an_instrumented_call_carries_the_calls_trace_id() {
-    set_cap(OpenLabel::ModelType, 1).unwrap();
-    set_cap(OpenLabel::Target, 2).unwrap();
+    set_cap(photon_metrics::labels::ModelType::LABEL, 1).unwrap();
+    set_cap(photon_metrics::labels::Target::LABEL, 2).unwrap();
     let buffer = SharedBuffer::default();
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     let subscriber = tracing_subscriber::registry()

@@ -9,7 +9,7 @@ mod support;
 
 use photon_metrics::compiler;
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use photon_metrics::labels::{self, OpenLabel, Pass, Target, OVERFLOW_VALUE};
+use photon_metrics::labels::{self, Pass, Target, OVERFLOW_VALUE};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -29,7 +29,7 @@ fn pass_names_past_the_cap_fold_and_scrapes_stay_fast() {
     let port = exporter.local_addr().unwrap().port();
     let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let target = Target::new("plugin-target").unwrap();
-    let cap = labels::cap(OpenLabel::Pass);
+    let cap = labels::cap(photon_metrics::labels::Pass::LABEL);
     let names = 10 * cap as u64;
 
     let flood = Flood::start(4, Duration::from_secs(20), move |n| {

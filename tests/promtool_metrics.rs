@@ -33,7 +33,7 @@ fn promtool_finds_no_problem_in_the_full_catalog() {
     let m = ModelType::new("resnet50").unwrap();
     let k = ErrorKind::new("UnsupportedOp").unwrap();
     let d = DeviceId::new("opu-0").unwrap();
-    set_cap(OpenLabel::Location, 1).unwrap();
+    set_cap(photon_metrics::labels::Location::LABEL, 1).unwrap();
     let loc = Location::new("rack-a").unwrap();
     let _ = Location::new("rack-b").unwrap(); // overflow self-metric
     for status in Status::ALL {

@@ -46,7 +46,7 @@ fn record_everything() -> Expected {
     let mut e = Expected::default();
 
     // Open labels get a small cap so the overflow path is exercised too.
-    set_cap(OpenLabel::Location, 1).unwrap();
+    set_cap(photon_metrics::labels::Location::LABEL, 1).unwrap();
 
     let mzi = Target::new("mzi-64x64").unwrap();
     let hostile = Target::new(HOSTILE_TARGET).unwrap();

@@ -13,7 +13,7 @@ use photon_metrics::export::encode::Format;
 use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
 use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{
-    self, DeviceId, DeviceType, ErrorKind, Location, ModelType, OpenLabel, Status, Target,
+    self, DeviceId, DeviceType, ErrorKind, Location, ModelType, Status, Target,
 };
 use photon_metrics::{compiler, hardware, runtime};
 use std::time::{Duration, Instant};
@@ -24,9 +24,12 @@ const DEVICE_CAP: usize = 2;
 
 fn exporter() -> &'static PrometheusExporter {
     support::init::installed_once(|| {
-        labels::set_cap(OpenLabel::DeviceId, DEVICE_CAP).unwrap();
+        labels::set_cap(photon_metrics::labels::DeviceId::LABEL, DEVICE_CAP).unwrap();
         labels::set_reuse_delay(Duration::from_millis(20));
-        labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
+        labels::set_idle_expiry(
+            photon_metrics::labels::Location::LABEL,
+            Some(Duration::from_millis(400)),
+        );
     })
 }
 
@@ -180,7 +183,7 @@ fn session_and_queue_handles_and_guards_share_one_integer_series() {
 #[test]
 fn a_retired_value_handle_never_writes_the_series_that_reuses_its_slot() {
     let exporter = exporter();
-    let stale_before = labels::stale_records(OpenLabel::DeviceId);
+    let stale_before = labels::stale_records(photon_metrics::labels::DeviceId::LABEL);
     // Fill both slots, keep a handle to each, retire the first.
     let old = DeviceId::new("handles-old").unwrap();
     let other = DeviceId::new("handles-other").unwrap();
@@ -230,7 +233,7 @@ fn a_retired_value_handle_never_writes_the_series_that_reuses_its_slot() {
         .iter()
         .any(|s| s.labels.get("device_id").map(String::as_str) == Some("handles-old")));
     assert_eq!(
-        labels::stale_records(OpenLabel::DeviceId),
+        labels::stale_records(photon_metrics::labels::DeviceId::LABEL),
         stale_before + 200
     );
     assert!(new.retire() && other.retire());
@@ -257,9 +260,12 @@ fn a_handle_keeps_its_series_from_expiring_while_it_records_and_not_after() {
     assert!(!quiet.is_live());
     assert!(!text.contains("handles-rack-quiet"), "{text}");
     // The expired value's handle now records nothing, counted as stale.
-    let stale = labels::stale_records(OpenLabel::Location);
+    let stale = labels::stale_records(photon_metrics::labels::Location::LABEL);
     quiet_handle.set(9);
-    assert_eq!(labels::stale_records(OpenLabel::Location), stale + 1);
+    assert_eq!(
+        labels::stale_records(photon_metrics::labels::Location::LABEL),
+        stale + 1
+    );
     assert!(!exporter.render().contains("handles-rack-quiet"));
 }
 

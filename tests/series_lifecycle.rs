@@ -8,8 +8,7 @@ mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporter;
 use photon_metrics::labels::{
-    self, DeviceId, DeviceType, ErrorKind, Location, ModelType, OpenLabel, Status, Target,
-    RETIRED_VALUE,
+    self, DeviceId, DeviceType, ErrorKind, Location, ModelType, Status, Target, RETIRED_VALUE,
 };
 use photon_metrics::{compiler, hardware, runtime};
 use std::time::{Duration, Instant};
@@ -17,7 +16,10 @@ use support::exposition::{parse, value};
 
 fn exporter() -> &'static PrometheusExporter {
     support::init::installed_once(|| {
-        labels::set_idle_expiry(OpenLabel::Location, Some(Duration::from_millis(400)));
+        labels::set_idle_expiry(
+            photon_metrics::labels::Location::LABEL,
+            Some(Duration::from_millis(400)),
+        );
     })
 }
 
@@ -66,10 +68,13 @@ fn retiring_a_device_removes_its_series_from_every_family_at_once() {
     );
 
     // The copy made before the retirement records nothing, and says so.
-    let stale_before = labels::stale_records(OpenLabel::DeviceId);
+    let stale_before = labels::stale_records(photon_metrics::labels::DeviceId::LABEL);
     hardware::set_temperature_celsius(stale_copy, 99.0);
     hardware::set_device_status(stale_copy, DeviceType::Mzi, true);
-    assert_eq!(labels::stale_records(OpenLabel::DeviceId), stale_before + 2);
+    assert_eq!(
+        labels::stale_records(photon_metrics::labels::DeviceId::LABEL),
+        stale_before + 2
+    );
     assert_eq!(stale_copy.as_str(), RETIRED_VALUE);
     assert!(!stale_copy.is_live());
     let text = exporter.render();
@@ -168,12 +173,21 @@ fn headroom_gauges_follow_live_values_and_caps() {
         (live, cap)
     };
     let (live, cap) = read();
-    assert_eq!(cap, labels::cap(OpenLabel::Target) as f64);
+    assert_eq!(
+        cap,
+        labels::cap(photon_metrics::labels::Target::LABEL) as f64
+    );
     assert_eq!(cap, 32.0);
     assert!(live >= 2.0);
-    assert_eq!(live, labels::live_values(OpenLabel::Target) as f64);
+    assert_eq!(
+        live,
+        labels::live_values(photon_metrics::labels::Target::LABEL) as f64
+    );
     a.retire();
-    assert_eq!(read().0, labels::live_values(OpenLabel::Target) as f64);
+    assert_eq!(
+        read().0,
+        labels::live_values(photon_metrics::labels::Target::LABEL) as f64
+    );
     let samples = parse(&exporter.render());
     assert_eq!(
         value(
@@ -207,9 +221,12 @@ fn a_value_nobody_records_expires_by_itself_and_a_busy_one_stays() {
         "{text}"
     );
     // device_id has no idle expiry by default: a silent device stays.
-    assert_eq!(labels::idle_expiry(OpenLabel::DeviceId), None);
     assert_eq!(
-        labels::idle_expiry(OpenLabel::ModelType),
+        labels::idle_expiry(photon_metrics::labels::DeviceId::LABEL),
+        None
+    );
+    assert_eq!(
+        labels::idle_expiry(photon_metrics::labels::ModelType::LABEL),
         Some(Duration::from_secs(24 * 3600))
     );
 }

@@ -17,7 +17,7 @@
 mod support;
 
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use photon_metrics::labels::{self, DeviceId, ErrorKind, OpenLabel, Target};
+use photon_metrics::labels::{self, DeviceId, ErrorKind, Target};
 use photon_metrics::{compiler, hardware, runtime};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,12 +35,15 @@ fn number(text: &str) -> u64 {
 
 #[test]
 fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
-    labels::set_cap(OpenLabel::ErrorKind, CAP).unwrap();
-    labels::set_cap(OpenLabel::DeviceId, CAP).unwrap();
+    labels::set_cap(photon_metrics::labels::ErrorKind::LABEL, CAP).unwrap();
+    labels::set_cap(photon_metrics::labels::DeviceId::LABEL, CAP).unwrap();
     labels::set_reuse_delay(Duration::from_millis(50));
     // Never reached in this run, but every render now sweeps: records race
     // with the idle marks too, and must still all be counted.
-    labels::set_idle_expiry(OpenLabel::ErrorKind, Some(Duration::from_secs(600)));
+    labels::set_idle_expiry(
+        photon_metrics::labels::ErrorKind::LABEL,
+        Some(Duration::from_secs(600)),
+    );
     let exporter = PrometheusExporterBuilder::new()
         .without_listener()
         .install()
@@ -199,7 +202,7 @@ fn old_handles_never_write_into_the_values_that_reuse_their_slots() {
         .count();
     assert_eq!(kinds_in_scrape, live.len(), "only live values have series");
     assert_eq!(
-        labels::stale_records(OpenLabel::ErrorKind),
+        labels::stale_records(photon_metrics::labels::ErrorKind::LABEL),
         stale_kind_records.load(Ordering::Relaxed),
         "every record through a retired handle is dropped and counted"
     );

@@ -5,7 +5,7 @@
 //! its stderr is the process's own and no subscriber of a test is around.
 
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
-use photon_metrics::labels::{set_cap, ModelType, OpenLabel, Status, Target};
+use photon_metrics::labels::{set_cap, ModelType, Status, Target};
 use std::process::Command;
 
 const CHILD: &str = "PHOTON_WARNING_CHILD";
@@ -17,7 +17,7 @@ fn quickstart_program() {
     if std::env::var_os(CHILD).is_none() {
         return; // run only as the child of the test below
     }
-    set_cap(OpenLabel::Target, 2).unwrap();
+    set_cap(photon_metrics::labels::Target::LABEL, 2).unwrap();
     let exporter = PrometheusExporterBuilder::new()
         .without_listener()
         .install()

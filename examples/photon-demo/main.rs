@@ -61,7 +61,7 @@ fn main() {
     // seconds (see compiler.rs). By default the library's cap (64) holds.
     if args.show_overflow {
         photon_metrics::labels::set_cap(
-            photon_metrics::labels::OpenLabel::ModelType,
+            photon_metrics::labels::ModelType::LABEL,
             compiler::MODEL_TYPE_CAP,
         )
         .expect("set before any model type exists");
@@ -71,7 +71,7 @@ fn main() {
     // expire 3 × SECS after their last compilation.
     if let Some(churn) = args.churn {
         photon_metrics::labels::set_idle_expiry(
-            photon_metrics::labels::OpenLabel::ModelType,
+            photon_metrics::labels::ModelType::LABEL,
             Some(churn * 3),
         );
     }

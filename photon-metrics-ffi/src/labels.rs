@@ -329,6 +329,16 @@ pub const PHOTON_LABEL_LOCATION: PhotonOpenLabel = 4;
 /// The `pass` label.
 pub const PHOTON_LABEL_PASS: PhotonOpenLabel = 5;
 
+/// The open labels by their `PHOTON_LABEL_*` number (the C ABI's order).
+pub(crate) const OPEN_LABELS: [OpenLabel; 6] = [
+    Target::LABEL,
+    ModelType::LABEL,
+    ErrorKind::LABEL,
+    DeviceId::LABEL,
+    Location::LABEL,
+    Pass::LABEL,
+];
+
 /// Sets how many distinct values `label` keeps before new ones become
 /// `__overflow__` (1..=4096; defaults: target 32, model_type 64,
 /// error_kind 64, device_id 1024, location 64, pass 256), as `labels::set_cap` does
@@ -337,7 +347,7 @@ pub const PHOTON_LABEL_PASS: PhotonOpenLabel = 5;
 #[no_mangle]
 pub extern "C" fn photon_set_label_cap(label: PhotonOpenLabel, cap: usize) -> PhotonCode {
     crate::error::guard(|| {
-        let label = closed(OpenLabel::ALL, label, "open label")?;
+        let label = closed(&OPEN_LABELS, label, "open label")?;
         photon_metrics::labels::set_cap(label, cap)
             .map_err(|e| Failure::new(crate::error::PHOTON_ERR_INVALID_CONFIG, e.to_string()))
     })
@@ -394,14 +404,17 @@ mod tests {
         assert_eq!(Status::ALL.len(), 4);
         assert!(status(4).is_err());
         assert_eq!(
-            OpenLabel::ALL[PHOTON_LABEL_LOCATION as usize],
-            OpenLabel::Location
+            OPEN_LABELS[PHOTON_LABEL_LOCATION as usize],
+            photon_metrics::labels::Location::LABEL
         );
         assert_eq!(
-            OpenLabel::ALL[PHOTON_LABEL_MODEL_TYPE as usize],
-            OpenLabel::ModelType
+            OPEN_LABELS[PHOTON_LABEL_MODEL_TYPE as usize],
+            photon_metrics::labels::ModelType::LABEL
         );
-        assert_eq!(OpenLabel::ALL[PHOTON_LABEL_PASS as usize], OpenLabel::Pass);
-        assert_eq!(OpenLabel::ALL.len(), 6);
+        assert_eq!(
+            OPEN_LABELS[PHOTON_LABEL_PASS as usize],
+            photon_metrics::labels::Pass::LABEL
+        );
+        assert_eq!(OPEN_LABELS.len(), 6);
     }
 }

@@ -8,11 +8,11 @@
 //! new value (the handle carries the slot's generation).
 
 use crate::error::{put, Failure, PhotonCode, PHOTON_ERR_INVALID_ENUM};
+use crate::labels::OPEN_LABELS;
 use crate::labels::{
     PhotonDeviceId, PhotonErrorKind, PhotonLocation, PhotonModelType, PhotonOpenLabel, PhotonPass,
     PhotonTarget,
 };
-use photon_metrics::labels::OpenLabel;
 use std::time::Duration;
 
 /// Retires through `retire` and writes whether it did to `retired` (if not NULL).
@@ -125,12 +125,12 @@ pub unsafe extern "C" fn photon_pass_retire(value: PhotonPass, retired: *mut boo
 #[no_mangle]
 pub extern "C" fn photon_set_label_idle_expiry(label: PhotonOpenLabel, millis: u64) -> PhotonCode {
     crate::error::guard(|| {
-        let label = OpenLabel::ALL.get(label as usize).copied().ok_or_else(|| {
+        let label = OPEN_LABELS.get(label as usize).copied().ok_or_else(|| {
             Failure::new(
                 PHOTON_ERR_INVALID_ENUM,
                 format!(
                     "{label} is not an open label value (0..{})",
-                    OpenLabel::ALL.len()
+                    OPEN_LABELS.len()
                 ),
             )
         })?;

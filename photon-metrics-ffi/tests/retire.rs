@@ -98,7 +98,7 @@ fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
         PHOTON_OK
     );
     assert_eq!(
-        photon_metrics::labels::idle_expiry(photon_metrics::labels::OpenLabel::Location),
+        photon_metrics::labels::idle_expiry(photon_metrics::labels::Location::LABEL),
         Some(std::time::Duration::from_secs(60))
     );
     assert_eq!(
@@ -106,7 +106,7 @@ fn retiring_from_c_removes_the_series_and_old_handles_record_nothing() {
         PHOTON_OK
     );
     assert_eq!(
-        photon_metrics::labels::idle_expiry(photon_metrics::labels::OpenLabel::Location),
+        photon_metrics::labels::idle_expiry(photon_metrics::labels::Location::LABEL),
         None
     );
     assert_eq!(photon_set_label_idle_expiry(9, 1), PHOTON_ERR_INVALID_ENUM);

@@ -26,12 +26,12 @@ pub(crate) fn set_label_idle_expiry(label: OpenLabel, seconds: Option<f64>) -> P
 
 pub(crate) fn open_label(label: OpenLabel) -> labels::OpenLabel {
     match label {
-        OpenLabel::Target => labels::OpenLabel::Target,
-        OpenLabel::ModelType => labels::OpenLabel::ModelType,
-        OpenLabel::ErrorKind => labels::OpenLabel::ErrorKind,
-        OpenLabel::DeviceId => labels::OpenLabel::DeviceId,
-        OpenLabel::Location => labels::OpenLabel::Location,
-        OpenLabel::Pass => labels::OpenLabel::Pass,
+        OpenLabel::Target => labels::Target::LABEL,
+        OpenLabel::ModelType => labels::ModelType::LABEL,
+        OpenLabel::ErrorKind => labels::ErrorKind::LABEL,
+        OpenLabel::DeviceId => labels::DeviceId::LABEL,
+        OpenLabel::Location => labels::Location::LABEL,
+        OpenLabel::Pass => labels::Pass::LABEL,
     }
 }
 

@@ -37,8 +37,8 @@
 //! compiler::record_compilation_error(target, ErrorKind::new("UnsupportedOp").unwrap());
 //! ```
 
-use crate::catalog;
-use crate::family::Family;
+use crate::catalog::declared;
+use crate::engine::Engine;
 use crate::guard::{GuardSpan, Outcome};
 use crate::handle::{CounterHandle, GaugeHandle, HistogramHandle};
 use crate::labels::{ErrorKind, MemoryStat, ModelSize, ModelType, Pass, Status, Target};
@@ -56,15 +56,15 @@ pub(crate) fn limit_set_by_application() -> bool {
     LIMIT_SET_BY_APPLICATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-static COMPILATIONS: &Family<CounterCell, (Target, Status, ModelType)> = &catalog::COMPILATIONS.0;
-static DURATION: &Family<HistogramCell, (Target, ModelSize)> = &catalog::COMPILATION_DURATION.0;
-static ERRORS: &Family<CounterCell, (Target, ErrorKind)> = &catalog::COMPILATION_ERRORS.0;
-static CACHE_HITS: &Family<CounterCell, (Target,)> = &catalog::CACHE_HITS.0;
-static CACHE_MISSES: &Family<CounterCell, (Target,)> = &catalog::CACHE_MISSES.0;
-static MEMORY: &Family<GaugeCell, (Target, MemoryStat)> = &catalog::MEMORY_USAGE.0;
-static MEMORY_LIMIT: &Family<GaugeCell, ()> = &catalog::MEMORY_LIMIT.0;
-static PASS_DURATION: &Family<HistogramCell, (Pass, Target)> = &catalog::PASS_DURATION.0;
-static PASS_FAILURES: &Family<CounterCell, (Pass, Target)> = &catalog::PASS_FAILURES.0;
+static COMPILATIONS: &Engine<CounterCell, (Target, Status, ModelType)> = &declared::COMPILATIONS.0;
+static DURATION: &Engine<HistogramCell, (Target, ModelSize)> = &declared::COMPILATION_DURATION.0;
+static ERRORS: &Engine<CounterCell, (Target, ErrorKind)> = &declared::COMPILATION_ERRORS.0;
+static CACHE_HITS: &Engine<CounterCell, (Target,)> = &declared::CACHE_HITS.0;
+static CACHE_MISSES: &Engine<CounterCell, (Target,)> = &declared::CACHE_MISSES.0;
+static MEMORY: &Engine<GaugeCell, (Target, MemoryStat)> = &declared::MEMORY_USAGE.0;
+static MEMORY_LIMIT: &Engine<GaugeCell, ()> = &declared::MEMORY_LIMIT.0;
+static PASS_DURATION: &Engine<HistogramCell, (Pass, Target)> = &declared::PASS_DURATION.0;
+static PASS_FAILURES: &Engine<CounterCell, (Pass, Target)> = &declared::PASS_FAILURES.0;
 
 /// Counts one finished compilation in `photon_compilations_total`.
 #[inline]

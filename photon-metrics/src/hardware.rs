@@ -32,18 +32,18 @@
 //! hardware::observe_inference_latency(DeviceType::Mzi, 0.000_35);
 //! ```
 
-use crate::catalog;
-use crate::family::Family;
+use crate::catalog::declared;
+use crate::engine::Engine;
 use crate::handle::{GaugeHandle, HistogramHandle, IntGaugeHandle};
 use crate::labels::{DeviceId, DeviceType, Location};
 use crate::store::cell::{GaugeCell, HistogramCell};
 
-static STATUS: &Family<GaugeCell, (DeviceId, DeviceType)> = &catalog::DEVICE_STATUS.0;
-static POWER: &Family<GaugeCell, (DeviceId,)> = &catalog::OPTICAL_POWER.0;
-static TEMPERATURE: &Family<GaugeCell, (DeviceId,)> = &catalog::DEVICE_TEMPERATURE.0;
-static DRIFT: &Family<GaugeCell, (DeviceId,)> = &catalog::CALIBRATION_DRIFT.0;
-static LATENCY: &Family<HistogramCell, (DeviceType,)> = &catalog::INFERENCE_LATENCY.0;
-static ACTIVE: &Family<GaugeCell, (DeviceType, Location)> = &catalog::ACTIVE_DEVICES.0;
+static STATUS: &Engine<GaugeCell, (DeviceId, DeviceType)> = &declared::DEVICE_STATUS.0;
+static POWER: &Engine<GaugeCell, (DeviceId,)> = &declared::OPTICAL_POWER.0;
+static TEMPERATURE: &Engine<GaugeCell, (DeviceId,)> = &declared::DEVICE_TEMPERATURE.0;
+static DRIFT: &Engine<GaugeCell, (DeviceId,)> = &declared::CALIBRATION_DRIFT.0;
+static LATENCY: &Engine<HistogramCell, (DeviceType,)> = &declared::INFERENCE_LATENCY.0;
+static ACTIVE: &Engine<GaugeCell, (DeviceType, Location)> = &declared::ACTIVE_DEVICES.0;
 
 /// Sets `photon_device_status{device_id, device_type}` to 1 (up) or 0 (down).
 #[inline]

@@ -59,20 +59,23 @@
 //! init                    install: builder, environment, guard
 //! export::prometheus      the exporter and its builder; the listener, push,
 //!   listener, push, otlp  OTLP; they serve renders of the store
-//! export::encode          text, OpenMetrics and protobuf renders of a store
-//! compiler hardware       typed helpers and handle functions; families'
-//!   runtime process       wrappers; the process sampler
-//!   families
-//! family lifecycle        the record engine (a family's table in the
-//!                         installed store); retirement and idle expiry
-//! handle                  a series resolved once
+//! export::encode runtime  text, OpenMetrics and protobuf renders of a store;
+//!   process               the runtime's helpers; the process sampler
+//! compiler hardware       typed helpers and handle functions; retirement
+//!   lifecycle selfmon     and idle expiry; self-monitoring figures;
+//!   catalog               the catalog's listing and reserved names
+//! catalog::declared       the catalog's families: one `family!`
+//! families                the typed wrappers; every family by name
+//! engine                  the record engine (a family's table in the
+//!                         installed store)
 //! store                   our Prometheus store: tables, cells, native buckets,
-//!                         exemplars, the facade's series and keys
-//! catalog                 the catalog's families, in order
-//! registry                application families, registered by `family!`
+//!                         exemplars, the facade's series and keys; the recorder
+//! handle guard            a series resolved once; labels by name
+//!   families::label_values
+//! registry                every family, registered by `family!` (the catalog's first)
 //! catalog::spec           what a family is
-//! labels                  label values: closed enums, open interned values,
-//!                         their texts, caps and lives
+//! labels                  label values: the catalog's `derive(Label)` types,
+//!                         open interned values, their texts, caps and lives
 //! ```
 //!
 //! A row's module may import from any row below it: `export::encode`
@@ -109,9 +112,9 @@ extern crate self as photon_metrics;
 pub mod catalog;
 mod classify;
 pub mod compiler;
+mod engine;
 pub mod export;
 pub mod families;
-mod family;
 mod guard;
 pub mod handle;
 pub mod hardware;

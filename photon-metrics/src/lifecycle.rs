@@ -33,10 +33,8 @@
 //! `rate()` over a window that spans the gap uses the samples of both
 //! lives as one series with a reset.
 
-use crate::catalog;
-use crate::labels::{
-    self, stamp, DeviceId, ErrorKind, Location, ModelType, OpenLabel, Pass, Target,
-};
+use crate::catalog::declared;
+use crate::labels::{self, LabelSet, MonitoredLabel, OpenLabel};
 use crate::store::Store;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -48,6 +46,7 @@ static SWEEP: Mutex<()> = Mutex::new(());
 
 /// Makes `store` one whose series retirements remove.
 pub(crate) fn register(store: &Arc<Store>) {
+    labels::on_retire(remove_from_stores);
     let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
     stores.retain(|s| s.strong_count() > 0);
     stores.push(Arc::downgrade(store));
@@ -58,17 +57,13 @@ fn stores() -> Vec<Arc<Store>> {
     stores.iter().filter_map(Weak::upgrade).collect()
 }
 
-/// Retires the value behind `raw`: ends its life, removes its series from
-/// every store, then lets its slot rest for reuse.
-pub(crate) fn retire(label: OpenLabel, raw: u32) -> bool {
-    let Some(slot) = labels::begin_retire(label, raw) else {
-        return false;
-    };
+/// Removes the series of `label`'s value in `slot` from every store: the
+/// middle of a retirement ([`labels::retire`]), between the end of the
+/// value's life and its slot's rest.
+fn remove_from_stores(label: OpenLabel, slot: usize) {
     for store in stores() {
         store.remove_value(label, slot);
     }
-    labels::finish_retire(label, slot);
-    true
 }
 
 /// What runs before every render of `store`: the idle sweep, then the
@@ -98,66 +93,46 @@ fn sweep_idle() {
     }
     for (label, expiry) in expiring {
         for raw in labels::idle_values(label, now.saturating_sub(expiry)) {
-            retire(label, raw);
+            labels::retire(label, raw);
         }
     }
 }
 
 fn publish(store: &Store) {
     let (Some(values), Some(caps), Some(stale), Some(overflow)) = (
-        catalog::LABEL_VALUES.0.table_in(store),
-        catalog::LABEL_CAP.0.table_in(store),
-        catalog::STALE_RECORDS.0.table_in(store),
-        catalog::LABEL_OVERFLOW.0.table_in(store),
+        declared::LABEL_VALUES.0.table_in(store),
+        declared::LABEL_CAP.0.table_in(store),
+        declared::STALE_RECORDS.0.table_in(store),
+        declared::LABEL_OVERFLOW.0.table_in(store),
     ) else {
         return;
     };
-    for label in labels::all_labels() {
-        let index = labels::ClosedLabel::slot(label);
-        if let Some(cell) = values.cell(index, stamp::LIVE) {
+    let monitored = labels::all_labels()
+        .into_iter()
+        .filter(|l| *l != MonitoredLabel::LABEL);
+    for label in monitored {
+        // The figures of `label` go to the series of its name; past
+        // `MAX_OPEN_LABELS` names, to `__overflow__`'s (the last name
+        // there wins: a set, not a sum).
+        let Ok(name) = MonitoredLabel::new(label.as_str()) else {
+            continue;
+        };
+        let at = |strides: &[usize; labels::MAX_LABELS]| ((name,).flat(strides), (name,).stamp());
+        let (index, stamp) = at(&values.layout.strides);
+        if let Some(cell) = values.cell(index, stamp) {
             cell.set(labels::live_values(label) as f64);
         }
-        if let Some(cell) = caps.cell(index, stamp::LIVE) {
+        let (index, stamp) = at(&caps.layout.strides);
+        if let Some(cell) = caps.cell(index, stamp) {
             cell.set(labels::cap(label) as f64);
         }
-        if let Some(cell) = stale.cell(index, stamp::LIVE) {
+        let (index, stamp) = at(&stale.layout.strides);
+        if let Some(cell) = stale.cell(index, stamp) {
             cell.absolute(labels::stale_records(label));
         }
-        if let Some(cell) = overflow.cell(index, stamp::LIVE) {
+        let (index, stamp) = at(&overflow.layout.strides);
+        if let Some(cell) = overflow.cell(index, stamp) {
             cell.absolute(labels::overflow_records(label));
         }
     }
 }
-
-macro_rules! retire {
-    ($($ty:ident),*) => {$(
-        impl $ty {
-            /// Retires this value: every series carrying it, in every
-            /// family, is removed at once (the next scrape no longer has
-            /// them, so alerts on them resolve), and its slot goes back to
-            /// the label's cap for a new value after
-            /// [`set_reuse_delay`](crate::labels::set_reuse_delay).
-            ///
-            /// Copies of this value made before keep existing and stay
-            /// safe: they record nothing (counted in
-            /// `photon_metrics_stale_records_total{label}`), even once the
-            /// slot serves another value, and show as
-            /// [`RETIRED_VALUE`](crate::labels::RETIRED_VALUE). Creating
-            /// the same text again makes a new value whose counters start
-            /// from 0.
-            ///
-            /// Returns `false` when there was nothing to retire: the value
-            /// was retired already, or it is the overflow value (which is
-            /// never retired).
-            ///
-            /// Cost: one lock of the label, then, per family with this
-            /// label, one write lock of its table and one lookup per
-            /// series that could carry the value.
-            pub fn retire(self) -> bool {
-                retire(Self::LABEL, self.to_raw())
-            }
-        }
-    )*};
-}
-
-retire!(Target, ModelType, ErrorKind, DeviceId, Location, Pass);

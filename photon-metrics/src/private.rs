@@ -39,12 +39,17 @@ pub const fn valid_buckets(bounds: &[f64]) -> bool {
 /// check: an application open label of that name would share its
 /// self-monitoring series).
 pub const fn is_catalog_open_label(name: &str) -> bool {
-    use crate::labels::ClosedLabel;
-    let values = <crate::labels::OpenLabel as ClosedLabel>::VALUES;
+    let families = crate::catalog::declared::LABELS;
     let mut i = 0;
-    while i < values.len() {
-        if crate::labels::same_str(values[i], name) {
-            return true;
+    while i < families.len() {
+        let mut j = 0;
+        while j < families[i].len() {
+            if let crate::labels::LabelName::Open { name: open, .. } = families[i][j] {
+                if crate::labels::same_str(open, name) {
+                    return true;
+                }
+            }
+            j += 1;
         }
         i += 1;
     }
@@ -53,7 +58,7 @@ pub const fn is_catalog_open_label(name: &str) -> bool {
 
 /// Retires an open value (what every open label type's `retire` does).
 pub fn retire(label: crate::labels::OpenLabel, raw: u32) -> bool {
-    crate::lifecycle::retire(label, raw)
+    crate::labels::retire(label, raw)
 }
 
 /// Whether a sampled span is current for exemplars: what every counter and
@@ -77,7 +82,7 @@ impl BenchHistogram {
     /// Classic buckets and the catalog latency histograms' native ones.
     pub fn with_native(bounds: &'static [f64]) -> Self {
         use crate::store::cell::{Cell, HistogramCell};
-        let spec = crate::catalog::INFERENCE_LATENCY.spec();
+        let spec = crate::catalog::declared::INFERENCE_LATENCY.spec();
         let mut shape = crate::store::table::shape(spec);
         shape.bounds = bounds;
         BenchHistogram(HistogramCell::new(shape))

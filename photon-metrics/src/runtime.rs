@@ -27,17 +27,17 @@
 //! drop(session);                             // photon_active_sessions -= 1
 //! ```
 
-use crate::catalog;
-use crate::family::{Family, HeldGauge};
+use crate::catalog::declared;
+use crate::engine::{Engine, HeldGauge};
 use crate::handle::{CounterHandle, GaugeHandle, IntGaugeHandle};
 use crate::labels::{DeviceType, ErrorKind};
 use crate::store::cell::{CounterCell, GaugeCell};
 
-static SESSIONS: &Family<GaugeCell, ()> = &catalog::ACTIVE_SESSIONS.0;
-static THROUGHPUT: &Family<GaugeCell, ()> = &catalog::THROUGHPUT.0;
-static OPS: &Family<CounterCell, (DeviceType,)> = &catalog::INFERENCE_OPS.0;
-static QUEUE: &Family<GaugeCell, ()> = &catalog::QUEUE_DEPTH.0;
-static ERRORS: &Family<CounterCell, (ErrorKind,)> = &catalog::RUNTIME_ERRORS.0;
+static SESSIONS: &Engine<GaugeCell, ()> = &declared::ACTIVE_SESSIONS.0;
+static THROUGHPUT: &Engine<GaugeCell, ()> = &declared::THROUGHPUT.0;
+static OPS: &Engine<CounterCell, (DeviceType,)> = &declared::INFERENCE_OPS.0;
+static QUEUE: &Engine<GaugeCell, ()> = &declared::QUEUE_DEPTH.0;
+static ERRORS: &Engine<CounterCell, (ErrorKind,)> = &declared::RUNTIME_ERRORS.0;
 
 /// A [handle](crate::handle) to `photon_active_sessions`, an integer gauge.
 /// [`start_session`]'s guard cannot leak a count; the handle is for a

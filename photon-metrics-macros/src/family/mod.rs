@@ -15,7 +15,7 @@ use syn::Result;
 /// `family! { … }`: every declaration checked, then expanded. Photon's
 /// catalog is the one invocation marked `#![catalog]`: its families
 /// register first, in the order written, and its names (listed in the
-/// `NAMES` constant the invocation adds) are refused to every other
+/// `NAMES` constant the invocation adds, beside its labels in `LABELS`) are refused to every other
 /// declaration at compile time.
 pub(crate) fn family(input: TokenStream) -> Result<TokenStream> {
     let ast::Families {
@@ -24,9 +24,11 @@ pub(crate) fn family(input: TokenStream) -> Result<TokenStream> {
     } = syn::parse2(input)?;
     let mut out = TokenStream::new();
     let mut names = Vec::new();
+    let mut label_sets = Vec::new();
     for (position, d) in declarations.into_iter().enumerate() {
         let checked = valid::check(d)?;
         names.push(checked.name.clone());
+        label_sets.push(checked.declaration.labels.clone());
         let place = catalog.then_some(position);
         out.extend(expand::expand(checked, place));
     }
@@ -34,6 +36,9 @@ pub(crate) fn family(input: TokenStream) -> Result<TokenStream> {
         out.extend(quote::quote! {
             /// The catalog's family names, in catalog order, for `const` checks.
             pub(crate) const NAMES: &[&str] = &[#(#names),*];
+            /// The catalog's families' labels, in catalog order, for `const` checks.
+            pub(crate) const LABELS: &[&[::photon_metrics::labels::LabelName]] =
+                &[#(<#label_sets as ::photon_metrics::labels::LabelSet>::NAMES),*];
         });
     }
     Ok(out)

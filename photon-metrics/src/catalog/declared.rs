@@ -12,8 +12,49 @@
 
 use crate::labels::{
     DeviceId, DeviceType, DropReason, ErrorKind, Location, MemoryStat, ModelSize, ModelType,
-    OpenLabel, Pass, Status, Target,
+    MonitoredLabel, Pass, Status, Target,
 };
+
+/// Bucket bounds of `photon_compilation_duration_seconds`, from the design.
+pub const COMPILATION_DURATION_BUCKETS: &[f64] =
+    &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Bucket bounds of `photon_inference_latency_seconds`: photonic inference
+/// runs from single microseconds (one pass through an MZI mesh) to whole
+/// seconds (a large batch with host round-trips), so the buckets step
+/// 1-2.5-5 per decade from 1 µs to 5 s.
+pub const INFERENCE_LATENCY_BUCKETS: &[f64] = &[
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_05,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+];
+
+/// Bucket bounds of `photon_pass_duration_seconds`: one MLIR pass on one
+/// operation runs from tens of microseconds (`cse` on a small function) to
+/// minutes (a whole-module pass on a large model), so the buckets step
+/// 1-2.5-5 per decade from 10 µs to 5 min.
+pub const PASS_DURATION_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
 
 crate::family! {
     #![catalog]
@@ -33,7 +74,7 @@ crate::family! {
         name = "photon_compilation_duration_seconds",
         unit = seconds,
         subsystem = compiler,
-        buckets = super::COMPILATION_DURATION_BUCKETS,
+        buckets = COMPILATION_DURATION_BUCKETS,
         native(schema = 3, max_buckets = 160),
         query = "histogram_quantile(0.95, sum by (le, target) (rate(photon_compilation_duration_seconds_bucket[5m])))",
     )]
@@ -92,7 +133,7 @@ crate::family! {
         name = "photon_pass_duration_seconds",
         unit = seconds,
         subsystem = compiler,
-        buckets = super::PASS_DURATION_BUCKETS,
+        buckets = PASS_DURATION_BUCKETS,
         query = "histogram_quantile(0.95, sum by (le, pass) (rate(photon_pass_duration_seconds_bucket[5m])))",
     )]
     pub(crate) static PASS_DURATION: Histogram<(Pass, Target)>;
@@ -148,7 +189,7 @@ crate::family! {
         name = "photon_inference_latency_seconds",
         unit = seconds,
         subsystem = hardware,
-        buckets = super::INFERENCE_LATENCY_BUCKETS,
+        buckets = INFERENCE_LATENCY_BUCKETS,
         native(schema = 3, max_buckets = 160),
         query = "histogram_quantile(0.99, sum by (le, device_type) (rate(photon_inference_latency_seconds_bucket[5m])))",
     )]
@@ -218,7 +259,7 @@ crate::family! {
         subsystem = self_monitoring,
         query = "sum by (label) (increase(photon_metrics_label_overflow_total[1h])) > 0",
     )]
-    pub(crate) static LABEL_OVERFLOW: Counter<(OpenLabel,)>;
+    pub(crate) static LABEL_OVERFLOW: Counter<(MonitoredLabel,)>;
 
     /// Values of each open label live now (interned and not retired, __overflow__ not counted), by
     /// label name; compare with photon_metrics_label_cap.
@@ -228,7 +269,7 @@ crate::family! {
         subsystem = self_monitoring,
         query = "photon_metrics_label_values / photon_metrics_label_cap",
     )]
-    pub(crate) static LABEL_VALUES: Gauge<(OpenLabel,)>;
+    pub(crate) static LABEL_VALUES: Gauge<(MonitoredLabel,)>;
 
     /// The cardinality cap of each open label: how many values it holds at once before new ones
     /// fold into __overflow__, by label name.
@@ -238,7 +279,7 @@ crate::family! {
         subsystem = self_monitoring,
         query = "photon_metrics_label_cap - photon_metrics_label_values",
     )]
-    pub(crate) static LABEL_CAP: Gauge<(OpenLabel,)>;
+    pub(crate) static LABEL_CAP: Gauge<(MonitoredLabel,)>;
 
     /// Records dropped because the label value they were made with had been retired (a handle kept
     /// past its retirement or idle expiry), by label name.
@@ -248,7 +289,7 @@ crate::family! {
         subsystem = self_monitoring,
         query = "sum by (label) (rate(photon_metrics_stale_records_total[5m]))",
     )]
-    pub(crate) static STALE_RECORDS: Counter<(OpenLabel,)>;
+    pub(crate) static STALE_RECORDS: Counter<(MonitoredLabel,)>;
 
     /// Spans that never reached the OTLP collector, by reason (queue_full: the collector is slower
     /// than the application; export_failed: unreachable or refused).

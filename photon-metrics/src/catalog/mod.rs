@@ -7,6 +7,25 @@
 //! exporter takes its buckets from them, and the tests under `monitoring/`
 //! check every dashboard and alert query against [`families()`].
 //!
+//! # The catalog is an application of the public API
+//!
+//! Photon's families are declared in `catalog/declared.rs` with the same
+//! [`family!`](crate::family) an application uses, and their label types
+//! with the same [`derive(Label)`](crate::Label) (`labels/closed.rs`,
+//! `labels/values.rs`). There is one registry, one kind of table, one
+//! record path and one encoder path. What remains special about the
+//! catalog is only this:
+//!
+//! * it is always linked, and registers first, in the order written (the
+//!   invocation is marked `#![catalog]`, which only this crate may use), so
+//!   [`families()`] and every exposition start with it in a fixed order;
+//! * its family names and open label names are reserved: an application's
+//!   `family!` or `derive(Label)` that takes one does not compile;
+//! * its families say which part of photon-mlir-bridge they describe
+//!   (`subsystem = compiler`, …; an application's are
+//!   [`Subsystem::Application`]), and its `Count` gauges hold integers
+//!   ([`FamilySpec::integer`]).
+//!
 //! ```
 //! let names: Vec<&str> = photon_metrics::catalog::families().iter().map(|f| f.name).collect();
 //! assert!(names.contains(&"photon_compilations_total"));
@@ -14,61 +33,13 @@
 //! assert_eq!(f.buckets.unwrap()[0], 0.1);
 //! ```
 
-mod declared;
+pub(crate) mod declared;
 mod spec;
 
-pub(crate) use declared::*;
-pub use spec::{FamilySpec, Kind, NativeBuckets, Subsystem, Unit};
-
-/// The native buckets of the catalog's latency histograms: schema 3 (each
-/// bucket 9 % wider than the one below), the zero bucket of the Go client
-/// (`2^-128`), at most 160 buckets a series (client_golang's usual limit).
-pub const LATENCY_NATIVE_BUCKETS: NativeBuckets = NativeBuckets {
-    schema: 3,
-    zero_threshold: 2.938_735_877_055_719e-39,
-    max_buckets: 160,
+pub use declared::{
+    COMPILATION_DURATION_BUCKETS, INFERENCE_LATENCY_BUCKETS, PASS_DURATION_BUCKETS,
 };
-
-/// Bucket bounds of `photon_compilation_duration_seconds`, from the design.
-pub const COMPILATION_DURATION_BUCKETS: &[f64] =
-    &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
-
-/// Bucket bounds of `photon_inference_latency_seconds`: photonic inference
-/// runs from single microseconds (one pass through an MZI mesh) to whole
-/// seconds (a large batch with host round-trips), so the buckets step
-/// 1-2.5-5 per decade from 1 µs to 5 s.
-pub const INFERENCE_LATENCY_BUCKETS: &[f64] = &[
-    0.000_001,
-    0.000_002_5,
-    0.000_005,
-    0.000_01,
-    0.000_025,
-    0.000_05,
-    0.000_1,
-    0.000_25,
-    0.000_5,
-    0.001,
-    0.002_5,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-];
-
-/// Bucket bounds of `photon_pass_duration_seconds`: one MLIR pass on one
-/// operation runs from tens of microseconds (`cse` on a small function) to
-/// minutes (a whole-module pass on a large model), so the buckets step
-/// 1-2.5-5 per decade from 10 µs to 5 min.
-pub const PASS_DURATION_BUCKETS: &[f64] = &[
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
-    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-];
+pub use spec::{FamilySpec, Kind, NativeBuckets, Subsystem, Unit, LATENCY_NATIVE_BUCKETS};
 
 /// Every registered family: the catalog's, in catalog order, then those
 /// applications declared with [`family!`](crate::family) and registered so
@@ -104,8 +75,8 @@ const SERIES_SUFFIXES: &[&str] = &["_bucket", "_count", "_sum", "_created", "_to
 /// compile time.
 pub const fn is_catalog_name(name: &str) -> bool {
     let mut i = 0;
-    while i < NAMES.len() {
-        let catalog = NAMES[i];
+    while i < declared::NAMES.len() {
+        let catalog = declared::NAMES[i];
         if crate::labels::same_str(name, catalog)
             || suffixed(name, catalog)
             || suffixed(catalog, name)
@@ -164,7 +135,7 @@ mod tests {
     fn the_catalog_registers_first_in_declaration_order() {
         let catalog = catalog();
         let names: Vec<&str> = catalog.iter().map(|f| f.name).collect();
-        assert_eq!(names, NAMES);
+        assert_eq!(names, declared::NAMES);
         assert_eq!(&families()[..catalog.len()], &catalog[..]);
         for (i, spec) in catalog.iter().enumerate() {
             assert_eq!(crate::registry::find(spec.name), Some((i, *spec)));

@@ -193,3 +193,12 @@ impl NativeBuckets {
         (-f64::from(self.schema)).exp2().exp2() - 1.0
     }
 }
+
+/// The native buckets of the catalog's latency histograms: schema 3 (each
+/// bucket 9 % wider than the one below), the zero bucket of the Go client
+/// (`2^-128`), at most 160 buckets a series (client_golang's usual limit).
+pub const LATENCY_NATIVE_BUCKETS: NativeBuckets = NativeBuckets {
+    schema: 3,
+    zero_threshold: 2.938_735_877_055_719e-39,
+    max_buckets: 160,
+};

@@ -80,9 +80,11 @@
 //! # From other languages
 //!
 //! [`Dynamic`] reaches any family by name with label values as raw
-//! handles: the C ABI's `photon_family_*` functions, the C++ wrapper's
-//! `photon::Family` and Python's `photon_metrics.Family` are this one
-//! table-driven path, so a family added to the catalog, or declared by an
+//! handles, and [`DynamicLabel`] makes those values for any label by its
+//! name: the C ABI's `photon_family_*` and `photon_label_*` functions, the
+//! C++ wrapper's `photon::Family` and `photon::LabelValue`, and Python's
+//! `photon_metrics.Family` and `LabelValue` are this one table-driven
+//! path, so a family or label added to the catalog, or declared by an
 //! application, needs no binding of its own in any of them.
 //!
 //! [`Target`]: crate::labels::Target
@@ -90,13 +92,15 @@
 //! [`FamilySpec::max_memory_bytes`]: crate::catalog::FamilySpec::max_memory_bytes
 
 mod dynamic;
+mod label_values;
 
 pub use dynamic::{Dynamic, DynamicError};
+pub use label_values::DynamicLabel;
 
 pub use crate::registry::{Declared, RegisterError, MAX_APPLICATION_FAMILIES};
 
 use crate::catalog::FamilySpec;
-use crate::family::Family;
+use crate::engine::Engine;
 use crate::labels::LabelSet;
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use quanta::Instant;
@@ -106,7 +110,7 @@ macro_rules! common {
         impl<L: LabelSet> $ty<L> {
             #[doc(hidden)]
             pub const fn __new(spec: FamilySpec) -> Self {
-                $ty(Family::new(spec))
+                $ty(Engine::new(spec))
             }
 
             /// The family's name, help, unit, kind, labels and buckets.
@@ -134,7 +138,7 @@ macro_rules! common {
 }
 
 /// An application counter family; declare it with [`family!`](crate::family).
-pub struct Counter<L: LabelSet>(pub(crate) Family<CounterCell, L>);
+pub struct Counter<L: LabelSet>(pub(crate) Engine<CounterCell, L>);
 common!(Counter, CounterCell);
 
 impl<L: LabelSet> Counter<L> {
@@ -157,7 +161,7 @@ impl<L: LabelSet> Counter<L> {
 }
 
 /// An application gauge family; declare it with [`family!`](crate::family).
-pub struct Gauge<L: LabelSet>(pub(crate) Family<GaugeCell, L>);
+pub struct Gauge<L: LabelSet>(pub(crate) Engine<GaugeCell, L>);
 common!(Gauge, GaugeCell);
 
 impl<L: LabelSet> Gauge<L> {
@@ -188,7 +192,7 @@ impl<L: LabelSet> Gauge<L> {
 /// Undoes a [`Gauge::track`] when dropped, in the store it was made in.
 #[must_use = "the gauge goes back down when the guard is dropped"]
 #[derive(Debug)]
-pub struct GaugeGuard(crate::family::HeldGauge);
+pub struct GaugeGuard(crate::engine::HeldGauge);
 
 impl Drop for GaugeGuard {
     fn drop(&mut self) {
@@ -197,7 +201,7 @@ impl Drop for GaugeGuard {
 }
 
 /// An application histogram family; declare it with [`family!`](crate::family).
-pub struct Histogram<L: LabelSet>(pub(crate) Family<HistogramCell, L>);
+pub struct Histogram<L: LabelSet>(pub(crate) Engine<HistogramCell, L>);
 common!(Histogram, HistogramCell);
 
 impl<L: LabelSet> Histogram<L> {

@@ -1,5 +1,6 @@
-//! Open label sets: which open labels there are ([`OpenLabel`]: the
-//! catalog's six, and each application's [`OpenDef`]), and the interner
+//! Open label sets: which open labels there are ([`OpenLabel`], each an
+//! [`OpenDef`] that [`derive(Label)`](crate::Label) declares, for the
+//! catalog's label types as for an application's), and the interner
 //! behind each: validation, interning under the cap, retirement, and the
 //! bookkeeping idle expiry reads. The values' types are in
 //! [`values`](super::values), the handle's packing in [`raw`](super::raw),
@@ -16,7 +17,7 @@
 
 use super::raw::{raw, raw_generation, raw_slot, GENERATIONS};
 use super::text::{LabelText, SlotText};
-use super::{ClosedLabel, LabelError};
+use super::LabelError;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
@@ -40,127 +41,54 @@ pub const MAX_VALUE_LEN: usize = 128;
 /// unless changed with [`set_reuse_delay`](super::set_reuse_delay).
 pub const DEFAULT_REUSE_DELAY: Duration = Duration::from_secs(1);
 
-impl OpenLabel {
-    /// The default cap: how many distinct values this label holds at once
-    /// before folding new ones into `__overflow__`. Retired values
-    /// ([`DeviceId::retire`](super::DeviceId::retire), idle expiry) give their slot back.
-    ///
-    /// | label        | default | why |
-    /// |--------------|---------|-----|
-    /// | `target`     | 32      | hardware backends a compiler build supports |
-    /// | `model_type` | 64      | model architectures (resnet, bert, …), not model ids |
-    /// | `error_kind` | 64      | error enum variants |
-    /// | `device_id`  | 1024    | devices one process drives |
-    /// | `location`   | 64      | racks or sites |
-    /// | `pass`       | 256     | an MLIR compiler's passes, plugins included (upstream MLIR registers about 200) |
-    pub const fn default_cap(self) -> usize {
-        match self {
-            OpenLabel::Target => 32,
-            OpenLabel::Pass => 256,
-            OpenLabel::ModelType | OpenLabel::ErrorKind | OpenLabel::Location => 64,
-            OpenLabel::DeviceId => 1024,
-            OpenLabel::Own(def) => def.cap,
-        }
-    }
-
-    /// The default idle expiry: how long a value may go without a record
-    /// before it is retired by itself (`None`: never).
-    ///
-    /// | label        | default | why |
-    /// |--------------|---------|-----|
-    /// | `target`     | none    | a build's backends are few and fixed; a quiet one is still configured |
-    /// | `model_type` | 24 h    | a compile server sees new architectures every day; one unseen for a day has left, and a day is longer than any `rate()` window a dashboard uses |
-    /// | `error_kind` | none    | bounded by the code's error enums; `increase(…[7d])` wants the rare ones kept |
-    /// | `device_id`  | none    | a silent device is news: its last status must stay until it is retired on purpose |
-    /// | `location`   | none    | racks and sites are few and stable |
-    /// | `pass`       | none    | a build's passes are fixed; a plugin's are retired when it is unloaded |
-    pub const fn default_idle_expiry(self) -> Option<Duration> {
-        match self {
-            OpenLabel::ModelType => Some(Duration::from_secs(24 * 60 * 60)),
-            OpenLabel::Target
-            | OpenLabel::ErrorKind
-            | OpenLabel::DeviceId
-            | OpenLabel::Location
-            | OpenLabel::Pass => None,
-            OpenLabel::Own(def) => match def.expiry_secs {
-                0 => None,
-                secs => Some(Duration::from_secs(secs)),
-            },
-        }
-    }
-}
-
-/// The open (interned, capped) labels: the catalog's six, and every open
-/// label an application declares with [`derive(Label)`](crate::Label); also
-/// the values of the self-monitoring `label` label on
-/// `photon_metrics_label_overflow_total` and its siblings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OpenLabel {
-    /// [`Target`](super::Target).
-    Target,
-    /// [`ModelType`](super::ModelType).
-    ModelType,
-    /// [`ErrorKind`](super::ErrorKind).
-    ErrorKind,
-    /// [`DeviceId`](super::DeviceId).
-    DeviceId,
-    /// [`Location`](super::Location).
-    Location,
-    /// [`Pass`](super::Pass).
-    Pass,
-    /// An application's open label, declared with [`derive(Label)`](crate::Label).
-    Own(&'static OpenDef),
-}
+/// An open (interned, capped) label: the handle of its [`OpenDef`], which
+/// [`derive(Label)`](crate::Label) declares, one per label type. Every
+/// open label type has one as its `LABEL`
+/// ([`DeviceId::LABEL`](super::DeviceId::LABEL)); the functions of
+/// [`crate::labels`] that configure or read a label take it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenLabel(&'static OpenDef);
 
 impl OpenLabel {
-    /// The catalog's open labels, in slot order.
-    pub const ALL: &'static [OpenLabel] = &[
-        OpenLabel::Target,
-        OpenLabel::ModelType,
-        OpenLabel::ErrorKind,
-        OpenLabel::DeviceId,
-        OpenLabel::Location,
-        OpenLabel::Pass,
-    ];
+    #[doc(hidden)]
+    pub const fn new(def: &'static OpenDef) -> Self {
+        OpenLabel(def)
+    }
 
-    /// The label's name as exported (also its value in the `label` label).
+    #[doc(hidden)]
+    pub const fn def(self) -> &'static OpenDef {
+        self.0
+    }
+
+    /// The label's name as exported (also its value in the `label` label
+    /// of the self-monitoring families).
     pub const fn as_str(self) -> &'static str {
-        match self {
-            OpenLabel::Target => "target",
-            OpenLabel::ModelType => "model_type",
-            OpenLabel::ErrorKind => "error_kind",
-            OpenLabel::DeviceId => "device_id",
-            OpenLabel::Location => "location",
-            OpenLabel::Pass => "pass",
-            OpenLabel::Own(def) => def.name(),
+        self.0.name
+    }
+
+    /// The default cap, as declared (`#[label(cap = …)]`, else 64): how
+    /// many distinct values this label holds at once before folding new
+    /// ones into `__overflow__`. Retired values (`retire()`, idle expiry)
+    /// give their slot back. The catalog's are documented on each type
+    /// ([`DeviceId`](super::DeviceId) and siblings).
+    pub const fn default_cap(self) -> usize {
+        self.0.cap
+    }
+
+    /// The default idle expiry, as declared (`#[label(idle_expiry_secs =
+    /// …)]`): how long a value may go without a record before it is retired
+    /// by itself (`None`: never).
+    pub const fn default_idle_expiry(self) -> Option<Duration> {
+        match self.0.expiry_secs {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
         }
     }
 }
 
-impl ClosedLabel for OpenLabel {
-    const NAME: &'static str = "label";
-    const VALUES: &'static [&'static str] = &[
-        "target",
-        "model_type",
-        "error_kind",
-        "device_id",
-        "location",
-        "pass",
-    ];
-    /// The catalog's labels by their order; an application's after them,
-    /// in the order they were first used (see [`OpenDef`]).
-    #[inline]
-    fn slot(self) -> usize {
-        match self {
-            OpenLabel::Target => 0,
-            OpenLabel::ModelType => 1,
-            OpenLabel::ErrorKind => 2,
-            OpenLabel::DeviceId => 3,
-            OpenLabel::Location => 4,
-            OpenLabel::Pass => 5,
-            OpenLabel::Own(def) => Self::VALUES.len() + def.index(),
-        }
+impl fmt::Debug for OpenLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OpenLabel").field(&self.as_str()).finish()
     }
 }
 
@@ -173,17 +101,22 @@ impl fmt::Display for OpenLabel {
 impl FromStr for OpenLabel {
     type Err = LabelError;
 
-    /// The catalog's open labels and every application label in use.
+    /// Every open label in use: the catalog's (in use from the first store)
+    /// and every application's whose values were created.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OpenLabel::ALL
+        let labels = all_labels();
+        labels
             .iter()
             .copied()
-            .chain(own_labels())
             .find(|v| v.as_str() == s)
             .ok_or_else(|| LabelError::UnknownVariant {
                 label: "label",
                 value: s.to_string(),
-                expected: <OpenLabel as ClosedLabel>::VALUES.join(", "),
+                expected: labels
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }
@@ -241,34 +174,27 @@ const INTERNER: Interner = Interner {
     expiry_ms: AtomicU64::new(0),
 };
 
-static INTERNERS: [Interner; OpenLabel::ALL.len()] = [INTERNER; OpenLabel::ALL.len()];
-
 /// The reuse delay in milliseconds; `u64::MAX` = the default.
 pub(super) static REUSE_DELAY_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 pub(super) fn interner(label: OpenLabel) -> &'static Interner {
-    match label {
-        OpenLabel::Own(def) => &def.interner,
-        catalog => &INTERNERS[catalog.slot()],
-    }
+    &label.0.interner
 }
 
-/// The most open labels applications may declare in one process.
-pub const MAX_OWN_LABELS: usize = 64;
-
-/// An application's open label: its name, default cap and idle expiry,
-/// and its interner. [`derive(Label)`](crate::Label) declares one `static`
-/// per label type; it is not built by hand.
+/// An open label: its name, default cap and idle expiry, and its
+/// interner. [`derive(Label)`](crate::Label) declares one `static` per
+/// label type; it is not built by hand.
 ///
-/// A label takes its slot in the self-monitoring `label` label (after the
-/// catalog's) the first time one of its values is created, in that order.
+/// A label is *in use* (listed by the self-monitoring families, parsed by
+/// [`OpenLabel`]'s `FromStr`) from its first value, or from the first
+/// store for a label of a registered family.
 pub struct OpenDef {
     name: &'static str,
     cap: usize,
     /// 0: no idle expiry.
     expiry_secs: u64,
     interner: Interner,
-    index: OnceLock<usize>,
+    in_use: OnceLock<()>,
 }
 
 impl OpenDef {
@@ -279,7 +205,7 @@ impl OpenDef {
             cap,
             expiry_secs,
             interner: INTERNER,
-            index: OnceLock::new(),
+            in_use: OnceLock::new(),
         }
     }
 
@@ -288,40 +214,24 @@ impl OpenDef {
         self.name
     }
 
-    /// This label's position among the applications' open labels, taken
-    /// on first use (a second label of the same name shares the first's).
-    ///
-    /// # Panics
-    /// When this would be the process's 65th application open label
-    /// ([`MAX_OWN_LABELS`]): the `label` label of the self-monitoring
-    /// families is sized for that many.
-    pub(crate) fn index(&'static self) -> usize {
-        *self.index.get_or_init(|| {
-            let mut own = OWN.lock().unwrap_or_else(|e| e.into_inner());
-            // Two labels of one name (two crates, say): one self-monitoring
-            // series for both, rather than two series of one name, which
-            // would fail the whole scrape.
-            if let Some(index) = own.iter().position(|d| d.name == self.name) {
+    /// Puts the label in use (once): a second label of the same name (two
+    /// crates, say) shares the first's self-monitoring series, with a
+    /// warning, rather than making two series of one name, which would
+    /// fail the whole scrape.
+    fn register(&'static self) {
+        self.in_use.get_or_init(|| {
+            let mut in_use = IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+            if in_use.iter().any(|d| d.name == self.name) {
                 crate::warning::warn(|| {
                     tracing::warn!(
                         label = self.name,
-                        "two application open labels are named `{}`; they share its self-monitoring series (headroom shows the first)",
+                        "two open labels are named `{}`; they share its self-monitoring series",
                         self.name
                     );
                 });
-                return index;
             }
-            let index = own.len();
-            assert!(
-                index < MAX_OWN_LABELS,
-                "label `{}` would be this process's {}th application open label; the limit is {MAX_OWN_LABELS}",
-                self.name,
-                index + 1
-            );
-            own.push(self);
-            let _ = OWN_SLOTS[index].set(self);
-            index
-        })
+            in_use.push(self);
+        });
     }
 }
 
@@ -348,29 +258,22 @@ impl fmt::Debug for OpenDef {
     }
 }
 
-static OWN: Mutex<Vec<&'static OpenDef>> = Mutex::new(Vec::new());
-static OWN_SLOTS: [OnceLock<&'static OpenDef>; MAX_OWN_LABELS] =
-    [const { OnceLock::new() }; MAX_OWN_LABELS];
+/// Every open label in use, in the order each came into use.
+static IN_USE: Mutex<Vec<&'static OpenDef>> = Mutex::new(Vec::new());
 
-/// Every application open label in use, in slot order.
-pub(crate) fn own_labels() -> Vec<OpenLabel> {
-    OWN.lock()
+/// Puts `label` in use (see [`OpenDef`]).
+pub(crate) fn register_label(label: OpenLabel) {
+    label.0.register();
+}
+
+/// Every open label in use, in the order each came into use.
+pub(crate) fn all_labels() -> Vec<OpenLabel> {
+    IN_USE
+        .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
-        .map(|def| OpenLabel::Own(def))
+        .map(|def| OpenLabel(def))
         .collect()
-}
-
-/// The catalog's open labels, then every application's in use.
-pub(crate) fn all_labels() -> Vec<OpenLabel> {
-    let mut all = OpenLabel::ALL.to_vec();
-    all.extend(own_labels());
-    all
-}
-
-/// The name of the application open label in position `index`, if any.
-pub(crate) fn own_label_name(index: usize) -> Option<&'static str> {
-    OWN_SLOTS.get(index)?.get().map(|def| def.name)
 }
 
 /// Milliseconds since the first call: the clock of idle expiry.
@@ -485,9 +388,7 @@ fn validate(label: OpenLabel, value: &str) -> Result<(), LabelError> {
 /// generation).
 pub(crate) fn intern(label: OpenLabel, value: &str) -> Result<u32, LabelError> {
     validate(label, value)?;
-    if let OpenLabel::Own(def) = label {
-        def.index();
-    }
+    label.0.register();
     let interner = interner(label);
     let state = interner.state(label);
     let mut inner = state.inner();
@@ -567,6 +468,30 @@ pub(crate) fn begin_retire(label: OpenLabel, raw: u32) -> Option<usize> {
         .then_some(slot)
 }
 
+/// What removes a retired value's series from every store: set by the
+/// series lifecycle when the first store is made (the label layer knows no
+/// store), so a retirement before any store only ends the value's life.
+static REMOVE_SERIES: OnceLock<fn(OpenLabel, usize)> = OnceLock::new();
+
+/// Sets what removes a retired value's series (once; see [`REMOVE_SERIES`]).
+pub(crate) fn on_retire(remove: fn(OpenLabel, usize)) {
+    let _ = REMOVE_SERIES.set(remove);
+}
+
+/// Retires the value behind `raw`: ends its life, removes its series from
+/// every store, then lets its slot rest for reuse; `false` when it was not
+/// live (see [`begin_retire`]).
+pub(crate) fn retire(label: OpenLabel, raw: u32) -> bool {
+    let Some(slot) = begin_retire(label, raw) else {
+        return false;
+    };
+    if let Some(remove) = REMOVE_SERIES.get() {
+        remove(label, slot);
+    }
+    finish_retire(label, slot);
+    true
+}
+
 /// Second half of a retirement: the slot's series are gone, so it may rest
 /// and then serve a new value, unless it has used up its generations.
 pub(crate) fn finish_retire(label: OpenLabel, slot: usize) {
@@ -611,6 +536,7 @@ pub(crate) fn seen(label: OpenLabel, slot: usize, generation: u32, now_ms: u64) 
 mod tests {
     use super::*;
     use crate::labels::settings::{cap, set_cap, set_reuse_delay};
+    use crate::labels::LabelValue;
     use crate::labels::{DeviceId, ErrorKind, Location, ModelType, MAX_CAP};
 
     #[test]
@@ -652,11 +578,11 @@ mod tests {
     #[test]
     fn cap_out_of_range_is_refused() {
         assert!(matches!(
-            set_cap(OpenLabel::Target, 0),
+            set_cap(crate::labels::Target::LABEL, 0),
             Err(LabelError::CapOutOfRange { .. })
         ));
         assert!(matches!(
-            set_cap(OpenLabel::Target, MAX_CAP + 1),
+            set_cap(crate::labels::Target::LABEL, MAX_CAP + 1),
             Err(LabelError::CapOutOfRange { .. })
         ));
     }
@@ -666,7 +592,7 @@ mod tests {
         // Location: no other unit test fills it. Fill the cap, so the next
         // value can only come from a retired slot.
         set_reuse_delay(Duration::from_millis(50));
-        let cap = cap(OpenLabel::Location);
+        let cap = cap(crate::labels::Location::LABEL);
         let values: Vec<Location> = (0..cap)
             .map(|i| Location::new(&format!("gen-rack-{i}")).unwrap())
             .filter(|v| !v.is_overflow())
@@ -674,13 +600,13 @@ mod tests {
         let full = Location::new("gen-rack-one-too-many").unwrap();
         assert!(full.is_overflow());
         let old = values[0];
-        let slot = begin_retire(OpenLabel::Location, old.to_raw()).unwrap();
+        let slot = begin_retire(crate::labels::Location::LABEL, old.to_raw()).unwrap();
         assert_eq!(
-            begin_retire(OpenLabel::Location, old.to_raw()),
+            begin_retire(crate::labels::Location::LABEL, old.to_raw()),
             None,
             "twice"
         );
-        finish_retire(OpenLabel::Location, slot);
+        finish_retire(crate::labels::Location::LABEL, slot);
         assert!(!old.is_live());
         assert_eq!(old.as_str(), RETIRED_VALUE);
         // Resting: the slot is not handed out yet.

@@ -6,10 +6,7 @@
 //! A family declared with labels in the wrong order, too few or too many is
 //! therefore a compile error, not a first-record panic.
 
-use super::{
-    ClosedLabel, DeviceId, DeviceType, DropReason, ErrorKind, LabelName, LabelText, Location,
-    MemoryStat, ModelSize, ModelType, OpenLabel, Pass, Status, Target,
-};
+use super::{LabelName, LabelText};
 
 /// The most labels a family can have: a series' stamp holds each label's
 /// generation, and three of them fill the word below its flag bits.
@@ -54,8 +51,8 @@ pub(crate) mod stamp {
 /// A label type: one value of a known label name, with its slot in a
 /// family's table and its exported text.
 ///
-/// Implemented by the catalog's label types and by
-/// [`derive(Label)`](crate::Label); not meant to be implemented by hand.
+/// Implemented by [`derive(Label)`](crate::Label), for the catalog's label
+/// types as for an application's; not meant to be implemented by hand.
 pub trait LabelValue: Copy + 'static {
     /// The label this type fills.
     const NAME: LabelName;
@@ -70,61 +67,6 @@ pub trait LabelValue: Copy + 'static {
     /// Whether the value is still live (always, for closed labels).
     fn is_live(self) -> bool;
 }
-
-macro_rules! closed_value {
-    ($($ty:ident => $name:ident),* $(,)?) => {$(
-        impl LabelValue for $ty {
-            const NAME: LabelName = LabelName::$name;
-            #[inline(always)]
-            fn slot(self) -> usize {
-                ClosedLabel::slot(self)
-            }
-            #[inline(always)]
-            fn generation(self) -> u32 {
-                0
-            }
-            fn text(self) -> LabelText {
-                LabelText::from(self.as_str())
-            }
-            fn is_live(self) -> bool {
-                true
-            }
-        }
-    )*};
-}
-
-closed_value! {
-    Status => Status,
-    ModelSize => ModelSize,
-    MemoryStat => MemoryStat,
-    DeviceType => DeviceType,
-    OpenLabel => Label,
-    DropReason => DropReason,
-}
-
-macro_rules! open_value {
-    ($($ty:ident),* $(,)?) => {$(
-        impl LabelValue for $ty {
-            const NAME: LabelName = LabelName::$ty;
-            #[inline(always)]
-            fn slot(self) -> usize {
-                $ty::slot(self)
-            }
-            #[inline(always)]
-            fn generation(self) -> u32 {
-                $ty::generation(self)
-            }
-            fn text(self) -> LabelText {
-                self.as_str()
-            }
-            fn is_live(self) -> bool {
-                $ty::is_live(&self)
-            }
-        }
-    )*};
-}
-
-open_value!(Target, ModelType, ErrorKind, DeviceId, Location, Pass);
 
 /// The labels of one family: `()` or a tuple of one to [`MAX_LABELS`]
 /// [`LabelValue`]s, in the family's label order.

@@ -13,11 +13,11 @@ use std::time::Duration;
 /// [`LabelError::CapFrozen`].
 ///
 /// ```
-/// use photon_metrics::labels::{set_cap, cap, OpenLabel, Location};
-/// set_cap(OpenLabel::Location, 8).unwrap();
-/// assert_eq!(cap(OpenLabel::Location), 8);
+/// use photon_metrics::labels::{set_cap, cap, Location};
+/// set_cap(Location::LABEL, 8).unwrap();
+/// assert_eq!(cap(Location::LABEL), 8);
 /// let _ = Location::new("rack-1").unwrap();
-/// assert!(set_cap(OpenLabel::Location, 16).is_err());
+/// assert!(set_cap(Location::LABEL, 16).is_err());
 /// ```
 pub fn set_cap(label: OpenLabel, cap: usize) -> Result<(), LabelError> {
     if cap == 0 || cap > MAX_CAP {
@@ -54,12 +54,12 @@ pub fn cap(label: OpenLabel) -> usize {
 /// `photon_metrics_label_values{label}` exports.
 ///
 /// ```
-/// use photon_metrics::labels::{live_values, OpenLabel, ErrorKind};
-/// let before = live_values(OpenLabel::ErrorKind);
+/// use photon_metrics::labels::{live_values, ErrorKind};
+/// let before = live_values(ErrorKind::LABEL);
 /// let kind = ErrorKind::new("live-values-doc").unwrap();
-/// assert_eq!(live_values(OpenLabel::ErrorKind), before + 1);
+/// assert_eq!(live_values(ErrorKind::LABEL), before + 1);
 /// kind.retire();
-/// assert_eq!(live_values(OpenLabel::ErrorKind), before);
+/// assert_eq!(live_values(ErrorKind::LABEL), before);
 /// ```
 pub fn live_values(label: OpenLabel) -> usize {
     interner(label)
@@ -90,10 +90,10 @@ pub fn overflow_records(label: OpenLabel) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use photon_metrics::labels::{idle_expiry, set_idle_expiry, OpenLabel};
-/// assert_eq!(idle_expiry(OpenLabel::ModelType), Some(Duration::from_secs(86_400)));
-/// set_idle_expiry(OpenLabel::Location, Some(Duration::from_secs(3_600)));
-/// assert_eq!(idle_expiry(OpenLabel::Location), Some(Duration::from_secs(3_600)));
+/// use photon_metrics::labels::{idle_expiry, set_idle_expiry, Location, ModelType};
+/// assert_eq!(idle_expiry(ModelType::LABEL), Some(Duration::from_secs(86_400)));
+/// set_idle_expiry(Location::LABEL, Some(Duration::from_secs(3_600)));
+/// assert_eq!(idle_expiry(Location::LABEL), Some(Duration::from_secs(3_600)));
 /// ```
 pub fn set_idle_expiry(label: OpenLabel, expiry: Option<Duration>) {
     let ms = match expiry {

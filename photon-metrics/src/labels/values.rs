@@ -1,17 +1,17 @@
-//! The values of open labels: [`OpenValue`], the handle an application's
-//! label type wraps, and the catalog's six label types, each a `Copy`
-//! handle (see [`raw`](super::raw)) made by interning.
+//! The values of open labels: [`OpenValue`], the handle every open label
+//! type wraps, and the catalog's open label types, declared with
+//! [`derive(Label)`](crate::Label) as an application's are.
 
-use super::open::{current_text, intern, is_live, was_handed_out};
+use super::open::{current_text, intern, is_live, retire, was_handed_out};
 use super::raw::{raw_generation, raw_slot};
-use super::{LabelError, LabelText, OpenLabel, RETIRED_VALUE};
+use super::{LabelError, LabelText, OpenLabel};
+use crate::Label;
 use std::fmt;
-use std::str::FromStr;
 
-/// The handle an application's open label type wraps: what
+/// The handle every open label type wraps: what
 /// [`derive(Label)`](crate::Label) needs a newtype to hold, as
-/// `pub struct Tenant(OpenValue);`. It is the same 32-bit slot and
-/// generation the catalog's open labels are (see the module docs).
+/// `pub struct Tenant(OpenValue);`: a 32-bit slot and generation (see the
+/// module docs).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OpenValue {
     raw: u32,
@@ -43,6 +43,10 @@ impl OpenValue {
         self.raw
     }
 
+    pub fn retire(self, label: OpenLabel) -> bool {
+        retire(label, self.raw)
+    }
+
     pub fn from_raw(label: OpenLabel, raw: u32) -> Option<Self> {
         was_handed_out(label, raw_slot(raw)).then_some(OpenValue { raw })
     }
@@ -58,150 +62,80 @@ impl OpenValue {
     }
 }
 
-macro_rules! open_label {
-    ($(#[$meta:meta])* $name:ident, $label:ident) => {
-        $(#[$meta])*
-        ///
-        /// An open label: validated by [`new`](Self::new) (not empty, at most
-        /// [`MAX_VALUE_LEN`](super::MAX_VALUE_LEN) bytes; any other UTF-8, quotes, backslashes and
-        /// newlines included, is kept exactly), interned once, then `Copy`.
-        /// Past the label's cap (see [`OpenLabel::default_cap`]) new values
-        /// become [`OVERFLOW`](Self::OVERFLOW).
-        ///
-        /// Four bytes: the interned slot and its generation (see
-        /// [`retire`](Self::retire)). The text is looked up when needed.
-        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $name {
-            raw: u32,
-        }
+// The catalog's open labels, declared as an application declares its own.
+// Each is validated by `new` (not empty, at most `MAX_VALUE_LEN` bytes; any
+// other UTF-8, quotes, backslashes and newlines included, is kept exactly),
+// interned once, then `Copy`: four bytes, the interned slot and its
+// generation. Past its cap new values become `OVERFLOW`.
 
-        impl $name {
-            /// The value new values fold into once the cap is reached.
-            pub const OVERFLOW: $name = $name { raw: 0 };
+/// The compile target (`target` label): the hardware backend a model is
+/// compiled for. Cap 32: the backends a compiler build supports. No idle
+/// expiry: a build's backends are few and fixed; a quiet one is still
+/// configured.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "target", cap = 32)]
+pub struct Target(OpenValue);
 
-            /// The open label this type fills.
-            pub const LABEL: OpenLabel = OpenLabel::$label;
+/// The model architecture (`model_type` label), e.g. `resnet50`, `bert`.
+/// Not a model id: ids are span fields, never metric labels. Cap 64. Idle
+/// expiry 24 h: a compile server sees new architectures every day; one
+/// unseen for a day has left, and a day is longer than any `rate()` window
+/// a dashboard uses.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "model_type", cap = 64, idle_expiry_secs = 86400)]
+pub struct ModelType(OpenValue);
 
-            /// Validates and interns a value. Construct once and reuse: the
-            /// returned value is `Copy` and records without hashing.
-            ///
-            /// # Errors
-            /// [`LabelError::Empty`] or [`LabelError::TooLong`]. Reaching the
-            /// cap is not an error: the result is [`OVERFLOW`](Self::OVERFLOW).
-            pub fn new(value: &str) -> Result<Self, LabelError> {
-                intern(OpenLabel::$label, value).map(|raw| $name { raw })
-            }
+/// A bounded error classification (`error_kind` label): an error enum's
+/// variant name, never `Display` text. Cap 64: error enum variants. No idle
+/// expiry: bounded by the code's error enums; `increase(…[7d])` wants the
+/// rare ones kept.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "error_kind", cap = 64)]
+pub struct ErrorKind(OpenValue);
 
-            /// The value as exported, or [`RETIRED_VALUE`] once this value
-            /// was retired: a [`LabelText`], which reads as a `str` for as
-            /// long as it is held (a retired value's text is freed once
-            /// nothing holds it).
-            pub fn as_str(&self) -> LabelText {
-                current_text(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-                    .unwrap_or(LabelText::constant(RETIRED_VALUE))
-            }
+/// One photonic device (`device_id` label). Cap 1024: the devices one
+/// process drives. No idle expiry: a silent device is news, so its last
+/// status stays until it is retired on purpose.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "device_id", cap = 1024)]
+pub struct DeviceId(OpenValue);
 
-            /// Whether this is the overflow value.
-            pub const fn is_overflow(&self) -> bool {
-                self.raw == 0
-            }
+/// Where a device runs (`location` label): a rack, a site. Cap 64. No idle
+/// expiry: racks and sites are few and stable.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "location", cap = 64)]
+pub struct Location(OpenValue);
 
-            /// Whether this value is still live: interned and not retired.
-            pub fn is_live(&self) -> bool {
-                is_live(OpenLabel::$label, raw_slot(self.raw), raw_generation(self.raw))
-            }
+/// One compiler pass (`pass` label): an MLIR pass's argument
+/// (`canonicalize`, `cse`), as `-mlir-timing` names it. Cap 256: an MLIR
+/// compiler's passes, plugins included (upstream MLIR registers about
+/// 200). No idle expiry: a build's passes are fixed; a plugin's are
+/// retired when it is unloaded.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "pass", cap = 256)]
+pub struct Pass(OpenValue);
 
-            /// The value's handle as a small integer (its slot and the
-            /// slot's generation; 0 is [`OVERFLOW`](Self::OVERFLOW)), stable
-            /// for the life of this value in this process: a handle for code
-            /// across an FFI boundary (photon-metrics-ffi). It means nothing
-            /// in another process.
-            pub const fn to_raw(self) -> u32 {
-                self.raw
-            }
+/// The most open labels (the catalog's and applications' together) the
+/// self-monitoring families tell apart: past it, their `label` label
+/// folds into `__overflow__` like any other.
+pub const MAX_OPEN_LABELS: usize = 69;
 
-            /// The value whose [`to_raw`](Self::to_raw) is `raw`, or `None`
-            /// when no value of this label was ever interned at its slot. A
-            /// raw handle of a retired value is returned as it was: records
-            /// through it are dropped as stale.
-            #[inline]
-            pub fn from_raw(raw: u32) -> Option<Self> {
-                was_handed_out(OpenLabel::$label, raw_slot(raw)).then_some($name { raw })
-            }
-
-            /// The slot, for the series index.
-            #[inline(always)]
-            pub(crate) const fn slot(self) -> usize {
-                raw_slot(self.raw)
-            }
-
-            /// The slot's generation, for the series stamp.
-            #[inline(always)]
-            pub(crate) const fn generation(self) -> u32 {
-                raw_generation(self.raw)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.as_str()).finish()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = LabelError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = LabelError;
-            fn try_from(s: &str) -> Result<Self, Self::Error> {
-                $name::new(s)
-            }
-        }
-
-    };
-}
-
-open_label! {
-    /// The compile target (`target` label): the hardware backend a model is compiled for.
-    Target, Target
-}
-open_label! {
-    /// The model architecture (`model_type` label), e.g. `resnet50`, `bert`. Not a model id:
-    /// ids are span fields, never metric labels.
-    ModelType, ModelType
-}
-open_label! {
-    /// A bounded error classification (`error_kind` label): an error enum's
-    /// variant name, never `Display` text.
-    ErrorKind, ErrorKind
-}
-open_label! {
-    /// One photonic device (`device_id` label).
-    DeviceId, DeviceId
-}
-open_label! {
-    /// Where a device runs (`location` label): a rack, a site.
-    Location, Location
-}
-open_label! {
-    /// One compiler pass (`pass` label): an MLIR pass's argument
-    /// (`canonicalize`, `cse`), as `-mlir-timing` names it.
-    Pass, Pass
-}
+/// The `label` label of the self-monitoring families
+/// (`photon_metrics_label_overflow_total` and its siblings): which open
+/// label a figure is about, by its name. Interned from each open label in
+/// use, never retired.
+#[derive(Label, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[label(name = "label", cap = 69)]
+pub struct MonitoredLabel(OpenValue);
 
 #[cfg(test)]
 mod raw_tests {
     use super::*;
+
+    #[test]
+    fn the_label_label_tells_max_open_labels_apart() {
+        assert_eq!(MonitoredLabel::LABEL.default_cap(), MAX_OPEN_LABELS);
+    }
     use crate::labels::raw::SLOT_MASK;
     use crate::labels::MAX_CAP;
 

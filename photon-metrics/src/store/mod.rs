@@ -140,6 +140,13 @@ impl Store {
 
     pub(crate) fn new(config: StoreConfig) -> Self {
         crate::registry::register_declared();
+        // Every registered family's open labels are in use from here: their
+        // caps and headroom are served from the first scrape.
+        for spec in crate::registry::specs() {
+            for open in spec.labels.iter().filter_map(|l| l.open()) {
+                crate::labels::register_label(open);
+            }
+        }
         Store {
             tables: (0..crate::registry::MAX_FAMILIES)
                 .map(|_| OnceLock::new())

@@ -212,18 +212,8 @@ impl<C: Cell> Table<C> {
         if spec.all_labels_closed() {
             // Every series of a family with only closed labels (or none)
             // exists from the start, at 0.
-            // (The `label` label's room for applications' open labels
-            // fills as they are declared, not before.)
             for index in 0..table.layout.total {
-                let slots = table.layout.slots(index);
-                if spec
-                    .labels
-                    .iter()
-                    .zip(slots)
-                    .all(|(l, slot)| l.has_value(slot))
-                {
-                    table.cell(index, stamp::LIVE);
-                }
+                table.cell(index, stamp::LIVE);
             }
         }
         table
@@ -525,4 +515,106 @@ pub(crate) fn push_label(out: &mut String, name: &str, value: &str) {
     out.push_str("=\"");
     escape::label_value(out, value);
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::cell::{Cell, CounterCell, HistogramCell};
+
+    fn series(text: &str) -> Series {
+        Series {
+            text: text.into(),
+            pairs: Box::new([]),
+            created_ns: 0,
+        }
+    }
+
+    fn spec(name: &str) -> &'static FamilySpec {
+        crate::registry::find(name).unwrap().1
+    }
+
+    /// The retired series of `table` waiting for a render: their texts
+    /// (what `for_each` shows after the live series).
+    fn waiting<C: Cell>(table: &Table<C>) -> Vec<String> {
+        let live = table.read().len();
+        let mut shown = Vec::new();
+        table.for_each(|s, _| shown.push(s.text.to_string()));
+        shown.split_off(live)
+    }
+
+    #[test]
+    fn a_retired_series_waits_its_grace_period_for_a_scrape_and_no_longer() {
+        let table: Table<CounterCell> = Table::new(spec("photon_cache_hits_total"), &[]);
+        let cell = CounterCell::new(shape(table.spec));
+        cell.add(5);
+        table.depart(series("target=\"old\""), &cell);
+        table.depart(series("target=\"recent\""), &cell);
+        assert_eq!(waiting(&table), ["target=\"old\"", "target=\"recent\""]);
+        // No scrape came (nothing was served: departure 0), and the first
+        // left a grace period ago.
+        let now = Instant::now();
+        table.departed()[0].at = now.checked_sub(DEPARTED_GRACE).unwrap();
+        table.forget_departed(0);
+        assert_eq!(
+            waiting(&table),
+            ["target=\"recent\""],
+            "the old one's grace is over"
+        );
+        // Just inside its grace a series still waits.
+        table.departed()[0].at = now
+            .checked_sub(DEPARTED_GRACE - Duration::from_secs(1))
+            .unwrap();
+        table.forget_departed(0);
+        assert_eq!(waiting(&table), ["target=\"recent\""]);
+        // A new departure also ends what waited past its grace.
+        table.departed()[0].at = now.checked_sub(DEPARTED_GRACE).unwrap();
+        table.depart(series("target=\"newest\""), &cell);
+        assert_eq!(waiting(&table), ["target=\"newest\""]);
+    }
+
+    #[test]
+    fn retired_series_never_hold_more_than_the_budget() {
+        // Histograms whose native buckets span every magnitude: a few KiB
+        // each, so 16 families' 64 retired series each would be several
+        // MiB without the budget.
+        let spec = spec("photon_inference_latency_seconds");
+        let tables: Vec<Table<HistogramCell>> = (0..16).map(|_| Table::new(spec, &[])).collect();
+        let cell = HistogramCell::new(shape(spec));
+        for e in -60..60 {
+            cell.observe(2f64.powi(e));
+            cell.observe(1.5 * 2f64.powi(e));
+        }
+        // What one retired copy holds (the copy is made as `depart` does).
+        let copy = HistogramCell::new(shape(spec));
+        copy.add_from(&cell);
+        let each = std::mem::size_of::<Departed<HistogramCell>>() + copy.heap_bytes();
+        assert!(each > 2048, "{each} bytes a series");
+        let mut departed = 0;
+        for (t, table) in tables.iter().enumerate() {
+            for i in 0..DEPARTED_MAX {
+                table.depart(series(&format!("device_type=\"{t}-{i}\"")), &cell);
+                departed += 1;
+                // Other tests of this process may hold some of it too: the
+                // bound is for all of them together.
+                assert!(
+                    DEPARTED_BYTES.load(Ordering::Relaxed) <= DEPARTED_BUDGET,
+                    "{} bytes after {departed} departures",
+                    DEPARTED_BYTES.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let kept: usize = tables.iter().map(|t| waiting(t).len()).sum();
+        assert!(
+            kept * each <= DEPARTED_BUDGET && kept > DEPARTED_BUDGET / each / 2,
+            "{kept} of {departed} kept, {each} bytes each"
+        );
+        // Within a family the newest wait (its oldest made room).
+        let first = waiting(&tables[0]);
+        assert_eq!(
+            first.last().map(String::as_str),
+            Some(format!("device_type=\"0-{}\"", DEPARTED_MAX - 1).as_str())
+        );
+        drop(tables);
+    }
 }

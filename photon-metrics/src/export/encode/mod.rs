@@ -27,6 +27,7 @@
 //! assert_eq!(e.escaping, Escaping::AllowUtf8);
 //! ```
 
+mod escaping;
 mod names;
 mod number;
 pub mod proto;
@@ -38,9 +39,10 @@ use super::exemplars::{SPAN_ID_LABEL, TRACE_ID_LABEL};
 use crate::catalog::{FamilySpec, Kind};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
-use crate::store::foreign::{Description, Family as ForeignFamily, Handle, DEFAULT_HELP};
+use crate::store::foreign::{Description, ForeignName, Handle, DEFAULT_HELP};
 use crate::store::table::{Series, Table};
 use crate::store::{escape, Store, Tables};
+pub use escaping::Escaping;
 use names::ForeignNames;
 use std::io::Write as _;
 
@@ -57,46 +59,6 @@ pub enum Format {
     /// with native histograms on. Binary: see
     /// [`PrometheusExporter::render_bytes`](crate::export::prometheus::PrometheusExporter::render_bytes).
     Protobuf,
-}
-
-/// How names that are not valid legacy Prometheus names are served
-/// (Prometheus 3's `escaping` parameter of `Accept`). Only names recorded
-/// through the `metrics` facade can be such names; the catalog's never are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Escaping {
-    /// As recorded (`allow-utf-8`): quoted in the text formats.
-    AllowUtf8,
-    /// Every invalid character as `_` (`underscores`): what a scraper that
-    /// names no escaping gets.
-    #[default]
-    Underscores,
-    /// `.` as `_dot_`, `_` as `__`, others as `__` (`dots`).
-    Dots,
-    /// `U__` and every invalid character as `_<hex>_` (`values`).
-    Values,
-}
-
-impl Escaping {
-    /// The parameter's value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Escaping::AllowUtf8 => "allow-utf-8",
-            Escaping::Underscores => "underscores",
-            Escaping::Dots => "dots",
-            Escaping::Values => "values",
-        }
-    }
-
-    fn parse(value: &str) -> Option<Escaping> {
-        Some(match value {
-            "allow-utf-8" => Escaping::AllowUtf8,
-            "underscores" => Escaping::Underscores,
-            "dots" => Escaping::Dots,
-            "values" => Escaping::Values,
-            _ => return None,
-        })
-    }
 }
 
 /// A negotiated exposition: the format and the name escaping, and whether
@@ -490,7 +452,7 @@ impl Encoder<'_> {
     fn foreign(
         &mut self,
         name: &str,
-        family: &ForeignFamily,
+        family: &ForeignName,
         description: Option<&Description>,
         le: &mut Option<Vec<String>>,
     ) {

@@ -27,8 +27,8 @@
 //! name someone may record) is not served under that escaping, with one
 //! warning per name and escaping; it is under the others.
 
-use super::Escaping;
-use crate::store::foreign::{claims as samples, Claims, Family, Handle};
+use super::escaping::Escaping;
+use crate::store::foreign::{claims as samples, Claims, ForeignName, Handle};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -105,7 +105,7 @@ impl ForeignNames {
     pub(crate) fn family(
         &mut self,
         key: &str,
-        family: &Family,
+        family: &ForeignName,
         claims: &Claims<'_>,
     ) -> Option<Cow<'static, str>> {
         let exposed = match (&family.original, self.escaping) {
@@ -136,7 +136,7 @@ impl ForeignNames {
     }
 
     /// Every series of `family` with its protobuf label pairs.
-    pub(crate) fn each_series(&self, family: &Family, mut f: impl FnMut(&Handle, &[u8])) {
+    pub(crate) fn each_series(&self, family: &ForeignName, mut f: impl FnMut(&Handle, &[u8])) {
         for handle in &family.series {
             let pairs = match handle {
                 Handle::Counter(s) => &s.pairs,

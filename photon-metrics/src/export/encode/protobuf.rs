@@ -16,13 +16,13 @@
 //! Families with no series yet are left out (as client_golang does: a
 //! `MetricFamily` without a `Metric` carries nothing Prometheus keeps).
 
+use super::escaping::Escaping;
 use super::names::ForeignNames;
-use super::Escaping;
 use crate::catalog::{FamilySpec, Kind};
 use crate::export::exemplars::{SPAN_ID_LABEL, TRACE_ID_LABEL};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
-use crate::store::foreign::{Description, Family as ForeignFamily, Handle, DEFAULT_HELP};
+use crate::store::foreign::{Description, ForeignName, Handle, DEFAULT_HELP};
 use crate::store::native::NativeSnapshot;
 use crate::store::table::Table;
 use crate::store::{Store, Tables};
@@ -104,7 +104,7 @@ fn unit(spec: &FamilySpec) -> Option<&'static str> {
 fn foreign(
     out: &mut Vec<u8>,
     name: &str,
-    family_: &ForeignFamily,
+    family_: &ForeignName,
     description: Option<&Description>,
     names: &ForeignNames,
 ) {

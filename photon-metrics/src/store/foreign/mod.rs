@@ -57,9 +57,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// Every series of one exported foreign name.
+/// A foreign name: every series of one name the `metrics` facade
+/// brought that no family declares.
 #[derive(Debug)]
-pub(crate) struct Family {
+pub(crate) struct ForeignName {
     pub(crate) kind: Kind,
     /// The name as first recorded, when it is not a valid legacy name (it
     /// was sanitized into the family's key): what a scraper that allows
@@ -78,9 +79,9 @@ pub(crate) struct Family {
     warned_overflow: AtomicBool,
 }
 
-impl Family {
+impl ForeignName {
     fn new(kind: Kind, original: Option<Box<str>>) -> Self {
-        Family {
+        ForeignName {
             kind,
             original,
             series: Vec::new(),
@@ -106,7 +107,7 @@ struct Inner {
     /// Compared label by label in order (see [`KeyMap`]).
     by_key: KeyMap<Handle>,
     /// By exported (sanitized) name, so the exposition is sorted.
-    families: BTreeMap<String, Family>,
+    families: BTreeMap<String, ForeignName>,
     descriptions: HashMap<String, Description>,
     /// Every sample and OpenMetrics family name in use → the family using it.
     claims: HashMap<String, String>,
@@ -256,7 +257,7 @@ impl Foreign {
     }
 
     /// Whether a new series for `encoded` may be created in `family`.
-    fn fits(&self, inner: &Inner, family: &Family, encoded: &Encoded) -> bool {
+    fn fits(&self, inner: &Inner, family: &ForeignName, encoded: &Encoded) -> bool {
         !encoded.oversize
             && family.distinct < self.limits.per_family
             && inner.total + inner.reserved < self.limits.series
@@ -300,7 +301,7 @@ impl Foreign {
             let original = (key.name() != name).then(|| key.name().into());
             inner
                 .families
-                .insert(name.clone(), Family::new(kind, original));
+                .insert(name.clone(), ForeignName::new(kind, original));
             inner.reserved += 1;
         }
         let encoded = self.encode(key, kind);
@@ -468,7 +469,7 @@ impl Foreign {
     /// Calls `f` for every family, sorted by name, with its description.
     pub(crate) fn for_each(
         &self,
-        mut f: impl FnMut(&str, &Family, Option<&Description>, &Claims<'_>),
+        mut f: impl FnMut(&str, &ForeignName, Option<&Description>, &Claims<'_>),
     ) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let claims = Claims(&inner.claims);
@@ -564,7 +565,7 @@ pub(crate) fn max_memory_bytes(limits: Limits, bounds: usize) -> usize {
     let name = MAX_NAME_BYTES + 1;
     let claims = 5 * (map(size_of::<(String, String)>()) + 2 * (name + "_created".len()));
     // B-tree nodes are at least half full; the name as first recorded too.
-    let per_family = 2 * size_of::<(String, Family)>() + 2 * name + claims;
+    let per_family = 2 * size_of::<(String, ForeignName)>() + 2 * name + claims;
     limits.series * per_series + limits.series / 2 * per_family
 }
 
@@ -575,7 +576,7 @@ fn touched(handle: Option<Handle>) -> Option<Handle> {
     handle
 }
 
-fn warn_labels(family: &Family, name: &str) {
+fn warn_labels(family: &ForeignName, name: &str) {
     if !family.warned_labels.swap(true, Ordering::Relaxed) {
         crate::warning::warn(|| {
             tracing::warn!(

@@ -1,9 +1,15 @@
-//! The typed families behind the record helpers.
+//! The record engine behind every family: the catalog's and the
+//! applications' alike (the public wrappers in [`crate::families`] hold one).
 //!
-//! A family is declared with its cell type and the Rust types of its labels,
-//! `Family<CounterCell, (Target, Status, ModelType)>`, and its `const`
-//! constructor checks both against the catalog: a wrong kind, label order or
-//! label count does not compile.
+//! An engine is typed by its cell and the Rust types of its labels,
+//! `Engine<CounterCell, (Target, Status, ModelType)>`, and its `const`
+//! constructor checks both against the family's spec: a wrong kind, label
+//! order or label count does not compile.
+//!
+//! Words: a *family* is what a `family!` declares (a name, labels, a
+//! kind); its *engine* is this record path; [`crate::families`] holds the
+//! typed wrappers applications record through; a *foreign name* is a
+//! series name the `metrics` facade brought that no family declares.
 //!
 //! # Why the record path looks like this
 //!
@@ -42,7 +48,7 @@ static METADATA: Metadata<'static> =
 /// One family, typed by its cell and its labels: the catalog's and an
 /// application's alike (both are declared with `family!`). It takes its
 /// place in the process's registry on first use, or when a store is made.
-pub(crate) struct Family<C: TableCell, L: LabelSet> {
+pub(crate) struct Engine<C: TableCell, L: LabelSet> {
     spec: FamilySpec,
     /// Its index in the registry, or `None` if it could not register.
     index: OnceLock<Option<usize>>,
@@ -53,7 +59,7 @@ pub(crate) struct Family<C: TableCell, L: LabelSet> {
     labels: PhantomData<fn(L)>,
 }
 
-impl<C: TableCell, L: LabelSet> Family<C, L> {
+impl<C: TableCell, L: LabelSet> Engine<C, L> {
     /// Checks, at compile time when used in a `static`, that `C` and `L`
     /// match `spec`. (Those checks that need the tokens, no duplicate
     /// label and no catalog name, `family!` makes at the user's tokens.)
@@ -66,7 +72,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
             C::KIND as u8 == spec.kind as u8,
             "the family's cell type differs from its kind"
         );
-        Family {
+        Engine {
             spec,
             index: OnceLock::new(),
             bound: OnceLock::new(),
@@ -223,7 +229,7 @@ impl<C: TableCell, L: LabelSet> Family<C, L> {
     }
 }
 
-impl<L: LabelSet> Family<CounterCell, L> {
+impl<L: LabelSet> Engine<CounterCell, L> {
     /// A handle to the series at `labels`.
     pub(crate) fn handle(&'static self, labels: L) -> crate::handle::CounterHandle {
         crate::handle::CounterHandle(
@@ -242,7 +248,7 @@ impl<L: LabelSet> Family<CounterCell, L> {
     }
 }
 
-impl<L: LabelSet> Family<GaugeCell, L> {
+impl<L: LabelSet> Engine<GaugeCell, L> {
     /// A handle to the series at `labels` of an `f64` gauge.
     ///
     /// # Panics
@@ -284,7 +290,7 @@ impl<L: LabelSet> Family<GaugeCell, L> {
     }
 }
 
-impl<L: LabelSet> Family<GaugeCell, L> {
+impl<L: LabelSet> Engine<GaugeCell, L> {
     /// Adds `delta` to the series at `labels` in the recorder current now
     /// and returns that series, for a drop guard to undo the change on the
     /// same recorder: one that starts before the exporter is installed (or
@@ -319,7 +325,7 @@ enum Bound<C: 'static> {
 }
 
 /// One gauge series as it was reached when a guard started; see
-/// [`Family::add_held`].
+/// [`Engine::add_held`].
 #[derive(Debug)]
 pub(crate) enum HeldGauge {
     /// A cell of photon's global store: no facade handle on the hot path.
@@ -342,7 +348,7 @@ impl HeldGauge {
     }
 }
 
-impl<L: LabelSet> Family<HistogramCell, L> {
+impl<L: LabelSet> Engine<HistogramCell, L> {
     /// A handle to the series at `labels`.
     pub(crate) fn handle(&'static self, labels: L) -> crate::handle::HistogramHandle {
         crate::handle::HistogramHandle(
