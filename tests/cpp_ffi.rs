@@ -289,7 +289,14 @@ fn every_catalog_family_is_recordable_by_name_from_cpp() {
     assert_eq!(recorded, catalog, "{}", every.output);
     assert_eq!(
         every.output.matches("refused: ").count(),
-        3,
+        4,
+        "{}",
+        every.output
+    );
+    assert!(
+        every
+            .output
+            .contains("refused: PHOTON_ERR_INVALID_LABEL: no registered family has a label called `no_such_label`"),
         "{}",
         every.output
     );
@@ -349,4 +356,31 @@ fn every_catalog_family_is_recordable_by_name_from_cpp() {
         Some(2.0)
     );
     assert_eq!(value(&samples, "photon_pass_failures_total", &passes), None);
+    // Labels by name (photon::LabelValue), an open and a closed one; the
+    // retired pass value's series is served once more with its final count.
+    assert_eq!(
+        value(
+            &samples,
+            "photon_compilations_total",
+            &[
+                ("target", "mzi-64x64"),
+                ("status", "cancelled"),
+                ("model_type", "resnet-by-name")
+            ]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    let by_name = [("pass", "cse-by-name"), ("target", "mzi-64x64")];
+    assert_eq!(
+        value(&samples, "photon_pass_duration_seconds_count", &by_name),
+        Some(1.0),
+        "{body}"
+    );
+    let (body, samples) = every.scrape();
+    assert_eq!(
+        value(&samples, "photon_pass_duration_seconds_count", &by_name),
+        None,
+        "retired: {body}"
+    );
 }

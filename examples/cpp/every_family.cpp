@@ -63,7 +63,32 @@ int main(int argc, char** argv) {
             std::cerr << "inc on a histogram was not refused" << std::endl;
             return 1;
         }
+        // Any label by its name: a label added to the catalog needs no class.
+        const photon::LabelValue by_name("pass", "cse-by-name");
+        photon::Family<photon::LabelValue, photon::Target> passes_by_name(
+            "photon_pass_duration_seconds");
+        photon::detail::check(passes_by_name.observe(by_name, target, 0.003));
+        const photon::LabelValue closed("status", "cancelled");
+        photon::Family<photon::Target, photon::LabelValue, photon::LabelValue> compilations(
+            "photon_compilations_total");
+        const photon::LabelValue model("model_type", "resnet-by-name");
+        photon::detail::check(compilations.inc(target, closed, model));
+        // A value of another label is refused at the record.
+        if (passes_by_name.observe(model, target, 0.003) != PHOTON_ERR_INVALID_HANDLE) {
+            std::cerr << "a model_type value was accepted as a pass" << std::endl;
+            return 1;
+        }
+        if (!by_name.retire() || by_name.retire()) {
+            std::cerr << "retire by name did not retire exactly once" << std::endl;
+            return 1;
+        }
         int refused = 0;
+        try {
+            photon::LabelValue nothing("no_such_label", "x");
+        } catch (const photon::Error& e) {
+            std::cout << "refused: " << e.what() << std::endl;
+            ++refused;
+        }
         try {
             photon::Family<photon::Target, photon::Pass> swapped("photon_pass_duration_seconds");
         } catch (const photon::Error& e) {
@@ -87,7 +112,7 @@ int main(int argc, char** argv) {
             std::cout << "refused: " << e.what() << std::endl;
             ++refused;
         }
-        if (refused != 3) {
+        if (refused != 4) {
             std::cerr << "a wrong Family<> was accepted" << std::endl;
             return 1;
         }

@@ -329,6 +329,52 @@ PhotonCode photon_family_observe(PhotonFamily f,
                                  size_t count,
                                  double value);
 
+// Writes to `out` the value of label `label` (`label_len` bytes) whose
+// text is `value` (`len` bytes, not NUL-terminated): a closed label's
+// index of that value, or an open label's handle, validated and interned
+// under its cap (past the cap, `__overflow__`'s handle, 0, and the call
+// succeeds). `PHOTON_ERR_INVALID_LABEL` for a label no registered family
+// has, an empty value or one over 128 bytes; `PHOTON_ERR_INVALID_ENUM`
+// for a text no closed value has.
+//
+// # Safety
+// `label` points to `label_len` readable bytes, `value` to `len`; `out`
+// to a writable `uint32_t`.
+PhotonCode photon_label_value(const char *label,
+                              size_t label_len,
+                              const char *value,
+                              size_t len,
+                              uint32_t *out);
+
+// Retires the open value `value` of label `label` (`label_len` bytes), as
+// its type's `retire()` does in Rust: its series leave every family after
+// the next scrape shows their final values. Writes to `retired` (when not
+// NULL) 1 if it was live, 0 if there was nothing to retire.
+//
+// # Safety
+// `label` points to `label_len` readable bytes; `retired` is NULL or
+// writable.
+PhotonCode photon_label_retire(const char *label,
+                               size_t label_len,
+                               uint32_t value,
+                               int32_t *retired);
+
+// Sets the cap of the open label `label` (`label_len` bytes), any
+// registered family's, as `photon_set_label_cap` does for the catalog's
+// by number: 1..=4096, before the label's first value.
+//
+// # Safety
+// `label` points to `label_len` readable bytes.
+PhotonCode photon_label_set_cap(const char *label, size_t label_len, size_t cap);
+
+// Sets the idle expiry of the open label `label` (`label_len` bytes), in
+// milliseconds (0: never), as `photon_set_label_idle_expiry` does for the
+// catalog's by number.
+//
+// # Safety
+// `label` points to `label_len` readable bytes.
+PhotonCode photon_label_set_idle_expiry(const char *label, size_t label_len, uint64_t millis);
+
 // Validates and interns a `target` value (`len` bytes of UTF-8 at `value`,
 // not NUL-terminated) and writes its handle to `out`.
 // `PHOTON_ERR_INVALID_LABEL` for an empty value or one over 128 bytes; past

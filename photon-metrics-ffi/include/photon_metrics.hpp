@@ -387,16 +387,64 @@ enum class Kind : PhotonKind {
     Histogram = PHOTON_KIND_HISTOGRAM,
 };
 
+/// A value of any label of a registered family, by the label's name: the
+/// catalog's (a label added to it needs no class here) or one the Rust side
+/// of the process declared. A closed label's value by its text, an open
+/// label's validated and interned under its cap; throws Error otherwise.
+/// photon::Family records take it where the family has a label of that
+/// name (a value of another label is refused with
+/// PHOTON_ERR_INVALID_HANDLE).
+///
+///     photon::LabelValue tenant("tenant", "acme");
+///     photon::Family<photon::LabelValue> requests("app_requests_total");
+///     requests.inc(tenant);
+///     tenant.retire();
+class LabelValue {
+public:
+    LabelValue(std::string_view label, std::string_view value) : label_(label) {
+        detail::check(
+            photon_label_value(label.data(), label.size(), value.data(), value.size(), &raw_));
+    }
+
+    /// The label's name.
+    const std::string& label() const noexcept { return label_; }
+    /// The value as photon_family_* records take it.
+    std::uint32_t raw() const noexcept { return raw_; }
+    /// Retires an open value (its series leave every family); false when
+    /// there was nothing to retire. Throws Error for a closed label.
+    bool retire() const {
+        std::int32_t retired = 0;
+        detail::check(photon_label_retire(label_.data(), label_.size(), raw_, &retired));
+        return retired != 0;
+    }
+
+private:
+    std::string label_;
+    std::uint32_t raw_ = 0;
+};
+
 namespace detail {
 /// A label type's exported name and its raw value for photon_family_*.
+/// `fits` says whether a value belongs to the family's label of that name
+/// (a typed value always does: its type was checked at construction).
 template <class L>
 struct label_traits;
+
+template <>
+struct label_traits<LabelValue> {
+    static constexpr std::string_view name = {};  // checked at each record
+    static std::uint32_t raw(const LabelValue& v) noexcept { return v.raw(); }
+    static bool fits(const LabelValue& v, std::string_view label) noexcept {
+        return v.label() == label;
+    }
+};
 
 #define PHOTON_OPEN_TRAITS(Type, text)                                             \
     template <>                                                                    \
     struct label_traits<Type> {                                                    \
         static constexpr std::string_view name = text;                             \
         static std::uint32_t raw(Type v) noexcept { return v.handle().slot; }      \
+        static bool fits(Type, std::string_view) noexcept { return true; }         \
     };
 PHOTON_OPEN_TRAITS(Target, "target")
 PHOTON_OPEN_TRAITS(ModelType, "model_type")
@@ -411,6 +459,7 @@ PHOTON_OPEN_TRAITS(Pass, "pass")
     struct label_traits<Type> {                                                            \
         static constexpr std::string_view name = text;                                     \
         static std::uint32_t raw(Type v) noexcept { return static_cast<std::uint32_t>(v); } \
+        static bool fits(Type, std::string_view) noexcept { return true; }                  \
     };
 PHOTON_CLOSED_TRAITS(Status, "status")
 PHOTON_CLOSED_TRAITS(DeviceType, "device_type")
@@ -461,25 +510,37 @@ public:
     PhotonCode inc(Labels... labels) const noexcept { return add(labels..., 1); }
     /// Adds `n` to a counter's series.
     PhotonCode add(Labels... labels, std::uint64_t n) const noexcept {
+        if (!fits(labels...)) return PHOTON_ERR_INVALID_HANDLE;
         const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
         return photon_family_add(family_, raw, sizeof...(Labels), n);
     }
     /// Sets a gauge's series to `value`.
     PhotonCode set(Labels... labels, double value) const noexcept {
+        if (!fits(labels...)) return PHOTON_ERR_INVALID_HANDLE;
         const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
         return photon_family_set(family_, raw, sizeof...(Labels), value);
     }
     /// Observes `value` in a histogram's series.
     PhotonCode observe(Labels... labels, double value) const noexcept {
+        if (!fits(labels...)) return PHOTON_ERR_INVALID_HANDLE;
         const std::uint32_t raw[] = {detail::label_traits<Labels>::raw(labels)..., 0};
         return photon_family_observe(family_, raw, sizeof...(Labels), value);
     }
 
 private:
-    void check_label(std::string_view family, std::size_t i, std::string_view expected) const {
+    /// Whether every value belongs to its label (LabelValue's are checked
+    /// here; typed ones were checked by the constructor).
+    bool fits(const Labels&... labels) const noexcept {
+        std::size_t i = 0;
+        return (detail::label_traits<Labels>::fits(labels, names_[i++]) && ... && true);
+    }
+
+    void check_label(std::string_view family, std::size_t i, std::string_view expected) {
         const char* name = nullptr;
         std::size_t len = 0;
         detail::check(photon_family_label(family_, i, &name, &len));
+        names_[i] = std::string_view(name, len);
+        if (expected.empty()) return;  // a LabelValue: checked at each record
         if (std::string_view(name, len) != expected) {
             throw Error(PHOTON_ERR_INVALID_HANDLE,
                         std::string(family) + "'s label " + std::to_string(i + 1) + " is " +
@@ -489,6 +550,7 @@ private:
 
     PhotonFamily family_{};
     Kind kind_ = Kind::Counter;
+    std::string_view names_[sizeof...(Labels) + 1] = {};
 };
 
 }  // namespace photon

@@ -13,6 +13,8 @@
 //! - [`record`]: one function per family's record helper.
 //! - [`families`]: every family by name (`photon_family_*`), table-driven
 //!   from the catalog: a family added to it needs no function here.
+//! - [`label_values`]: every label's values by its name (`photon_label_*`),
+//!   the same way: a label added to the catalog needs no function here.
 //! - [`timers`]: compile and inference timers with their spans.
 //! - [`passes`]: compiler pass runs (what `photon_metrics_mlir.hpp`'s MLIR
 //!   `PassInstrumentation` records), timed, counted and traced.
@@ -34,6 +36,7 @@
 pub mod error;
 pub mod exporter;
 pub mod families;
+pub mod label_values;
 pub mod labels;
 pub mod lifecycle;
 pub mod passes;

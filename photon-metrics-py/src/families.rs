@@ -11,6 +11,9 @@ use pyo3::prelude::*;
 /// The `photon_metrics._native` module.
 /// A label value's name and raw value, for `Family`'s records.
 pub(crate) fn raw_label(value: &Bound<'_, PyAny>) -> PyResult<(&'static str, u32)> {
+    if let Ok(v) = value.extract::<crate::label_value::LabelValue>() {
+        return Ok((v.label, v.raw));
+    }
     macro_rules! open {
         ($($ty:ident => $name:literal),*) => {$(
             if let Ok(v) = value.extract::<$ty>() {
@@ -31,7 +34,7 @@ pub(crate) fn raw_label(value: &Bound<'_, PyAny>) -> PyResult<(&'static str, u32
         return Ok(("memory", labels::MemoryStat::from(v).slot() as u32));
     }
     Err(pyo3::exceptions::PyTypeError::new_err(format!(
-        "{} is not a label value (Target, Status, …)",
+        "{} is not a label value (Target, Status, LabelValue, …)",
         value
             .repr()
             .map_or_else(|_| "?".to_string(), |r| r.to_string())

@@ -15,6 +15,7 @@
 mod error;
 mod exporter;
 mod families;
+mod label_value;
 mod labels;
 mod lifecycle;
 mod record;
@@ -23,6 +24,7 @@ mod timers;
 use crate::error::{ExporterError, LabelError, PhotonError};
 use crate::exporter::{install_exporter, render};
 use crate::families::Family;
+use crate::label_value::LabelValue;
 use crate::labels::{
     DeviceId, DeviceType, ErrorKind, Location, MemoryStat, ModelType, OpenLabel, Pass, Status,
     Target,
@@ -55,6 +57,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryStat>()?;
     m.add_class::<OpenLabel>()?;
     m.add_class::<Family>()?;
+    m.add_class::<LabelValue>()?;
     m.add_function(wrap_pyfunction!(set_label_cap, m)?)?;
     m.add_function(wrap_pyfunction!(set_label_idle_expiry, m)?)?;
     m.add_class::<CompileTimer>()?;

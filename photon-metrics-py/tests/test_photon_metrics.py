@@ -493,3 +493,29 @@ def test_a_family_by_name_records_with_typed_labels():
         pm.Family("photon_no_such_family_total")
     assert sample("photon_pass_duration_seconds_count", **labels) == 2
     assert p.retire()
+
+
+def test_any_label_by_its_name_records_through_family():
+    # A label added to the catalog (or declared by the Rust side) needs no
+    # class of its own: LabelValue makes its values by the label's name.
+    by_name = pm.LabelValue("pass", "py-by-name")
+    t = pm.Target("py-by-name-mzi")
+    passes = pm.Family("photon_pass_duration_seconds")
+    passes.observe((by_name, t), 0.5)
+    labels = {"pass": "py-by-name", "target": "py-by-name-mzi"}
+    assert sample("photon_pass_duration_seconds_count", **labels) == 1
+    status = pm.LabelValue("status", "error")
+    assert status.label == "status" and str(status) == "error"
+    compilations = pm.Family("photon_compilations_total")
+    compilations.inc((t, status, pm.LabelValue("model_type", "py-by-name-model")))
+    assert sample("photon_compilations_total", target="py-by-name-mzi", status="error", model_type="py-by-name-model") == 1
+    with pytest.raises(TypeError, match="label 1 is pass, not status"):
+        passes.observe((status, t), 1.0)
+    with pytest.raises(KeyError, match="no registered family has a label"):
+        pm.LabelValue("no_such_label", "x")
+    with pytest.raises(pm.LabelError, match="exploded"):
+        pm.LabelValue("status", "exploded")
+    assert str(by_name) == "py-by-name"
+    assert by_name.retire() and not by_name.retire()
+    assert str(by_name) == "__retired__"
+    assert not status.retire()

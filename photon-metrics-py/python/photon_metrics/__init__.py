@@ -25,6 +25,7 @@ from ._native import (  # noqa: F401  (the public API)
     Family,
     InferenceTimerContext,
     LabelError,
+    LabelValue,
     Location,
     MemoryStat,
     ModelType,
