@@ -187,6 +187,17 @@ fn record_everything(hostile: &[String]) {
     metrics::counter!("app.requests_total", "route" => "/a\"b\n").increment(5);
     metrics::gauge!("app_temperature").set(f64::NAN);
     metrics::histogram!("app.wait_seconds").record(0.3);
+    // And one series of every family the helpers above do not reach (one
+    // added to the catalog since, say), by name: every label's first value
+    // or `__overflow__`.
+    for family in photon_metrics::families::Dynamic::all() {
+        let zeros = vec![0; family.spec().labels.len()];
+        let _ = match family.spec().kind {
+            photon_metrics::catalog::Kind::Counter => family.add(&zeros, 1),
+            photon_metrics::catalog::Kind::Gauge => family.set(&zeros, 1.0),
+            _ => family.observe(&zeros, 1.0),
+        };
+    }
 }
 
 fn exporter() -> PrometheusExporter {

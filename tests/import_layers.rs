@@ -146,6 +146,33 @@ fn reexports_of(
         if !all.contains_key(&child) {
             continue;
         }
+        if items.trim() == "*" {
+            // A glob: every public item the child defines.
+            for line in all[&child].code.lines().map(str::trim) {
+                let Some(rest) = [
+                    "pub struct ",
+                    "pub enum ",
+                    "pub fn ",
+                    "pub const fn ",
+                    "pub const ",
+                    "pub static ",
+                    "pub trait ",
+                    "pub type ",
+                ]
+                .iter()
+                .find_map(|p| line.strip_prefix(p)) else {
+                    continue;
+                };
+                let item: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !item.is_empty() {
+                    out.insert(item, child.clone());
+                }
+            }
+            continue;
+        }
         for item in items.split(',') {
             let item = item.trim();
             let exported = item.rsplit(" as ").next().unwrap().trim();

@@ -77,7 +77,8 @@ mod sync {
     pub(crate) type Loaded<T> = arc_swap::Guard<Option<Arc<T>>>;
 }
 
-pub use closed::{ClosedLabel, DeviceType, DropReason, MemoryStat, ModelSize, Status};
+// Every closed label type `closed.rs` declares, and the trait they share.
+pub use closed::*;
 pub use error::LabelError;
 pub(crate) use name::slot_of;
 pub use name::LabelName;
@@ -90,10 +91,8 @@ pub use settings::{
     stale_records,
 };
 pub use text::LabelText;
-pub use values::{
-    DeviceId, ErrorKind, Location, ModelType, MonitoredLabel, OpenValue, Pass, Target,
-    MAX_OPEN_LABELS,
-};
+// Every label type `values.rs` declares: adding one is one declaration.
+pub use values::*;
 
 pub(crate) use open::{
     all_labels, count_stale, idle_values, intern_slots, now_ms, on_retire, register_label, retire,
