@@ -37,17 +37,23 @@ impl Declared {
 
 inventory::collect!(Declared);
 
+/// The catalog's declarations in catalog order, or the applications' in
+/// name order.
+fn declared(catalog: bool) -> Vec<&'static Declared> {
+    let mut declared: Vec<&Declared> = inventory::iter::<Declared>
+        .into_iter()
+        .filter(|d| d.place.is_some() == catalog)
+        .collect();
+    declared.sort_by_key(|d| (d.place, d.name));
+    declared
+}
+
 /// Registers every family declared with `family!` anywhere in the program:
 /// the catalog's first, in catalog order, then the applications' in name
 /// order (a refusal, a second family of one name, is logged and leaves the
 /// first in place). Run when a store is made.
 pub(crate) fn register_declared() {
-    let mut declared: Vec<&Declared> = inventory::iter::<Declared>
-        .into_iter()
-        .filter(|d| d.place.is_none())
-        .collect();
-    declared.sort_by_key(|d| d.name);
-    for d in declared {
+    for d in declared(false) {
         let spec = (d.spec)();
         if let Err(e) = register(spec) {
             tracing::error!(family = spec.name, "{e}; its records are dropped");
@@ -112,12 +118,7 @@ fn locked() -> MutexGuard<'static, Vec<&'static FamilySpec>> {
     // Poisoning: a push is the only write, and it cannot leave the list torn.
     let mut specs = SPECS.lock().unwrap_or_else(|e| e.into_inner());
     if CATALOG_LEN.get().is_none() {
-        let mut catalog: Vec<&Declared> = inventory::iter::<Declared>
-            .into_iter()
-            .filter(|d| d.place.is_some())
-            .collect();
-        catalog.sort_by_key(|d| d.place);
-        for d in catalog {
+        for d in declared(true) {
             publish(&mut specs, (d.spec)());
         }
         let _ = CATALOG_LEN.set(specs.len());

@@ -32,13 +32,13 @@ pub enum LabelError {
         /// The accepted values, comma-separated.
         expected: String,
     },
-    /// [`set_cap`] was called after the label's first value was interned.
+    /// [`set_cap`](super::set_cap) was called after the label's first value was interned.
     #[error("the cardinality cap of `{label}` is fixed once its first value is created; set it at start-up")]
     CapFrozen {
         /// The label name.
         label: &'static str,
     },
-    /// [`set_cap`] was given zero or more than the hard ceiling.
+    /// [`set_cap`](super::set_cap) was given zero or more than the hard ceiling.
     #[error("cardinality cap {requested} for `{label}` is out of range 1..={max}")]
     CapOutOfRange {
         /// The label name.

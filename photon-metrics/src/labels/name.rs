@@ -29,7 +29,7 @@ pub(crate) fn slot_of(label: LabelName, value: &str) -> Result<(usize, u32), Lab
 
 /// A label of some family: its exported name and its values, a closed set
 /// or an open label's interner. Every label type's
-/// [`LabelValue::NAME`]; [`derive(Label)`](crate::Label) writes it, for the
+/// [`LabelValue::NAME`](super::LabelValue::NAME); [`derive(Label)`](crate::Label) writes it, for the
 /// catalog's label types as for an application's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
