@@ -178,9 +178,7 @@ pub(crate) fn catalog() -> Vec<&'static FamilySpec> {
 /// The registered family called `name`, with its index; takes no lock
 /// (once the catalog is in).
 pub(crate) fn find(name: &str) -> Option<(usize, &'static FamilySpec)> {
-    if CATALOG_LEN.get().is_none() {
-        drop(locked());
-    }
+    catalog_in();
     let bits = LENGTHS.get(name.len() / 64)?.load(Ordering::Acquire);
     if bits & (1 << (name.len() % 64)) == 0 {
         return None;
@@ -191,4 +189,19 @@ pub(crate) fn find(name: &str) -> Option<(usize, &'static FamilySpec)> {
         .enumerate()
         .find(|(_, s)| s.name == name)
         .map(|(i, s)| (i, *s))
+}
+
+/// The family registered at `index`; takes no lock (once the catalog is
+/// in): what every record by index (the C ABI's `photon_family_*`) asks.
+pub(crate) fn at(index: usize) -> Option<&'static FamilySpec> {
+    catalog_in();
+    PUBLISHED.get(index)?.get().copied()
+}
+
+/// Registers the catalog if nothing has yet, so that lock-free readers of
+/// [`PUBLISHED`] see it.
+fn catalog_in() {
+    if CATALOG_LEN.get().is_none() {
+        drop(locked());
+    }
 }

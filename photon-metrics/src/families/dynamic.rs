@@ -88,7 +88,7 @@ impl Dynamic {
 
     /// The family in position `index` of [`all`](Self::all).
     pub fn at(index: usize) -> Option<Self> {
-        let spec = *crate::registry::specs().get(index)?;
+        let spec = crate::registry::at(index)?;
         Some(Dynamic {
             family: Registered { index, spec },
         })
