@@ -117,20 +117,18 @@ fn publish(store: &Store) {
         let Ok(name) = MonitoredLabel::new(label.as_str()) else {
             continue;
         };
-        let at = |strides: &[usize; labels::MAX_LABELS]| ((name,).flat(strides), (name,).stamp());
-        let (index, stamp) = at(&values.layout.strides);
+        // The four families share their one label, so its series sits at
+        // the same index and stamp in each.
+        let (index, stamp) = ((name,).flat(&values.layout.strides), (name,).stamp());
         if let Some(cell) = values.cell(index, stamp) {
             cell.set(labels::live_values(label) as f64);
         }
-        let (index, stamp) = at(&caps.layout.strides);
         if let Some(cell) = caps.cell(index, stamp) {
             cell.set(labels::cap(label) as f64);
         }
-        let (index, stamp) = at(&stale.layout.strides);
         if let Some(cell) = stale.cell(index, stamp) {
             cell.absolute(labels::stale_records(label));
         }
-        let (index, stamp) = at(&overflow.layout.strides);
         if let Some(cell) = overflow.cell(index, stamp) {
             cell.absolute(labels::overflow_records(label));
         }
