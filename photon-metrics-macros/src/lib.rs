@@ -292,6 +292,7 @@ pub fn derive_error_class(input: TokenStream) -> TokenStream {
 /// | `native(schema = 3, max_buckets = 160)` | native buckets beside the classic ones (histograms) |
 /// | `query = "…"` | a PromQL query for the docs and checks (default: a rate, the gauge, or a p95) |
 /// | `subsystem = …` | `application` (default); photon's catalog says `compiler`, `hardware`, `runtime` or `self_monitoring` |
+/// | `merge = …` | gauges: how the processes of one service combine it ([`Merge`](../photon_metrics/catalog/enum.Merge.html)): `sum` of live processes (default), `max`, `min`, `last` (most recently changed) or `per_process` (a `pid` label) |
 ///
 /// Photon's own catalog is one `family!` invocation that begins with
 /// `#![catalog]`: its families register first, in the order written, and

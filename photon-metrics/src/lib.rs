@@ -130,6 +130,7 @@ mod registry;
 pub mod runtime;
 #[cfg(feature = "otlp")]
 mod selfmon;
+pub mod shared;
 mod store;
 mod warning;
 

@@ -165,6 +165,7 @@ pub(super) struct Options {
     pub(super) unit: Option<Ident>,
     pub(super) buckets: Option<(Ident, Bounds)>,
     pub(super) subsystem: Option<Ident>,
+    pub(super) merge: Option<Ident>,
     pub(super) native: Option<(Ident, i64, u64)>,
     pub(super) query: Option<LitStr>,
 }
@@ -176,16 +177,18 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
     let mut native = None;
     let mut query = None;
     let mut subsystem = None;
+    let mut merge = None;
     attr.parse_nested_meta(|meta| {
         let key =
             meta.path.get_ident().cloned().ok_or_else(|| {
-                meta.error("expected `name`, `unit`, `buckets`, `native`, `query` or `subsystem`")
+                meta.error("expected `name`, `unit`, `buckets`, `native`, `query`, `subsystem` or `merge`")
             })?;
         match key.to_string().as_str() {
             "name" => name = Some(meta.value()?.parse::<LitStr>()?),
             "unit" => unit = Some(meta.value()?.parse::<Ident>()?),
             "query" => query = Some(meta.value()?.parse::<LitStr>()?),
             "subsystem" => subsystem = Some(meta.value()?.parse::<Ident>()?),
+            "merge" => merge = Some(meta.value()?.parse::<Ident>()?),
             "buckets" => {
                 let bounds = match meta.value()?.parse::<Expr>()? {
                     Expr::Array(list) => {
@@ -237,7 +240,7 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
             _ => {
                 return Err(Error::new_spanned(
                     key,
-                    "unknown option; expected `name`, `unit`, `buckets`, `native`, `query` or `subsystem`",
+                    "unknown option; expected `name`, `unit`, `buckets`, `native`, `query`, `subsystem` or `merge`",
                 ))
             }
         }
@@ -252,6 +255,7 @@ pub(super) fn options(attr: &Attribute) -> Result<Options> {
         native,
         query,
         subsystem,
+        merge,
     })
 }
 

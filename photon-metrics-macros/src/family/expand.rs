@@ -30,6 +30,7 @@ pub(super) fn expand(c: Checked, place: Option<usize>) -> TokenStream {
         native,
         query,
         subsystem,
+        merge,
     } = c;
     let kind = kind_ident.to_string();
     let mut bounds_check = TokenStream::new();
@@ -61,6 +62,7 @@ pub(super) fn expand(c: Checked, place: Option<usize>) -> TokenStream {
     let kind_variant = Ident::new(&kind, kind_ident.span());
     let unit_variant = Ident::new(unit_variant, Span::call_site());
     let subsystem = Ident::new(subsystem, Span::call_site());
+    let merge = Ident::new(merge, Span::call_site());
     let ty = quote_spanned!(kind_ident.span()=> ::photon_metrics::families::#kind_ident<#labels>);
     let names =
         quote_spanned!(labels.span()=> <#labels as ::photon_metrics::labels::LabelSet>::NAMES);
@@ -105,6 +107,7 @@ pub(super) fn expand(c: Checked, place: Option<usize>) -> TokenStream {
             buckets: #buckets,
             native: #native,
             subsystem: ::photon_metrics::catalog::Subsystem::#subsystem,
+            merge: ::photon_metrics::catalog::Merge::#merge,
             example_query: #query,
         });
     }

@@ -38,6 +38,8 @@ pub(super) struct Checked {
     pub(super) query: String,
     /// The `Subsystem` variant.
     pub(super) subsystem: &'static str,
+    /// The `Merge` variant.
+    pub(super) merge: &'static str,
 }
 
 /// Checked bucket bounds: numbers, or a `const` slice the expansion asserts on.
@@ -69,8 +71,10 @@ pub(super) fn check(d: Declaration) -> Result<Checked> {
     let native = native(&o, &kind)?;
     let query = query(&o, &kind, &name);
     let subsystem = subsystem(&o)?;
+    let merge = merge(&o, &kind)?;
     Ok(Checked {
         subsystem,
+        merge,
         name,
         name_token: o.name,
         help,
@@ -250,6 +254,41 @@ fn subsystem(o: &Options) -> Result<&'static str> {
             Error::new_spanned(
                 word,
                 format!("unknown subsystem; expected one of: {}", words.join(", ")),
+            )
+        })
+}
+
+/// How the processes of one service merge a gauge (see `Merge`): the word
+/// and the variant.
+const MERGES: &[(&str, &str)] = &[
+    ("sum", "Sum"),
+    ("max", "Max"),
+    ("min", "Min"),
+    ("last", "Last"),
+    ("per_process", "PerProcess"),
+];
+
+/// The `Merge` variant: `sum` unless a gauge names another; counters and
+/// histograms always add up, so only a gauge may say.
+fn merge(o: &Options, kind: &str) -> Result<&'static str> {
+    let Some(word) = &o.merge else {
+        return Ok("Sum");
+    };
+    if kind != "Gauge" {
+        return Err(Error::new_spanned(
+            word,
+            "only a gauge says how processes merge: counters and histograms add up",
+        ));
+    }
+    MERGES
+        .iter()
+        .find(|(w, _)| word == w)
+        .map(|(_, variant)| *variant)
+        .ok_or_else(|| {
+            let words: Vec<&str> = MERGES.iter().map(|(w, _)| *w).collect();
+            Error::new_spanned(
+                word,
+                format!("unknown merge; expected one of: {}", words.join(", ")),
             )
         })
 }

@@ -123,6 +123,7 @@ crate::family! {
         name = "photon_memory_limit_bytes",
         unit = bytes,
         subsystem = compiler,
+        merge = max,
         query = "max(photon_memory_usage_bytes{memory=\"current\"}) / scalar(photon_memory_limit_bytes)",
     )]
     pub(crate) static MEMORY_LIMIT: Gauge<()>;
@@ -152,6 +153,7 @@ crate::family! {
         name = "photon_device_status",
         unit = state,
         subsystem = hardware,
+        merge = last,
         query = "photon_device_status == 0",
     )]
     pub(crate) static DEVICE_STATUS: Gauge<(DeviceId, DeviceType)>;
@@ -161,6 +163,7 @@ crate::family! {
         name = "photon_optical_power_mw",
         unit = milliwatts,
         subsystem = hardware,
+        merge = last,
         query = "avg_over_time(photon_optical_power_mw[5m])",
     )]
     pub(crate) static OPTICAL_POWER: Gauge<(DeviceId,)>;
@@ -170,6 +173,7 @@ crate::family! {
         name = "photon_device_temperature_celsius",
         unit = celsius,
         subsystem = hardware,
+        merge = last,
         query = "max by (device_id) (photon_device_temperature_celsius)",
     )]
     pub(crate) static DEVICE_TEMPERATURE: Gauge<(DeviceId,)>;
@@ -180,6 +184,7 @@ crate::family! {
         name = "photon_calibration_drift",
         unit = ratio,
         subsystem = hardware,
+        merge = last,
         query = "deriv(photon_calibration_drift[15m])",
     )]
     pub(crate) static CALIBRATION_DRIFT: Gauge<(DeviceId,)>;
@@ -200,6 +205,7 @@ crate::family! {
         name = "photon_active_devices",
         unit = count,
         subsystem = hardware,
+        merge = max,
         query = "sum by (location) (photon_active_devices)",
     )]
     pub(crate) static ACTIVE_DEVICES: Gauge<(DeviceType, Location)>;
@@ -267,6 +273,7 @@ crate::family! {
         name = "photon_metrics_label_values",
         unit = count,
         subsystem = self_monitoring,
+        merge = max,
         query = "photon_metrics_label_values / photon_metrics_label_cap",
     )]
     pub(crate) static LABEL_VALUES: Gauge<(MonitoredLabel,)>;
@@ -277,6 +284,7 @@ crate::family! {
         name = "photon_metrics_label_cap",
         unit = count,
         subsystem = self_monitoring,
+        merge = max,
         query = "photon_metrics_label_cap - photon_metrics_label_values",
     )]
     pub(crate) static LABEL_CAP: Gauge<(MonitoredLabel,)>;

@@ -39,7 +39,7 @@ mod spec;
 pub use declared::{
     COMPILATION_DURATION_BUCKETS, INFERENCE_LATENCY_BUCKETS, PASS_DURATION_BUCKETS,
 };
-pub use spec::{FamilySpec, Kind, NativeBuckets, Subsystem, Unit, LATENCY_NATIVE_BUCKETS};
+pub use spec::{FamilySpec, Kind, Merge, NativeBuckets, Subsystem, Unit, LATENCY_NATIVE_BUCKETS};
 
 /// Every registered family: the catalog's, in catalog order, then those
 /// applications declared with [`family!`](crate::family) and registered so

@@ -127,8 +127,31 @@ pub struct FamilySpec {
     pub native: Option<NativeBuckets>,
     /// Where the family belongs.
     pub subsystem: Subsystem,
+    /// How the processes of one service combine a gauge's values (see
+    /// [`crate::shared`]); counters and histograms always add up.
+    pub merge: Merge,
     /// A PromQL query a dashboard or an operator would run against this family.
     pub example_query: &'static str,
+}
+
+/// How the processes of one service ([`crate::shared`]) combine a gauge
+/// they all set: `family!`'s `merge = …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Merge {
+    /// The sum over the live processes (sessions open, requests queued):
+    /// an exited process's value leaves with it. The default.
+    Sum,
+    /// The largest value among the live processes.
+    Max,
+    /// The smallest value among the live processes.
+    Min,
+    /// The value of the process that changed it most recently (a device's
+    /// temperature, which whichever process reads it sets), as of that
+    /// process's latest publication.
+    Last,
+    /// One series per live process, with a `pid` label.
+    PerProcess,
 }
 
 impl FamilySpec {

@@ -88,6 +88,9 @@ pub enum ExportError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The shared directory of a service's processes cannot be used.
+    #[error(transparent)]
+    Shared(#[from] crate::shared::SharedDirError),
     /// `push_now` was called on an exporter built without a Pushgateway.
     #[error("no Pushgateway configured; call PrometheusExporterBuilder::push_gateway")]
     NoPushgateway,

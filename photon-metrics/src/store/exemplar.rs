@@ -134,10 +134,22 @@ impl ExemplarSlot {
     /// Takes `other`'s exemplar if it is newer than this slot's (or this
     /// slot has none).
     pub(crate) fn keep_newer(&self, other: &ExemplarSlot) {
+        self.keep_newer_words(other.words());
+    }
+
+    /// The slot's five words as [`keep_newer_words`](Self::keep_newer_words)
+    /// takes them (all 0: no exemplar), for a store's saved copy.
+    pub(crate) fn words(&self) -> [u64; 5] {
+        self.0.read().unwrap_or([0; 5])
+    }
+
+    /// Takes the exemplar of `theirs` (another slot's [`words`](Self::words))
+    /// if it is newer than this slot's.
+    pub(crate) fn keep_newer_words(&self, theirs: [u64; 5]) {
         // Word 4 is the exemplar's time in milliseconds; 0: none.
-        let Some(theirs) = other.0.read().filter(|w| w[4] != 0) else {
+        if theirs[4] == 0 {
             return;
-        };
+        }
         if self.0.read().is_some_and(|mine| mine[4] >= theirs[4]) {
             return;
         }

@@ -8,6 +8,8 @@
 //! * [`exemplar`] — the latest trace of a counter or bucket.
 //! * [`recorder`] — the store as a `metrics::Recorder`.
 //! * [`global`] — which store, if any, is the process-wide recorder.
+//! * [`saved`] — a store's series as bytes another process reads.
+//! * [`merged`] — the series of a service's processes, added up.
 //!
 //! The encoders in [`crate::export::encode`] read it; nothing here knows about
 //! formats beyond the escaping of label text, which happens once per series.
@@ -18,8 +20,10 @@ pub(crate) mod exemplar;
 pub(crate) mod foreign;
 pub(crate) mod global;
 pub(crate) mod keys;
+pub(crate) mod merged;
 pub(crate) mod native;
 pub(crate) mod recorder;
+pub(crate) mod saved;
 pub(crate) mod table;
 
 pub(crate) use table::departures;
@@ -114,6 +118,10 @@ table_cell!(CounterCell, Counter);
 table_cell!(GaugeCell, Gauge);
 table_cell!(HistogramCell, Histogram);
 
+/// What a store of one of a service's processes renders instead of its own
+/// families: the service's merged series.
+pub(crate) type ServiceView = Box<dyn Fn(&Store) -> merged::Merged + Send + Sync>;
+
 /// The store: one table per registered family, the catalog's and the
 /// applications' alike (see [`crate::families`]), and the foreign series.
 pub(crate) struct Store {
@@ -123,12 +131,28 @@ pub(crate) struct Store {
     global_labels: Vec<(String, String)>,
     /// Runs before every render: the exporter's process sampler.
     refresh: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// When this process is one of a service's ([`crate::shared`]): the
+    /// service's series, which every render serves instead of this
+    /// store's families.
+    service: OnceLock<ServiceView>,
 }
 
 impl Store {
     /// Sets what runs before every render (once; later calls are ignored).
     pub(crate) fn on_render(&self, hook: Box<dyn Fn() + Send + Sync>) {
         let _ = self.refresh.set(hook);
+    }
+
+    /// Makes every render serve what `view` gives (once; later calls are
+    /// ignored): the merged series of a service's processes.
+    pub(crate) fn serve_service(&self, view: ServiceView) {
+        let _ = self.service.set(view);
+    }
+
+    /// The service's merged series, if this store is one process's of a
+    /// service.
+    pub(crate) fn service_view(&self) -> Option<merged::Merged> {
+        self.service.get().map(|view| view(self))
     }
 
     /// Runs the render hook, if any.
@@ -159,6 +183,7 @@ impl Store {
             ),
             global_labels: config.global_labels,
             refresh: OnceLock::new(),
+            service: OnceLock::new(),
         }
     }
 
@@ -225,6 +250,19 @@ impl Store {
         removed
     }
 
+    /// Zeroes every family's series (see [`Table::zero`]); takes no lock,
+    /// not even the registry's: a forked child calls it before it runs
+    /// anything else.
+    pub(crate) fn zero_after_fork(&self) {
+        for table in self.tables.iter().filter_map(OnceLock::get) {
+            match table {
+                AnyTable::Counter(t) => t.get().map(Table::zero),
+                AnyTable::Gauge(t) => t.get().map(Table::zero),
+                AnyTable::Histogram(t) => t.get().map(Table::zero),
+            };
+        }
+    }
+
     /// Ends, in every family, the retired series a render that began at
     /// departure `served` showed ([`table::departures`]).
     pub(crate) fn forget_departed(&self, served: u64) {
@@ -253,12 +291,12 @@ impl Store {
     /// Calls `f` for every family, the catalog's in catalog order and then
     /// the applications' in registration order, with its table if any
     /// series can exist yet.
-    pub(crate) fn for_each_family(&self, mut f: impl FnMut(&'static FamilySpec, Tables<'_>)) {
+    pub(crate) fn for_each_family(&self, f: &mut dyn FnMut(&'static FamilySpec, Tables<'_>)) {
         for (spec, table) in self.all() {
             let tables = match table {
-                AnyTable::Counter(t) => Tables::Counter(t.get()),
-                AnyTable::Gauge(t) => Tables::Gauge(t.get()),
-                AnyTable::Histogram(t) => Tables::Histogram(t.get()),
+                AnyTable::Counter(t) => Tables::Counter(t.get().map(Source::Table)),
+                AnyTable::Gauge(t) => Tables::Gauge(t.get().map(Source::Table)),
+                AnyTable::Histogram(t) => Tables::Histogram(t.get().map(Source::Table)),
             };
             f(spec, tables);
         }
@@ -340,11 +378,46 @@ impl FamilySpec {
     }
 }
 
-/// A family's table as the encoders see it (`None`: no series yet).
+/// A family's series as the encoders see them (`None`: no series yet).
 pub(crate) enum Tables<'a> {
-    Counter(Option<&'a Table<CounterCell>>),
-    Gauge(Option<&'a Table<GaugeCell>>),
-    Histogram(Option<&'a Table<HistogramCell>>),
+    Counter(Option<Source<'a, CounterCell>>),
+    Gauge(Option<Source<'a, GaugeCell>>),
+    Histogram(Option<Source<'a, HistogramCell>>),
+}
+
+/// Where a family's series come from: this process's table, or the
+/// merged series of a service's processes ([`merged`]).
+pub(crate) enum Source<'a, C> {
+    Table(&'a Table<C>),
+    Merged(&'a [(table::Series, C)]),
+}
+
+impl<C: cell::Cell> Source<'_, C> {
+    /// Every series with its cell (see [`Table::for_each`]).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&table::Series, &C)) {
+        match self {
+            Source::Table(t) => t.for_each(f),
+            Source::Merged(series) => {
+                for (s, c) in series.iter() {
+                    f(s, c);
+                }
+            }
+        }
+    }
+}
+
+/// What the encoders and [`saved`] walk: a store, or a service's merged
+/// series.
+pub(crate) trait Families {
+    /// Calls `f` for every registered family, in registry order, with
+    /// its series.
+    fn for_each_family(&self, f: &mut dyn FnMut(&'static FamilySpec, Tables<'_>));
+}
+
+impl Families for Store {
+    fn for_each_family(&self, f: &mut dyn FnMut(&'static FamilySpec, Tables<'_>)) {
+        Store::for_each_family(self, f)
+    }
 }
 
 #[cfg(test)]

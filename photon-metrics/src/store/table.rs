@@ -458,6 +458,23 @@ impl<C: Cell> Table<C> {
         }
     }
 
+    /// Zeroes every series' values and forgets the retired series waiting
+    /// for a scrape, taking no lock that another thread could hold: what a
+    /// forked child does to the copy of its parent's store (the parent's
+    /// records stay the parent's).
+    pub(crate) fn zero(&self) {
+        for chunk in self.chunks.iter().filter_map(OnceLock::get) {
+            for (stamp, cell) in chunk.stamps.iter().zip(chunk.cells.iter()) {
+                if stamp.load(Ordering::Relaxed) != 0 {
+                    cell.reset();
+                }
+            }
+        }
+        if let Ok(mut departed) = self.departed.try_lock() {
+            departed.clear();
+        }
+    }
+
     /// Every existing series, in index order: its labels and cell; then
     /// the retired series still waiting for their last scrape, with their
     /// final values. The table's lock is held for reading throughout, so

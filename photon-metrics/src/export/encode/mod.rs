@@ -40,8 +40,8 @@ use crate::catalog::{FamilySpec, Kind};
 use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
 use crate::store::foreign::{Description, ForeignName, Handle, DEFAULT_HELP};
-use crate::store::table::{Series, Table};
-use crate::store::{escape, Store, Tables};
+use crate::store::table::Series;
+use crate::store::{escape, Families, Source, Store, Tables};
 pub use escaping::Escaping;
 use names::ForeignNames;
 use std::io::Write as _;
@@ -214,8 +214,14 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
     crate::lifecycle::before_render(store);
     // Retired series are shown once more, by this render, then leave.
     let served = crate::store::departures();
+    // One process of a service serves the whole service's series.
+    let merged = store.service_view();
+    let families: &dyn Families = match &merged {
+        Some(merged) => merged,
+        None => store,
+    };
     if exposition.format == Format::Protobuf {
-        protobuf::render(store, exposition.escaping, out);
+        protobuf::render(store, families, exposition.escaping, out);
         store.forget_departed(served);
         return;
     }
@@ -224,7 +230,7 @@ pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut
         om: exposition.format == Format::OpenMetrics,
         legacy: true,
     };
-    store.for_each_family(|spec, tables| match tables {
+    families.for_each_family(&mut |spec, tables| match tables {
         Tables::Counter(t) => e.counters(spec, t),
         Tables::Gauge(t) => e.gauges(spec, t),
         Tables::Histogram(t) => e.histograms(spec, t),
@@ -423,7 +429,7 @@ impl Encoder<'_> {
         self.header(spec.name, spec.kind, Some(spec.help), spec.unit.suffix());
     }
 
-    fn counters(&mut self, spec: &FamilySpec, table: Option<&Table<CounterCell>>) {
+    fn counters(&mut self, spec: &FamilySpec, table: Option<Source<'_, CounterCell>>) {
         self.catalog_header(spec);
         if let Some(t) = table {
             t.for_each(|series: &Series, cell| {
@@ -432,14 +438,14 @@ impl Encoder<'_> {
         }
     }
 
-    fn gauges(&mut self, spec: &FamilySpec, table: Option<&Table<GaugeCell>>) {
+    fn gauges(&mut self, spec: &FamilySpec, table: Option<Source<'_, GaugeCell>>) {
         self.catalog_header(spec);
         if let Some(t) = table {
             t.for_each(|series: &Series, cell| self.gauge(spec.name, &series.text, cell));
         }
     }
 
-    fn histograms(&mut self, spec: &FamilySpec, table: Option<&Table<HistogramCell>>) {
+    fn histograms(&mut self, spec: &FamilySpec, table: Option<Source<'_, HistogramCell>>) {
         self.catalog_header(spec);
         if let Some(t) = table {
             let le = le_labels(spec.buckets.unwrap_or(&[]));

@@ -24,8 +24,7 @@ use crate::store::cell::{CounterCell, GaugeCell, HistogramCell};
 use crate::store::exemplar::Exemplar;
 use crate::store::foreign::{Description, ForeignName, Handle, DEFAULT_HELP};
 use crate::store::native::NativeSnapshot;
-use crate::store::table::Table;
-use crate::store::{Store, Tables};
+use crate::store::{Families, Source, Store, Tables};
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 
 // Field numbers of metrics.proto.
@@ -43,11 +42,16 @@ const TYPE_HISTOGRAM: u64 = 4;
 
 /// Renders every family with at least one series, in the text formats'
 /// order (catalog, then foreign names sorted).
-pub(crate) fn render(store: &Store, escaping: Escaping, out: &mut Vec<u8>) {
-    store.for_each_family(|spec, tables| match tables {
-        Tables::Counter(Some(t)) => counters(out, spec, t),
-        Tables::Gauge(Some(t)) => gauges(out, spec, t),
-        Tables::Histogram(Some(t)) => histograms(out, spec, t),
+pub(crate) fn render(
+    store: &Store,
+    families: &dyn Families,
+    escaping: Escaping,
+    out: &mut Vec<u8>,
+) {
+    families.for_each_family(&mut |spec, tables| match tables {
+        Tables::Counter(Some(t)) => counters(out, spec, &t),
+        Tables::Gauge(Some(t)) => gauges(out, spec, &t),
+        Tables::Histogram(Some(t)) => histograms(out, spec, &t),
         _ => {}
     });
     let mut names = ForeignNames::new(escaping);
@@ -59,7 +63,7 @@ pub(crate) fn render(store: &Store, escaping: Escaping, out: &mut Vec<u8>) {
     });
 }
 
-fn counters(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<CounterCell>) {
+fn counters(out: &mut Vec<u8>, spec: &FamilySpec, table: &Source<'_, CounterCell>) {
     family(out, spec.name, spec.help, TYPE_COUNTER, unit(spec), |out| {
         table.for_each(|series, cell| {
             metric(out, &series.pairs, |out| {
@@ -69,13 +73,13 @@ fn counters(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<CounterCell>) {
     });
 }
 
-fn gauges(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<GaugeCell>) {
+fn gauges(out: &mut Vec<u8>, spec: &FamilySpec, table: &Source<'_, GaugeCell>) {
     family(out, spec.name, spec.help, TYPE_GAUGE, unit(spec), |out| {
         table.for_each(|series, cell| metric(out, &series.pairs, |out| gauge(out, cell)));
     });
 }
 
-fn histograms(out: &mut Vec<u8>, spec: &FamilySpec, table: &Table<HistogramCell>) {
+fn histograms(out: &mut Vec<u8>, spec: &FamilySpec, table: &Source<'_, HistogramCell>) {
     family(
         out,
         spec.name,

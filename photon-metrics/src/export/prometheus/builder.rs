@@ -3,10 +3,12 @@
 use super::{PhotonRecorder, PrometheusExporter};
 use crate::export::listener::{self, ListenerConfig};
 use crate::export::ExportError;
+use crate::shared::{Joining, Serve, SharedConfig, DEFAULT_INTERVAL, SHARED_DIR_ENV};
 use crate::store::foreign::Limits;
 use crate::store::{global, Store, StoreConfig, DEFAULT_BUCKETS};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,8 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// | [`foreign_series_cap`](Self::foreign_series_cap) | 10,000 series recorded through the facade outside the catalog |
 /// | [`foreign_family_series_cap`](Self::foreign_family_series_cap) | 1,000 series per such family |
 /// | [`foreign_idle_expiry`](Self::foreign_idle_expiry) | none: such series stay until the process ends |
+/// | [`shared_dir`](Self::shared_dir) | `$PHOTON_METRICS_SHARED_DIR` if set, else none: one process, one `/metrics` |
+/// | [`shared_interval`](Self::shared_interval) | 1 s ([`DEFAULT_INTERVAL`](crate::shared::DEFAULT_INTERVAL)) |
 #[derive(Debug, Clone)]
 pub struct PrometheusExporterBuilder {
     listen: Option<SocketAddr>,
@@ -40,6 +44,8 @@ pub struct PrometheusExporterBuilder {
     foreign_limits: Limits,
     foreign_idle_expiry: Option<Duration>,
     listener: ListenerConfig,
+    shared: Option<PathBuf>,
+    shared_interval: Duration,
     #[cfg(feature = "push-gateway")]
     push: Option<crate::export::push::PushConfig>,
 }
@@ -72,9 +78,38 @@ impl PrometheusExporterBuilder {
                 #[cfg(feature = "web-config")]
                 web: None,
             },
+            shared: std::env::var_os(SHARED_DIR_ENV)
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from),
+            shared_interval: DEFAULT_INTERVAL,
             #[cfg(feature = "push-gateway")]
             push: None,
         }
+    }
+
+    /// Makes this process one of a service's: every process that names
+    /// the same directory records into its own store, exactly one of them
+    /// listens (whichever takes the directory's listener lock first; the
+    /// others take over if it dies), and every render serves the whole
+    /// service. See [`shared`](crate::shared) for what is merged how, and
+    /// what a fork, an exit or a kill does. The default is the
+    /// `PHOTON_METRICS_SHARED_DIR` environment variable, so a launcher can
+    /// set it for workers in any language.
+    ///
+    /// The directory is created (private to the user) if missing; a file
+    /// system local to the host (tmpfs such as `/dev/shm` or `/run` is
+    /// best: the processes write to it every [`shared_interval`](Self::shared_interval)).
+    pub fn shared_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.shared = Some(dir.into());
+        self
+    }
+
+    /// How often a process of a service publishes its store when no scrape
+    /// asks sooner (a scrape always asks): the most a process killed
+    /// outright loses. Default 1 s.
+    pub fn shared_interval(mut self, interval: Duration) -> Self {
+        self.shared_interval = interval.max(Duration::from_millis(10));
+        self
     }
 
     /// Whether each render (scrape, [`render`](PrometheusExporter::render),
@@ -418,8 +453,24 @@ impl PrometheusExporterBuilder {
         }
         // From here on an early return releases the reservation.
         let reservation = Reservation;
-        let socket = self
-            .listen
+        let joining = self
+            .shared
+            .as_ref()
+            .map(|dir| {
+                let config = SharedConfig {
+                    dir: dir.clone(),
+                    interval: self.shared_interval,
+                };
+                Joining::open(&config, self.listen.is_some())
+            })
+            .transpose()?;
+        // A process of a service listens only if it leads.
+        let listen = match &joining {
+            Some(j) if !j.leads() => None,
+            _ => self.listen,
+        };
+        let deferred = self.listen.filter(|_| listen.is_none());
+        let socket = listen
             .map(|addr| {
                 let bind_error = |e: std::io::Error| ExportError::Bind { addr, source: e };
                 let socket = listener::bind(addr).map_err(bind_error)?;
@@ -433,6 +484,8 @@ impl PrometheusExporterBuilder {
         let (recorder, exporter) = self.build_recorder();
         Ok(PreparedExporter {
             reservation,
+            joining,
+            deferred,
             socket,
             config,
             #[cfg(feature = "push-gateway")]
@@ -458,6 +511,10 @@ impl Drop for Reservation {
 /// closes its socket and releases the install.
 pub(crate) struct PreparedExporter {
     reservation: Reservation,
+    /// This process's part in a service, if it is one of a service's.
+    joining: Option<Joining>,
+    /// The address to listen on once this process leads its service.
+    deferred: Option<SocketAddr>,
     socket: Option<(std::net::TcpListener, SocketAddr)>,
     config: ListenerConfig,
     #[cfg(feature = "push-gateway")]
@@ -473,6 +530,8 @@ impl PreparedExporter {
     pub(crate) fn commit(self) -> Result<PrometheusExporter, ExportError> {
         let PreparedExporter {
             reservation,
+            joining,
+            deferred,
             socket,
             config,
             #[cfg(feature = "push-gateway")]
@@ -482,8 +541,18 @@ impl PreparedExporter {
         } = self;
         global::install(recorder).map_err(|()| ExportError::ForeignRecorder)?;
         if let Some((socket, bound)) = socket {
-            listener::spawn(socket, exporter.store.clone(), config).map_err(ExportError::Thread)?;
+            listener::spawn(socket, exporter.store.clone(), config.clone())
+                .map_err(ExportError::Thread)?;
             exporter.local_addr = Some(bound);
+        }
+        if let Some(joining) = joining {
+            // Any process of the service may come to lead it: a forked
+            // child, or a worker when the listening one dies.
+            let serve: Option<Serve> =
+                self_listen(deferred.or(exporter.local_addr), &exporter, config);
+            joining
+                .start(exporter.store.clone(), serve)
+                .map_err(ExportError::Thread)?;
         }
         #[cfg(feature = "push-gateway")]
         if let Some(push) = push {
@@ -493,6 +562,21 @@ impl PreparedExporter {
         std::mem::forget(reservation);
         Ok(exporter)
     }
+}
+
+/// How a process of a service starts listening on `addr` when it comes to
+/// lead.
+fn self_listen(
+    addr: Option<SocketAddr>,
+    exporter: &PrometheusExporter,
+    config: ListenerConfig,
+) -> Option<Serve> {
+    let addr = addr?;
+    let store = exporter.store.clone();
+    Some(Arc::new(move || {
+        let socket = listener::bind(addr)?;
+        listener::spawn(socket, store.clone(), config.clone())
+    }))
 }
 
 fn valid_label_name(name: &str) -> bool {

@@ -23,6 +23,16 @@ impl Cell for CounterCell {
         self.value.fetch_add(other.get(), Ordering::Relaxed);
         self.exemplar.keep_newer(&other.exemplar);
     }
+    fn save(&self, out: &mut Vec<u64>) {
+        out.push(self.get());
+        out.extend_from_slice(&self.exemplar.words());
+    }
+    fn add_saved(&self, words: &mut std::slice::Iter<'_, u64>) -> Option<()> {
+        self.value.fetch_add(*words.next()?, Ordering::Relaxed);
+        self.exemplar
+            .keep_newer_words(super::exemplar_words(words)?);
+        Some(())
+    }
 }
 
 impl CounterCell {

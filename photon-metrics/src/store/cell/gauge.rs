@@ -31,6 +31,14 @@ impl Cell for GaugeCell {
         self.bits
             .store(other.bits.load(Ordering::Relaxed), Ordering::Relaxed);
     }
+    fn save(&self, out: &mut Vec<u64>) {
+        out.push(self.bits.load(Ordering::Relaxed));
+    }
+    fn add_saved(&self, words: &mut std::slice::Iter<'_, u64>) -> Option<()> {
+        let value = Self::saved_value(*words.next()?, self.integer);
+        self.add(value);
+        Some(())
+    }
 }
 
 /// The nearest `i64` to `value` (saturating; NaN is 0).
@@ -101,6 +109,15 @@ impl GaugeCell {
     pub(crate) fn raw_add_int(&self, delta: i64) {
         debug_assert!(self.integer);
         self.bits.fetch_add(delta as u64, Ordering::Relaxed);
+    }
+
+    /// The value a cell of this mode [`save`](Cell::save)d as `word`.
+    pub(crate) fn saved_value(word: u64, integer: bool) -> f64 {
+        if integer {
+            word as i64 as f64
+        } else {
+            f64::from_bits(word)
+        }
     }
 
     /// The value (an integer cell's as `f64`: exact up to 2⁵³).

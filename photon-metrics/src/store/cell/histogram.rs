@@ -267,6 +267,59 @@ impl Cell for HistogramCell {
             a.keep_newer(b);
         }
     }
+    /// The sum, then the buckets (non-cumulative, one per bound and
+    /// `+Inf`) or, with native buckets, each bound's split and the native
+    /// counts; then every exemplar slot.
+    fn save(&self, out: &mut Vec<u64>) {
+        let sum: f64 = (0..STRIPES)
+            .map(|stripe| f64::from_bits(self.word(stripe, 0).load(Ordering::Acquire)))
+            .sum();
+        out.push(sum.to_bits());
+        match &self.native {
+            Some(derived) => {
+                // `split` before the native buckets, as a scrape reads them.
+                out.extend(derived.split.iter().map(|n| n.load(Ordering::Acquire)));
+                derived.cell.save(out);
+            }
+            None => {
+                for bucket in 0..=self.bounds.len() {
+                    out.push(
+                        (0..STRIPES)
+                            .map(|stripe| self.word(stripe, 1 + bucket).load(Ordering::Acquire))
+                            .sum(),
+                    );
+                }
+            }
+        }
+        for exemplar in self.exemplars.iter() {
+            out.extend_from_slice(&exemplar.words());
+        }
+    }
+    fn add_saved(&self, words: &mut std::slice::Iter<'_, u64>) -> Option<()> {
+        add_f64(
+            self.word(0, 0),
+            f64::from_bits(*words.next()?),
+            Ordering::Relaxed,
+        );
+        match &self.native {
+            Some(derived) => {
+                for split in derived.split.iter() {
+                    split.fetch_add(*words.next()?, Ordering::Release);
+                }
+                derived.cell.add_saved(words)?;
+            }
+            None => {
+                for bucket in 0..=self.bounds.len() {
+                    self.word(0, 1 + bucket)
+                        .fetch_add(*words.next()?, Ordering::Release);
+                }
+            }
+        }
+        for exemplar in self.exemplars.iter() {
+            exemplar.keep_newer_words(super::exemplar_words(words)?);
+        }
+        Some(())
+    }
     fn heap_bytes(&self) -> usize {
         std::mem::size_of_val(&*self.lines)
             + std::mem::size_of_val(&*self.exemplars)

@@ -49,6 +49,23 @@ pub(crate) trait Cell: Send + Sync + Sized + 'static {
     fn heap_bytes(&self) -> usize {
         0
     }
+    /// Appends the cell's values as words, as [`add_saved`](Cell::add_saved)
+    /// reads them back in another process (see [`crate::store::saved`]).
+    fn save(&self, out: &mut Vec<u64>);
+    /// Adds the values a cell of the same family [`save`](Cell::save)d, as
+    /// [`add_from`](Cell::add_from) adds a cell's (a gauge adds too: the
+    /// service's merge picks gauge values itself). `None`, having added a
+    /// part or nothing, when the words are not such values.
+    fn add_saved(&self, words: &mut std::slice::Iter<'_, u64>) -> Option<()>;
+}
+
+/// The next five words, an exemplar slot's.
+pub(super) fn exemplar_words(words: &mut std::slice::Iter<'_, u64>) -> Option<[u64; 5]> {
+    let mut out = [0; 5];
+    for w in &mut out {
+        *w = *words.next()?;
+    }
+    Some(out)
 }
 
 /// Adds `delta` to the `f64` whose bits `bits` holds: a compare-and-swap

@@ -192,24 +192,73 @@ impl NativeCell {
             if theirs.0.iter().all(|c| c.load(Ordering::Relaxed) == 0) {
                 return;
             }
-            let slot = id.wrapping_sub(self.layout.base) as u32 as usize;
-            let mine = match self.near.get(slot) {
-                Some(near) if !negative => {
-                    let p = near.load(Ordering::Acquire);
-                    if p.is_null() {
-                        self.install_near(near)
-                    } else {
-                        // SAFETY: a non-null pointer is an installed chunk,
-                        // which lives as long as `self`.
-                        unsafe { &*p }
-                    }
-                }
-                _ => self.far_chunk(negative, id),
-            };
+            let mine = self.chunk(negative, id);
             for (a, b) in mine.0.iter().zip(theirs.0.iter()) {
                 a.fetch_add(b.load(Ordering::Acquire), Ordering::Release);
             }
         });
+    }
+
+    /// The chunk `id` of a sign, installed if it is not yet.
+    fn chunk(&self, negative: bool, id: i32) -> &Chunk {
+        let slot = id.wrapping_sub(self.layout.base) as u32 as usize;
+        match self.near.get(slot) {
+            Some(near) if !negative => {
+                let p = near.load(Ordering::Acquire);
+                if p.is_null() {
+                    self.install_near(near)
+                } else {
+                    // SAFETY: a non-null pointer is an installed chunk,
+                    // which lives as long as `self`.
+                    unsafe { &*p }
+                }
+            }
+            _ => self.far_chunk(negative, id),
+        }
+    }
+
+    /// Appends the counts as [`add_saved`](Self::add_saved) reads them:
+    /// the zero and NaN counts, the number of non-empty chunks, then each
+    /// chunk's sign, id and [`CHUNK`] counts.
+    pub(crate) fn save(&self, out: &mut Vec<u64>) {
+        out.push(self.zero.load(Ordering::Acquire));
+        out.push(self.nan.load(Ordering::Acquire));
+        let at = out.len();
+        out.push(0);
+        let mut chunks = 0;
+        self.each_chunk(|negative, id, chunk| {
+            let counts: [u64; CHUNK] = std::array::from_fn(|i| chunk.0[i].load(Ordering::Acquire));
+            if counts.iter().any(|&c| c != 0) {
+                chunks += 1;
+                out.push(u64::from(negative));
+                out.push(i64::from(id) as u64);
+                out.extend_from_slice(&counts);
+            }
+        });
+        out[at] = chunks;
+    }
+
+    /// Adds counts [`save`](Self::save)d from a cell of the same layout;
+    /// `None` (having added a part) when `words` end too soon or name a
+    /// chunk no cell of this layout has.
+    pub(crate) fn add_saved(&self, words: &mut std::slice::Iter<'_, u64>) -> Option<()> {
+        let mut next = || words.next().copied();
+        self.zero.fetch_add(next()?, Ordering::Release);
+        self.nan.fetch_add(next()?, Ordering::Release);
+        let chunks = next()?;
+        for _ in 0..chunks {
+            let negative = next()? != 0;
+            let id = i32::try_from(next()? as i64).ok()?;
+            if !Self::chunk_ids(&self.layout).contains(&id) {
+                return None;
+            }
+            let counts: Vec<u64> = (0..CHUNK).map(|_| next()).collect::<Option<_>>()?;
+            let mine = self.chunk(negative, id);
+            for (a, b) in mine.0.iter().zip(counts) {
+                a.fetch_add(b, Ordering::Release);
+            }
+        }
+        Some(())
     }
 
     /// Heap bytes of the chunks installed now (each counted as a list
@@ -248,13 +297,20 @@ impl NativeCell {
         }
     }
 
-    /// The most heap bytes one cell of `layout` can ever hold: every chunk
-    /// of both signs, from the zero threshold to infinity.
-    pub(crate) fn max_heap_bytes(layout: &Layout) -> usize {
+    /// The chunk ids either sign can have: from the zero threshold to
+    /// infinity.
+    fn chunk_ids(layout: &Layout) -> std::ops::RangeInclusive<i32> {
         // The smallest magnitude above the zero bucket, and infinity.
         let above = f64::from_bits(layout.zero_threshold.to_bits() + 1);
         let low = bucket_index(above, layout.schema).div_euclid(CHUNK as i32);
         let high = bucket_index(f64::INFINITY, layout.schema).div_euclid(CHUNK as i32);
+        low..=high
+    }
+
+    /// The most heap bytes one cell of `layout` can ever hold: every chunk
+    /// of both signs, from the zero threshold to infinity.
+    pub(crate) fn max_heap_bytes(layout: &Layout) -> usize {
+        let (low, high) = Self::chunk_ids(layout).into_inner();
         let per_sign = (high - low + 1) as usize;
         // Positive chunks in the directory are bare; all others are list nodes.
         let near = (layout.base.max(low)..(layout.base + NEAR as i32).min(high + 1)).len();

@@ -1,0 +1,310 @@
+//! One service, many processes: the worker processes of a pre-fork
+//! server (gunicorn, uvicorn `--workers N`), a pool of compile workers,
+//! served as one `/metrics`.
+//!
+//! Every process of the service names the same directory
+//! ([`PrometheusExporterBuilder::shared_dir`], or the
+//! `PHOTON_METRICS_SHARED_DIR` environment variable a launcher sets for
+//! Python and C++ workers alike), and then:
+//!
+//! * **records as a single process does**: the record path is the same
+//!   code, into the process's own store; nothing is added to it;
+//! * **publishes** its store to the directory (`<pid>.live`) from a
+//!   background thread every [`DEFAULT_INTERVAL`] (or
+//!   [`PrometheusExporterBuilder::shared_interval`]), at once when a scrape
+//!   asks, and once more when it exits through `exit()`;
+//! * **exactly one process listens**: the first to take the directory's
+//!   listener lock binds the port; the others wait on the lock, and when
+//!   the listening process dies, whatever way, one of them takes over.
+//!   Workers that all call `install()` with the same port get no
+//!   "address in use";
+//! * **any render serves the service**: the process's own store read now,
+//!   the other live processes' publications (fresh: a scrape asks each
+//!   for one and waits up to [`SCRAPE_WAIT`]), and the totals of exited
+//!   processes, merged: counters and histograms (classic and native
+//!   buckets) add up, the earliest start time and the newest exemplar of
+//!   each bucket are kept, and gauges combine as their family declares
+//!   ([`Merge`](crate::catalog::Merge): sum of live processes by default;
+//!   the catalog's device temperatures are the latest value).
+//!
+//! # Forks, exits and restarts
+//!
+//! * A process that installed and then forks (gunicorn `--preload`) gives
+//!   each child a store of its own: at the fork the child's copy is
+//!   zeroed (what the parent recorded stays the parent's), the child
+//!   publishes under its own pid from a thread of its own, and it waits
+//!   to take over the listener like any other worker.
+//! * An exited process's counters and histograms are folded into the
+//!   directory's `exited` totals and its file removed, so the directory
+//!   holds one file per live process plus one, however many workers come
+//!   and go. Its gauges leave with it.
+//! * A service started when no process of the directory is alive starts
+//!   from zero: what a previous run (or a crash) left is removed and
+//!   counted in a warning.
+//!
+//! # What a process's death takes with it
+//!
+//! A process killed outright (`SIGKILL`, the OOM killer) takes what it
+//! recorded since its latest publication: at most one interval of
+//! records. One that exits through `exit()` (a normal return, Python's
+//! `sys.exit`, a gunicorn worker's restart) publishes first and loses
+//! nothing.
+//!
+//! # What stays per process
+//!
+//! Series of names no family declares (the `metrics` facade's foreign
+//! names) are served by the listening process from its own store only;
+//! declare a family to have a series merged.
+//!
+//! [`PrometheusExporterBuilder::shared_dir`]: crate::export::prometheus::PrometheusExporterBuilder::shared_dir
+//! [`PrometheusExporterBuilder::shared_interval`]: crate::export::prometheus::PrometheusExporterBuilder::shared_interval
+
+mod dir;
+mod fork;
+mod publisher;
+
+use crate::store::merged::{Merged, Merger};
+use crate::store::Store;
+use dir::{Identity, Lock, ServiceDir};
+use publisher::Publisher;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The environment variable that names the service's directory.
+pub const SHARED_DIR_ENV: &str = "PHOTON_METRICS_SHARED_DIR";
+
+/// How often a process publishes its store when no scrape asks sooner.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a render waits for the other processes' fresh publications
+/// before it serves the latest it has.
+pub const SCRAPE_WAIT: Duration = Duration::from_millis(250);
+
+/// How a process joins a service.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedConfig {
+    pub(crate) dir: PathBuf,
+    pub(crate) interval: Duration,
+}
+
+/// Starts serving `/metrics` for the service: binds and spawns the
+/// listener. Called by whichever process leads, when it begins to.
+pub(crate) type Serve = Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// This process's part in a service.
+pub(crate) struct Service {
+    dir: ServiceDir,
+    store: Arc<Store>,
+    interval: Duration,
+    publisher: Mutex<Publisher>,
+    /// The listener lock, while this process holds it.
+    leader: Mutex<Option<Lock>>,
+    /// How to serve, if this service has a listener.
+    serve: OnceLock<Serve>,
+}
+
+/// The process's service, once it joined one.
+static SERVICE: OnceLock<Service> = OnceLock::new();
+
+/// The directory is unusable: it cannot be created, written or locked.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use `{}` as the shared metrics directory: {source}", dir.display())]
+pub struct SharedDirError {
+    dir: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+/// A process's part in a service, before its store exists.
+pub(crate) struct Joining {
+    dir: ServiceDir,
+    interval: Duration,
+    /// The listener lock, if this process took it.
+    leader: Option<Lock>,
+}
+
+impl Joining {
+    /// Opens the directory and joins the service (see [`ServiceDir::join`]).
+    /// With `listen`, tries to become the listening process.
+    pub(crate) fn open(config: &SharedConfig, listen: bool) -> Result<Joining, SharedDirError> {
+        let error = |source| SharedDirError {
+            dir: config.dir.clone(),
+            source,
+        };
+        let dir = ServiceDir::open(&config.dir).map_err(error)?;
+        let joined = dir.join(Identity::current()).map_err(error)?;
+        if joined.stale_files > 0 {
+            tracing::warn!(
+                dir = %config.dir.display(),
+                files = joined.stale_files,
+                "the shared metrics directory held files of a previous run with no process alive; removed them, the service starts from zero"
+            );
+        }
+        let leader = if listen {
+            Lock::take(&dir.path().join("listener.lock"), false).map_err(error)?
+        } else {
+            None
+        };
+        Ok(Joining {
+            dir,
+            interval: config.interval,
+            leader,
+        })
+    }
+
+    /// Whether this process is to listen now.
+    pub(crate) fn leads(&self) -> bool {
+        self.leader.is_some()
+    }
+
+    /// Starts the process's part: its publications, and every render of
+    /// `store` serving the service. With `serve` and no lead yet, a thread
+    /// waits to take over the listener.
+    pub(crate) fn start(self, store: Arc<Store>, serve: Option<Serve>) -> std::io::Result<()> {
+        let leads = self.leads();
+        let service = Service {
+            publisher: Mutex::new(Publisher::new(Identity::current())),
+            dir: self.dir,
+            store: store.clone(),
+            interval: self.interval,
+            leader: Mutex::new(self.leader),
+            serve: OnceLock::new(),
+        };
+        if let Some(serve) = serve {
+            let _ = service.serve.set(serve);
+        }
+        if SERVICE.set(service).is_err() {
+            return Err(std::io::Error::other(
+                "this process already joined a service",
+            ));
+        }
+        let service = SERVICE.get().expect("just set");
+        store.serve_service(Box::new(|_| service.view()));
+        fork::on_fork_and_exit();
+        service.spawn_threads(!leads)
+    }
+}
+
+impl Service {
+    /// Publishes this process's store now.
+    fn publish(&self) {
+        let generation = self.dir.requested();
+        let mut publisher = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = publisher.publish(&self.dir, &self.store, generation) {
+            publisher.failed(&self.dir, e);
+        }
+    }
+
+    /// The service's series now: this process's, the others' fresh
+    /// publications, and the exited processes' totals.
+    fn view(&self) -> Merged {
+        let generation = self.dir.request();
+        {
+            let mut publisher = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = publisher.publish(&self.dir, &self.store, generation) {
+                publisher.failed(&self.dir, e);
+            }
+        }
+        let me = Identity::current();
+        self.dir.await_publications(me, generation, SCRAPE_WAIT);
+        let mut merger = Merger::new();
+        match self.dir.fold_lock() {
+            Ok(_lock) => {
+                if let Err(e) = self.dir.fold_locked() {
+                    tracing::warn!(error = %e, "folding exited processes' publications failed; they stay as they are");
+                }
+                if let Some(totals) = self.dir.exited() {
+                    let _ = merger.add(&totals, false);
+                }
+                match self.dir.publications() {
+                    Ok(publications) => {
+                        for p in publications {
+                            let _ = merger.add(&p.bytes, p.alive);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the shared metrics directory")
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot lock the shared metrics directory"),
+        }
+        merger.finish()
+    }
+
+    /// The publisher thread, and with `wait_to_lead` a thread that takes
+    /// over the listener when the listening process is gone.
+    fn spawn_threads(&'static self, wait_to_lead: bool) -> std::io::Result<()> {
+        std::thread::Builder::new()
+            .name("photon-shared-publish".into())
+            .spawn(move || self.publish_loop())?;
+        if wait_to_lead && self.serve.get().is_some() {
+            std::thread::Builder::new()
+                .name("photon-shared-lead".into())
+                .spawn(move || self.wait_to_lead())?;
+        }
+        Ok(())
+    }
+
+    fn publish_loop(&self) {
+        let me = std::process::id();
+        let tick = Duration::from_millis(10);
+        let mut last = std::time::Instant::now();
+        let mut served = self.dir.requested();
+        self.publish();
+        loop {
+            std::thread::sleep(tick);
+            if std::process::id() != me {
+                return; // A forked child runs a loop of its own.
+            }
+            let requested = self.dir.requested();
+            if requested != served || last.elapsed() >= self.interval {
+                self.publish();
+                served = requested;
+                last = std::time::Instant::now();
+            }
+        }
+    }
+
+    fn wait_to_lead(&self) {
+        let me = Identity::current();
+        let lock = match Lock::take(&self.dir.path().join("listener.lock"), true) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot wait for the shared listener lock; this process will never serve /metrics");
+                return;
+            }
+        };
+        if Identity::current() != me {
+            return;
+        }
+        let Some(serve) = self.serve.get() else {
+            return;
+        };
+        let mut warned = false;
+        loop {
+            match serve() {
+                Ok(()) => break,
+                Err(e) => {
+                    if !warned {
+                        tracing::error!(error = %e, "took over the service's listener but cannot bind; retrying every second");
+                        warned = true;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+        tracing::info!(
+            pid = me.pid,
+            "this process now serves the service's /metrics"
+        );
+        *self.leader.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
+    }
+}
+
+/// The directory of the service this process joined, if any.
+pub fn joined_dir() -> Option<&'static Path> {
+    SERVICE.get().map(|s| s.dir.path())
+}

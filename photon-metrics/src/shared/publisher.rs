@@ -1,0 +1,109 @@
+//! A process's publications: its store saved to the service's directory.
+
+use super::dir::{Identity, ServiceDir};
+use crate::store::saved::{self, Header};
+use crate::store::Store;
+use std::collections::HashMap;
+
+/// A gauge series as the latest publications saw it.
+struct Seen {
+    bits: u64,
+    changed_ns: u64,
+    publication: u64,
+}
+
+/// What a process needs to publish: who it is, its gauges' change times,
+/// a buffer it reuses.
+pub(crate) struct Publisher {
+    pub(crate) me: Identity,
+    /// Per gauge family and series text: the value's bits, when it last
+    /// changed, and the publication that last saw it (series not seen in
+    /// the latest are dropped, so retired series leave).
+    gauges: HashMap<&'static str, HashMap<Box<str>, Seen>>,
+    publications: u64,
+    buf: Vec<u8>,
+    warned: bool,
+}
+
+impl Publisher {
+    pub(crate) fn new(me: Identity) -> Self {
+        Publisher {
+            me,
+            gauges: HashMap::new(),
+            publications: 0,
+            buf: Vec::new(),
+            warned: false,
+        }
+    }
+
+    /// Saves `store` and replaces this process's publication with it.
+    pub(crate) fn publish(
+        &mut self,
+        dir: &ServiceDir,
+        store: &Store,
+        generation: u64,
+    ) -> std::io::Result<()> {
+        let now = crate::store::table::now_ns();
+        self.publications += 1;
+        let this = self.publications;
+        let header = Header {
+            pid: self.me.pid,
+            started: self.me.started,
+            generation,
+            saved_ns: now,
+        };
+        let gauges = &mut self.gauges;
+        self.buf.clear();
+        saved::save(
+            store,
+            header,
+            &mut |spec, series, bits| {
+                let family = gauges.entry(spec.name).or_default();
+                match family.get_mut(&*series.text) {
+                    Some(seen) => {
+                        if seen.bits != bits {
+                            seen.bits = bits;
+                            seen.changed_ns = now;
+                        }
+                        seen.publication = this;
+                        seen.changed_ns
+                    }
+                    None => {
+                        let seen = Seen {
+                            bits,
+                            changed_ns: now,
+                            publication: this,
+                        };
+                        family.insert(series.text.clone(), seen);
+                        now
+                    }
+                }
+            },
+            &mut self.buf,
+        );
+        for family in gauges.values_mut() {
+            family.retain(|_, seen| seen.publication == this);
+        }
+        dir.publish(self.me, &self.buf)?;
+        self.warned = false;
+        Ok(())
+    }
+
+    /// Says once (until a publication succeeds again) that publishing failed.
+    pub(crate) fn failed(&mut self, dir: &ServiceDir, e: std::io::Error) {
+        if !self.warned {
+            self.warned = true;
+            tracing::error!(
+                dir = %dir.path().display(),
+                error = %e,
+                "cannot publish this process's metrics to the shared directory; the service's /metrics misses its records since its last publication until it can"
+            );
+        }
+    }
+
+    /// A forked child: another process, whose gauges have not changed yet.
+    pub(crate) fn forked(&mut self) {
+        self.me = Identity::current();
+        self.gauges.clear();
+    }
+}

@@ -1,0 +1,379 @@
+//! One service, many processes (`photon_metrics::shared`), tried as a
+//! pre-fork server uses it: real worker processes (this test binary run
+//! again in a worker role) that all install on the same port with the same
+//! directory, record, exit, fork and get killed, scraped over HTTP.
+
+use photon_metrics::export::encode::proto;
+use photon_metrics::export::prometheus::PrometheusExporterBuilder;
+use photon_metrics::labels::{DeviceId, DeviceType, ModelType, Status, Target};
+use photon_metrics::{compiler, hardware, runtime};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROLE: &str = "PHOTON_SHARED_TEST_ROLE";
+
+/// A worker: installs on `PORT` with the directory `DIR`, records `COUNT`
+/// compilations and 5 × `COUNT` latency observations, sets its session
+/// gauge and device temperature, says `ready leader=<bool>`, then by role
+/// waits for its stdin to close (`wait`), exits through `exit()` (`exit`),
+/// or forks `CHILDREN` children that each record 100 and exit
+/// (`fork`), then waits.
+#[test]
+fn worker_program() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    let dir = std::env::var("DIR").unwrap();
+    let port: u16 = std::env::var("PORT").unwrap().parse().unwrap();
+    let count: u64 = std::env::var("COUNT").unwrap().parse().unwrap();
+    let exporter = PrometheusExporterBuilder::new()
+        .shared_dir(&dir)
+        .listen(SocketAddr::from(([127, 0, 0, 1], port)))
+        .process_metrics(false)
+        .install()
+        .expect("every worker installs on the same port");
+    let record = |count: u64| {
+        let target = Target::new("mzi-64x64").unwrap();
+        let model = ModelType::new("transformer").unwrap();
+        for i in 0..count {
+            compiler::record_compilation(target, Status::Success, model);
+            for j in 0..5 {
+                hardware::observe_inference_latency(
+                    DeviceType::Mzi,
+                    0.001 * (1 + (i + j) % 50) as f64,
+                );
+            }
+        }
+        if count > 0 {
+            runtime::set_active_sessions(2);
+            hardware::set_temperature_celsius(
+                DeviceId::new("dev-0").unwrap(),
+                std::process::id() as f64,
+            );
+        }
+    };
+    record(count);
+    if role == "fork" {
+        let children: usize = std::env::var("CHILDREN").unwrap().parse().unwrap();
+        let mut pids = Vec::new();
+        for _ in 0..children {
+            // SAFETY: the child records and exits; it runs no code that
+            // needs another thread of the parent.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                record(100);
+                // SAFETY: exit() runs the atexit handlers (the final
+                // publication), as a worker's sys.exit does.
+                unsafe { libc::exit(0) };
+            }
+            pids.push(pid);
+        }
+        for pid in pids {
+            let mut status = 0;
+            // SAFETY: a child of this process.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        }
+    }
+    println!("ready leader={}", exporter.local_addr().is_some());
+    if role == "exit" {
+        std::process::exit(0);
+    }
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    std::process::exit(0);
+}
+
+struct Worker {
+    child: Child,
+    leader: bool,
+    out: BufReader<ChildStdout>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn worker(role: &str, dir: &Path, port: u16, count: u64, children: usize) -> Worker {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "worker_program",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ROLE, role)
+        .env("DIR", dir)
+        .env("PORT", port.to_string())
+        .env("COUNT", count.to_string())
+        .env("CHILDREN", children.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    // Killed and reaped on drop, whatever happens next.
+    let mut worker = Worker {
+        leader: false,
+        child,
+        out,
+    };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            worker.out.read_line(&mut line).unwrap() > 0,
+            "the worker ended before it was ready"
+        );
+        // libtest prints `test worker_program ... ` before it.
+        if let Some((_, rest)) = line.trim().split_once("ready leader=") {
+            worker.leader = rest == "true";
+            return worker;
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("photon-shared-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn scrape(port: u16, accept: &str) -> Vec<u8> {
+    let mut response = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+        .header("Accept", accept)
+        .call()
+        .unwrap();
+    response.body_mut().read_to_vec().unwrap()
+}
+
+fn text(port: u16) -> String {
+    String::from_utf8(scrape(port, "text/plain")).unwrap()
+}
+
+/// The value of the one sample `name{labels}` (labels as written).
+fn sample(body: &str, name_and_labels: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+fn compilations(body: &str) -> f64 {
+    sample(
+        body,
+        "photon_compilations_total{target=\"mzi-64x64\",status=\"success\",model_type=\"transformer\"}",
+    )
+    .unwrap_or(0.0)
+}
+
+fn latency_count(body: &str) -> f64 {
+    sample(
+        body,
+        "photon_inference_latency_seconds_count{device_type=\"mzi\"}",
+    )
+    .unwrap_or(0.0)
+}
+
+#[test]
+fn four_workers_on_one_port_are_scraped_as_one_service() {
+    let dir = fresh_dir("four");
+    let port = free_port();
+    let workers: Vec<Worker> = (0..4).map(|_| worker("wait", &dir, port, 100, 0)).collect();
+    assert_eq!(
+        workers.iter().filter(|w| w.leader).count(),
+        1,
+        "exactly one worker listens"
+    );
+    let body = text(port);
+    assert_eq!(compilations(&body), 400.0, "{body}");
+    assert_eq!(latency_count(&body), 2000.0);
+    // Sessions add up over the live workers; the temperature is the
+    // latest a worker set, which is one worker's pid.
+    assert_eq!(sample(&body, "photon_active_sessions").unwrap(), 8.0);
+    let temperature = sample(
+        &body,
+        "photon_device_temperature_celsius{device_id=\"dev-0\"}",
+    )
+    .unwrap();
+    let pids: Vec<f64> = workers.iter().map(|w| f64::from(w.child.id())).collect();
+    assert!(
+        pids.contains(&temperature),
+        "{temperature} is none of {pids:?}"
+    );
+    // The buckets add up: the +Inf bucket is the count.
+    assert_eq!(
+        sample(
+            &body,
+            "photon_inference_latency_seconds_bucket{device_type=\"mzi\",le=\"+Inf\"}"
+        )
+        .unwrap(),
+        2000.0
+    );
+    // Native buckets come through the protobuf exposition, summed.
+    let families = proto::decode_delimited(&scrape(
+        port,
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+    ))
+    .unwrap();
+    let latency = families
+        .iter()
+        .find(|f| f.name() == "photon_inference_latency_seconds")
+        .unwrap();
+    let h = latency
+        .metric
+        .iter()
+        .find(|m| m.label.iter().any(|l| l.value() == "mzi"))
+        .and_then(|m| m.histogram.as_ref())
+        .unwrap();
+    assert_eq!(h.sample_count(), 2000);
+    let native: i64 = {
+        let mut running = 0i64;
+        h.positive_delta
+            .iter()
+            .map(|d| {
+                running += d;
+                running
+            })
+            .sum()
+    };
+    assert_eq!(
+        native as u64 + h.zero_count(),
+        2000,
+        "native buckets hold every observation"
+    );
+    // OpenMetrics: one `# EOF`, the same count.
+    let om = String::from_utf8(scrape(port, "application/openmetrics-text;version=1.0.0")).unwrap();
+    assert_eq!(om.matches("# EOF").count(), 1);
+    assert!(om.contains("photon_compilations_total{target=\"mzi-64x64\",status=\"success\",model_type=\"transformer\"} 400"));
+}
+
+#[test]
+fn exited_workers_are_folded_and_the_directory_stays_one_file_per_live_process() {
+    let dir = fresh_dir("exits");
+    let port = free_port();
+    let server = worker("wait", &dir, port, 0, 0);
+    assert!(server.leader);
+    // A file that is no publication (a hostile or broken writer) is
+    // refused whole and removed; nothing else changes.
+    std::fs::write(dir.join("4242.live"), b"PHOTONS1 but nothing after").unwrap();
+    let mut sizes = Vec::new();
+    let mut last = 0.0;
+    for round in 1..=4 {
+        for _ in 0..10 {
+            let mut w = worker("exit", &dir, port, 10, 0);
+            assert!(w.child.wait().unwrap().success());
+        }
+        let body = text(port);
+        let total = compilations(&body);
+        assert_eq!(
+            total,
+            f64::from(round * 100),
+            "every exited worker's records count"
+        );
+        assert!(total >= last);
+        last = total;
+        assert_eq!(latency_count(&body), f64::from(round * 500));
+        // Their gauges left with them: only the server's (never set) remain.
+        assert_eq!(sample(&body, "photon_active_sessions"), Some(0.0));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!("{}.live", server.child.id()),
+                "control".to_string(),
+                "exited".to_string(),
+                "fold.lock".to_string(),
+                "listener.lock".to_string(),
+            ],
+            "round {round}"
+        );
+        sizes.push(std::fs::metadata(dir.join("exited")).unwrap().len());
+    }
+    // Forty exits or ten, the totals take the same room: the series, not
+    // the processes.
+    assert_eq!(sizes[0], sizes[3], "{sizes:?}");
+}
+
+#[test]
+fn a_killed_leader_is_replaced_and_the_totals_never_go_back() {
+    let dir = fresh_dir("kill");
+    let port = free_port();
+    let mut workers: Vec<Worker> = (0..3).map(|_| worker("wait", &dir, port, 100, 0)).collect();
+    let before = compilations(&text(port));
+    assert_eq!(before, 300.0);
+    let leader = workers.iter().position(|w| w.leader).unwrap();
+    let mut killed = workers.remove(leader);
+    killed.child.kill().unwrap(); // SIGKILL
+    killed.child.wait().unwrap();
+    // Another worker takes the listener over.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        match ureq::get(&format!("http://127.0.0.1:{port}/metrics")).call() {
+            Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no worker took over the listener: {e}"),
+        }
+    };
+    // The killed leader had published everything it recorded (the first
+    // scrape asked for it), so nothing is lost, and nothing counted twice.
+    assert_eq!(compilations(&body), 300.0, "{body}");
+    assert_eq!(
+        sample(&body, "photon_active_sessions").unwrap(),
+        4.0,
+        "its gauges left with it"
+    );
+    for _ in 0..5 {
+        assert_eq!(compilations(&text(port)), 300.0);
+    }
+}
+
+#[test]
+fn a_process_that_forks_after_installing_gives_each_child_its_own_part() {
+    let dir = fresh_dir("fork");
+    let port = free_port();
+    // As gunicorn --preload: the parent installs (and records 5), then
+    // forks 4 workers that each record 100 and exit.
+    let parent = worker("fork", &dir, port, 5, 4);
+    assert!(parent.leader);
+    let body = text(port);
+    assert_eq!(compilations(&body), 405.0, "{body}");
+    assert_eq!(latency_count(&body), 2025.0);
+}
+
+#[test]
+fn a_new_run_of_the_service_starts_from_zero() {
+    let dir = fresh_dir("restart");
+    let port = free_port();
+    {
+        let _w = worker("wait", &dir, port, 7, 0);
+        assert_eq!(compilations(&text(port)), 7.0);
+    }
+    // Every process of the first run is gone (killed: as after a crash).
+    let w = worker("wait", &dir, port, 3, 0);
+    assert!(w.leader);
+    assert_eq!(
+        compilations(&text(port)),
+        3.0,
+        "the previous run's files were removed"
+    );
+}
