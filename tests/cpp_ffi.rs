@@ -384,3 +384,45 @@ fn every_catalog_family_is_recordable_by_name_from_cpp() {
         "retired: {body}"
     );
 }
+
+#[test]
+fn a_cpp_parent_forking_eight_compile_workers_is_served_as_one_service() {
+    let (_dir, build) = build_examples();
+    let shared = TempDir::new("cpp-compile-farm");
+    let farm = Running::start_with(
+        &build.join("compile_workers"),
+        &["127.0.0.1:0", "8", "250"],
+        &[(
+            "PHOTON_METRICS_SHARED_DIR",
+            shared.path().display().to_string(),
+        )],
+    );
+    // Every worker has exited (half through _exit after publishing): the
+    // parent's /metrics still counts each of their records, once.
+    let (body, samples) = farm.scrape();
+    promtool_check(&body);
+    let compilations = value(
+        &samples,
+        "photon_compilations_total",
+        &[
+            ("target", "mzi-64x64"),
+            ("status", "success"),
+            ("model_type", "resnet50"),
+        ],
+    );
+    assert_eq!(compilations, Some(2000.0), "{body}");
+    let durations = value(
+        &samples,
+        "photon_compilation_duration_seconds_count",
+        &[("target", "mzi-64x64"), ("model_size", "small")],
+    );
+    assert_eq!(durations, Some(2000.0), "{body}");
+    // The directory holds the parent's publication and the workers' totals.
+    let mut files: Vec<String> = std::fs::read_dir(shared.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".live") || n == "exited")
+        .collect();
+    files.sort();
+    assert_eq!(files, [format!("{}.live", farm.child.id()), "exited".into()]);
+}

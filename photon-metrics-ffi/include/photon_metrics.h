@@ -238,6 +238,15 @@ PhotonCode photon_exporter_install(const char *listen,
                                    const PhotonLabelPair *labels,
                                    size_t label_count);
 
+// Publishes this process's records to its service's shared directory
+// now (`PHOTON_METRICS_SHARED_DIR`, see the Rust `shared` module):
+// `*published` is whether the process is one of a service's. Call it
+// before `_exit`; `exit` publishes by itself.
+//
+// # Safety
+// `published` is writable.
+PhotonCode photon_shared_publish(bool *published);
+
 // Writes the port `/metrics` is served on to `*out`.
 //
 // Errors: `PHOTON_ERR_INVALID_CONFIG` when no exporter with a listener is

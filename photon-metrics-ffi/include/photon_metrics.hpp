@@ -216,6 +216,17 @@ inline std::string render() {
 }
 }  // namespace exporter
 
+namespace shared {
+/// Publishes this process's records to its service's shared directory
+/// (PHOTON_METRICS_SHARED_DIR) now; whether it is one of a service's.
+/// Call it before _exit(); exit() publishes by itself.
+inline bool publish() {
+    bool published = false;
+    detail::check(photon_shared_publish(&published));
+    return published;
+}
+}  // namespace shared
+
 namespace traces {
 /// Spans over OTLP/gRPC to `otlp_endpoint` (nullptr: OTEL_EXPORTER_OTLP_ENDPOINT).
 inline void init(const char* service_name, const char* otlp_endpoint = nullptr) {

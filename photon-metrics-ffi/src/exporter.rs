@@ -101,6 +101,22 @@ pub unsafe extern "C" fn photon_exporter_install(
     })
 }
 
+/// Publishes this process's records to its service's shared directory
+/// now (`PHOTON_METRICS_SHARED_DIR`, see the Rust `shared` module):
+/// `*published` is whether the process is one of a service's. Call it
+/// before `_exit`; `exit` publishes by itself.
+///
+/// # Safety
+/// `published` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn photon_shared_publish(published: *mut bool) -> PhotonCode {
+    guard(|| {
+        let done = photon_metrics::shared::publish_now();
+        // SAFETY: the caller promises `published` is writable; `put` refuses NULL.
+        unsafe { put(published, done, "published") }
+    })
+}
+
 /// The exporter installed through this library, for Rust code in the same
 /// library (a mixed C++/Rust process): clone it to render or push.
 pub fn installed() -> Option<&'static PrometheusExporter> {

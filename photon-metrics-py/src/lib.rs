@@ -64,6 +64,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<InferenceTimerContext>()?;
     m.add_function(wrap_pyfunction!(install_exporter, m)?)?;
     m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(exporter::publish_shared, m)?)?;
     m.add_function(wrap_pyfunction!(compile_timer, m)?)?;
     m.add_function(wrap_pyfunction!(inference_timer, m)?)?;
     m.add_function(wrap_pyfunction!(record_compilation, m)?)?;

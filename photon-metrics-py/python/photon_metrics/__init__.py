@@ -15,6 +15,7 @@
 
 import functools
 import inspect
+import os as _os
 
 from ._native import (  # noqa: F401  (the public API)
     CompileTimer,
@@ -37,6 +38,7 @@ from ._native import (  # noqa: F401  (the public API)
     compile_timer,
     inference_timer,
     install_exporter,
+    publish_shared,
     observe_compilation_duration,
     observe_inference_latency,
     observe_pass_duration,
@@ -61,6 +63,22 @@ from ._native import (  # noqa: F401  (the public API)
     set_temperature_celsius,
     set_throughput,
 )
+
+
+
+def _publish_at_multiprocessing_exit():
+    # A multiprocessing worker ends with os._exit, which runs no atexit
+    # handler; its finalizers do run first, so one publishes the worker's
+    # records to the service's shared directory (a no-op without one).
+    try:
+        import multiprocessing.util as mp_util
+    except ImportError:  # pragma: no cover
+        return
+    mp_util.Finalize(None, publish_shared, exitpriority=0)
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_publish_at_multiprocessing_exit)
 
 
 def instrument_compile(target, model_type, parameters=0):

@@ -304,6 +304,20 @@ impl Service {
     }
 }
 
+/// Publishes this process's store to its service's directory now, if it
+/// joined one: for a process about to end without `exit()` (Python's
+/// `os._exit`, which `multiprocessing` workers end with; `_exit` in C), so
+/// it loses nothing. Returns whether it published.
+pub fn publish_now() -> bool {
+    match SERVICE.get() {
+        Some(service) => {
+            service.publish();
+            true
+        }
+        None => false,
+    }
+}
+
 /// The directory of the service this process joined, if any.
 pub fn joined_dir() -> Option<&'static Path> {
     SERVICE.get().map(|s| s.dir.path())
