@@ -102,10 +102,16 @@ fn scrape_64_workers(c: &mut Criterion) {
         if body.contains("bench_shared_total{key=\"k999\",shard=\"s9\"} 64576\n") {
             break body;
         }
-        assert!(std::time::Instant::now() < deadline, "the workers never all published");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers never all published"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
-    let lines = body.lines().filter(|l| l.starts_with("bench_shared_total{")).count();
+    let lines = body
+        .lines()
+        .filter(|l| l.starts_with("bench_shared_total{"))
+        .count();
     assert_eq!(lines, 10_000, "one merged series per label set");
     assert!(body.contains("bench_shared_total{key=\"k0\",shard=\"s0\"} 64\n"));
 

@@ -424,5 +424,8 @@ fn a_cpp_parent_forking_eight_compile_workers_is_served_as_one_service() {
         .filter(|n| n.ends_with(".live") || n == "exited")
         .collect();
     files.sort();
-    assert_eq!(files, [format!("{}.live", farm.child.id()), "exited".into()]);
+    assert_eq!(
+        files,
+        [format!("{}.live", farm.child.id()), "exited".into()]
+    );
 }

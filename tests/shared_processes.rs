@@ -79,6 +79,9 @@ fn worker_program() {
             assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
         }
     }
+    if role == "retire" {
+        assert!(ModelType::new("transformer").unwrap().retire());
+    }
     println!("ready leader={}", exporter.local_addr().is_some());
     if role == "exit" {
         std::process::exit(0);
@@ -376,4 +379,33 @@ fn a_new_run_of_the_service_starts_from_zero() {
         3.0,
         "the previous run's files were removed"
     );
+}
+
+#[test]
+fn a_value_retired_in_one_process_leaves_the_whole_service() {
+    let dir = fresh_dir("retire");
+    let port = free_port();
+    let _a = worker("wait", &dir, port, 100, 0);
+    let _b = worker("wait", &dir, port, 100, 0);
+    let mut gone = worker("exit", &dir, port, 10, 0);
+    assert!(gone.child.wait().unwrap().success());
+    assert_eq!(compilations(&text(port)), 210.0);
+    // One worker retires the model type: its series leave every live
+    // worker's store and the exited workers' totals. As in one process,
+    // the next scrape shows their final values once (the exited workers'
+    // have left already), the one after does not.
+    let _r = worker("retire", &dir, port, 1, 0);
+    assert_eq!(compilations(&text(port)), 201.0, "final values, once");
+    let body = text(port);
+    assert!(
+        !body.contains("model_type=\"transformer\""),
+        "{}",
+        body.lines()
+            .filter(|l| l.contains("transformer"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // A value of the same text later is a new one, counted from zero.
+    let _c = worker("wait", &dir, port, 5, 0);
+    assert_eq!(compilations(&text(port)), 5.0);
 }

@@ -95,8 +95,8 @@ pub use text::LabelText;
 pub use values::*;
 
 pub(crate) use open::{
-    all_labels, count_stale, idle_values, intern_slots, now_ms, on_retire, register_label, retire,
-    seen,
+    all_labels, count_stale, find, idle_values, intern_slots, now_ms, on_explicit_retire,
+    on_retire, register_label, retire, retire_quietly, seen,
 };
 pub(crate) use set::{has_duplicate, same_names, same_str, shared_label, stamp};
 pub use set::{LabelSet, LabelValue, MAX_LABELS};

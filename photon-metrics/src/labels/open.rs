@@ -478,10 +478,34 @@ pub(crate) fn on_retire(remove: fn(OpenLabel, usize)) {
     let _ = REMOVE_SERIES.set(remove);
 }
 
+/// What an explicit retirement (not an idle expiry) tells the other
+/// processes of a service: the label and the value's text.
+static ANNOUNCE: OnceLock<fn(OpenLabel, &str)> = OnceLock::new();
+
+/// Sets what every explicit retirement announces (once).
+pub(crate) fn on_explicit_retire(announce: fn(OpenLabel, &str)) {
+    let _ = ANNOUNCE.set(announce);
+}
+
 /// Retires the value behind `raw`: ends its life, removes its series from
 /// every store, then lets its slot rest for reuse; `false` when it was not
 /// live (see [`begin_retire`]).
 pub(crate) fn retire(label: OpenLabel, raw: u32) -> bool {
+    let text = ANNOUNCE
+        .get()
+        .and_then(|_| current_text(label, raw_slot(raw), raw_generation(raw)));
+    if !retire_quietly(label, raw) {
+        return false;
+    }
+    if let (Some(announce), Some(text)) = (ANNOUNCE.get(), text) {
+        announce(label, &text);
+    }
+    true
+}
+
+/// [`retire`], announcing nothing: a retirement another process of the
+/// service announced.
+pub(crate) fn retire_quietly(label: OpenLabel, raw: u32) -> bool {
     let Some(slot) = begin_retire(label, raw) else {
         return false;
     };
@@ -490,6 +514,14 @@ pub(crate) fn retire(label: OpenLabel, raw: u32) -> bool {
     }
     finish_retire(label, slot);
     true
+}
+
+/// The live value of `label` whose text is `value`, if there is one
+/// (interning nothing).
+pub(crate) fn find(label: OpenLabel, value: &str) -> Option<u32> {
+    let state = interner(label).state.get()?;
+    let inner = state.inner();
+    inner.ids.get(value).copied()
 }
 
 /// Second half of a retirement: the slot's series are gone, so it may rest

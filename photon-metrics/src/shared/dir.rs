@@ -10,6 +10,7 @@
 //! records; a fold that died half way is finished by the next, which
 //! knows from `n` whether `exited` already holds them.
 
+use super::retired;
 use crate::store::merged::Merger;
 use crate::store::saved::{self, Header};
 use std::fs::{self, File, OpenOptions};
@@ -189,7 +190,10 @@ impl ServiceDir {
                 let entry = entry?;
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if name.ends_with(".live") || name.contains(".folding-") || name == "exited" {
+                if name.ends_with(".live")
+                    || name.contains(".folding-")
+                    || ["exited", "retired", "retired.applied"].contains(&&*name)
+                {
                     fs::remove_file(entry.path())?;
                     joined.stale_files += 1;
                 }
@@ -295,6 +299,13 @@ impl ServiceDir {
                 }
             }
         }
+        // Retirements since the last fold leave the totals too.
+        let applied_path = self.path.join("retired.applied");
+        let mut applied: u64 = fs::read_to_string(&applied_path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        let retirements = retired::read_from(&self.path, &mut applied);
         let next = number + 1;
         for (path, id) in self.lives()? {
             if id.is_some_and(|i| i.is_alive()) {
@@ -306,16 +317,18 @@ impl ServiceDir {
             fs::rename(&path, &folding)?;
             pending.push(folding);
         }
-        if pending.is_empty() {
+        if pending.is_empty() && retirements.is_empty() {
+            self.empty_retired_log(applied)?;
             return Ok(0);
         }
+        let skip = |text: &str| retirements.iter().any(|r| r.matches(text));
         let mut merger = Merger::new();
         if let Some(t) = &totals {
-            let _ = merger.add(t, false);
+            let _ = merger.add_except(t, false, &skip);
         }
         for path in &pending {
             if let Ok(bytes) = fs::read(path) {
-                if merger.add(&bytes, false).is_err() {
+                if merger.add_except(&bytes, false, &skip).is_err() {
                     tracing::warn!(file = %path.display(), "an exited process's publication does not parse; it was dropped");
                 }
             }
@@ -334,7 +347,32 @@ impl ServiceDir {
         for path in &pending {
             fs::remove_file(path)?;
         }
+        if !retirements.is_empty() {
+            fs::write(&applied_path, applied.to_string())?;
+        }
+        self.empty_retired_log(applied)?;
         Ok(pending.len())
+    }
+
+    /// Empties the retirement log once it is past [`retired::LOG_LIMIT`],
+    /// the totals applied all of it (`applied`), and every live process
+    /// published since it last changed (so applied it too).
+    fn empty_retired_log(&self, applied: u64) -> io::Result<()> {
+        let Some((len, changed_ns)) = retired::state(&self.path) else {
+            return Ok(());
+        };
+        if len < retired::LOG_LIMIT || applied != len {
+            return Ok(());
+        }
+        for (path, id) in self.lives()? {
+            let behind = id.is_some_and(|i| i.is_alive())
+                && read_header(&path).is_none_or(|h| h.saved_ns <= changed_ns);
+            if behind {
+                return Ok(());
+            }
+        }
+        retired::empty(&self.path)?;
+        fs::write(self.path.join("retired.applied"), "0")
     }
 }
 

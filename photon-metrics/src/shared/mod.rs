@@ -62,6 +62,7 @@
 mod dir;
 mod fork;
 mod publisher;
+mod retired;
 
 use crate::store::merged::{Merged, Merger};
 use crate::store::Store;
@@ -100,6 +101,8 @@ pub(crate) struct Service {
     publisher: Mutex<Publisher>,
     /// The listener lock, while this process holds it.
     leader: Mutex<Option<Lock>>,
+    /// How far this process read the retirement log.
+    retired: Mutex<u64>,
     /// How to serve, if this service has a listener.
     serve: OnceLock<Serve>,
 }
@@ -163,12 +166,15 @@ impl Joining {
     /// waits to take over the listener.
     pub(crate) fn start(self, store: Arc<Store>, serve: Option<Serve>) -> std::io::Result<()> {
         let leads = self.leads();
+        // Retirements announced before this process joined are not its.
+        let log_end = retired::state(self.dir.path()).map_or(0, |(len, _)| len);
         let service = Service {
-            publisher: Mutex::new(Publisher::new(Identity::current())),
+            publisher: Mutex::new(Publisher::new(Identity::current(), self.dir.requested())),
             dir: self.dir,
             store: store.clone(),
             interval: self.interval,
             leader: Mutex::new(self.leader),
+            retired: Mutex::new(log_end),
             serve: OnceLock::new(),
         };
         if let Some(serve) = serve {
@@ -180,19 +186,59 @@ impl Joining {
             ));
         }
         let service = SERVICE.get().expect("just set");
+        crate::labels::on_explicit_retire(announce_retirement);
         store.serve_service(Box::new(|_| service.view()));
         fork::on_fork_and_exit();
         service.spawn_threads(!leads)
     }
 }
 
+/// Tells the other processes of the service that this one retired a value.
+fn announce_retirement(label: crate::labels::OpenLabel, value: &str) {
+    if let Some(service) = SERVICE.get() {
+        if let Err(e) = retired::announce(
+            service.dir.path(),
+            std::process::id(),
+            label.as_str(),
+            value,
+        ) {
+            tracing::warn!(error = %e, label = label.as_str(), "cannot tell the service's other processes of a retirement; they keep the value's series");
+        }
+    }
+}
+
 impl Service {
     /// Publishes this process's store now.
     fn publish(&self) {
-        let generation = self.dir.requested();
+        self.publish_as(self.dir.requested());
+    }
+
+    /// Applies the retirements other processes announced, then publishes
+    /// as publication `generation`.
+    fn publish_as(&self, generation: u64) {
+        self.apply_retirements();
         let mut publisher = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = publisher.publish(&self.dir, &self.store, generation) {
             publisher.failed(&self.dir, e);
+        }
+    }
+
+    /// Retires here what another process of the service retired.
+    fn apply_retirements(&self) {
+        let me = std::process::id();
+        let retirements = {
+            let mut offset = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+            retired::read_from(self.dir.path(), &mut offset)
+        };
+        for r in retirements.into_iter().filter(|r| r.pid != me) {
+            let label = crate::labels::all_labels()
+                .into_iter()
+                .find(|l| l.as_str() == r.label);
+            if let Some(label) = label {
+                if let Some(raw) = crate::labels::find(label, &r.value) {
+                    crate::labels::retire_quietly(label, raw);
+                }
+            }
         }
     }
 
@@ -200,12 +246,7 @@ impl Service {
     /// publications, and the exited processes' totals.
     fn view(&self) -> Merged {
         let generation = self.dir.request();
-        {
-            let mut publisher = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = publisher.publish(&self.dir, &self.store, generation) {
-                publisher.failed(&self.dir, e);
-            }
-        }
+        self.publish_as(generation);
         let me = Identity::current();
         self.dir.await_publications(me, generation, SCRAPE_WAIT);
         let mut merger = Merger::new();

@@ -21,16 +21,23 @@ pub(crate) struct Publisher {
     /// the latest are dropped, so retired series leave).
     gauges: HashMap<&'static str, HashMap<Box<str>, Seen>>,
     publications: u64,
+    /// The latest publication a scrape asked for, and the departures it
+    /// held (see [`crate::store::departures`]): once a later scrape asks,
+    /// that one was served, so its retired series may leave.
+    asked: (u64, u64),
     buf: Vec<u8>,
     warned: bool,
 }
 
 impl Publisher {
-    pub(crate) fn new(me: Identity) -> Self {
+    /// A publisher for `me`, joining when the latest publication asked for
+    /// was `requested` (asked of the processes before it).
+    pub(crate) fn new(me: Identity, requested: u64) -> Self {
         Publisher {
             me,
             gauges: HashMap::new(),
             publications: 0,
+            asked: (requested, crate::store::departures()),
             buf: Vec::new(),
             warned: false,
         }
@@ -44,6 +51,13 @@ impl Publisher {
         generation: u64,
     ) -> std::io::Result<()> {
         let now = crate::store::table::now_ns();
+        if generation > self.asked.0 {
+            // The scrape that asked for the previous generation served
+            // the retired series it held: they leave, as after a scrape
+            // of a single process.
+            store.forget_departed(self.asked.1);
+            self.asked = (generation, crate::store::departures());
+        }
         self.publications += 1;
         let this = self.publications;
         let header = Header {

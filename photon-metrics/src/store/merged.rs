@@ -128,12 +128,26 @@ impl Merger {
     /// Adds a saved store. Gauges count only when `live` (the process
     /// still runs). A malformed store adds nothing.
     pub(crate) fn add(&mut self, buf: &[u8], live: bool) -> Result<Header, Malformed> {
+        self.add_except(buf, live, &|_| false)
+    }
+
+    /// [`add`](Self::add), skipping the series whose label text `skip`
+    /// says (those of retired values).
+    pub(crate) fn add_except(
+        &mut self,
+        buf: &[u8],
+        live: bool,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Result<Header, Malformed> {
         let mut bad = false;
         let mut pid = 0;
         if let Ok(h) = saved::header(buf) {
             pid = h.pid;
         }
         let header = saved::read(buf, |name, kind, s| {
+            if skip(s.text) {
+                return;
+            }
             if !self.one(name, kind, s, live, pid) {
                 bad = true;
             }
