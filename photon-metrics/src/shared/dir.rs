@@ -306,6 +306,7 @@ impl ServiceDir {
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0);
         let retirements = retired::read_from(&self.path, &mut applied);
+        self.remove_orphan_temporaries()?;
         let next = number + 1;
         for (path, id) in self.lives()? {
             if id.is_some_and(|i| i.is_alive()) {
@@ -352,6 +353,26 @@ impl ServiceDir {
         }
         self.empty_retired_log(applied)?;
         Ok(pending.len())
+    }
+
+    /// Removes the temporary files (`.<pid>.tmp`) of processes that died
+    /// while writing a publication.
+    fn remove_orphan_temporaries(&self) -> io::Result<()> {
+        for entry in fs::read_dir(&self.path)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".tmp"))
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                let id = Identity { pid, started: 0 };
+                if !id.is_alive() {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Empties the retirement log once it is past [`retired::LOG_LIMIT`],

@@ -62,6 +62,9 @@ extern "C" fn child() {
 
 extern "C" fn at_exit() {
     if let Some(service) = SERVICE.get() {
+        // The publisher thread publishes no more: the process is ending,
+        // and a write cut short by its end would leave a temporary file.
+        super::EXITING.store(true, std::sync::atomic::Ordering::Release);
         service.publish();
     }
 }

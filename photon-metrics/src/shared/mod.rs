@@ -110,6 +110,9 @@ pub(crate) struct Service {
 /// The process's service, once it joined one.
 static SERVICE: OnceLock<Service> = OnceLock::new();
 
+/// Set when the process is exiting: only the exit's own publication runs.
+static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The directory is unusable: it cannot be created, written or locked.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot use `{}` as the shared metrics directory: {source}", dir.display())]
@@ -298,6 +301,9 @@ impl Service {
             std::thread::sleep(tick);
             if std::process::id() != me {
                 return; // A forked child runs a loop of its own.
+            }
+            if EXITING.load(std::sync::atomic::Ordering::Acquire) {
+                return;
             }
             let requested = self.dir.requested();
             if requested != served || last.elapsed() >= self.interval {
