@@ -162,7 +162,62 @@ impl ServiceDir {
 
     /// Asks every process for a fresh publication; returns its number.
     pub(crate) fn request(&self) -> u64 {
-        self.control().fetch_add(1, Ordering::AcqRel) + 1
+        let generation = self.control().fetch_add(1, Ordering::AcqRel) + 1;
+        self.wake();
+        generation
+    }
+
+    /// Wakes every process waiting in [`wait_for_request`](Self::wait_for_request).
+    #[cfg(all(target_os = "linux", target_endian = "little"))]
+    fn wake(&self) {
+        // SAFETY: FUTEX_WAKE on the control word's low half, a valid
+        // shared mapping that lives as long as `self`; it reads nothing.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.control().as_ptr().cast::<u32>(),
+                libc::FUTEX_WAKE,
+                i32::MAX,
+            );
+        }
+    }
+
+    #[cfg(not(all(target_os = "linux", target_endian = "little")))]
+    fn wake(&self) {}
+
+    /// Waits until a publication later than `seen` is asked for, or
+    /// `timeout` passes (or a signal comes: the caller looks again).
+    #[cfg(all(target_os = "linux", target_endian = "little"))]
+    pub(crate) fn wait_for_request(&self, seen: u64, timeout: std::time::Duration) {
+        if self.requested() != seen {
+            return;
+        }
+        let ts = libc::timespec {
+            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: FUTEX_WAIT (shared, across processes) on the control
+        // word's low half, which the kernel compares with `seen`'s before
+        // sleeping; `ts` outlives the call. The word is little-endian's
+        // low half (little-endian: the other platforms poll).
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.control().as_ptr().cast::<u32>(),
+                libc::FUTEX_WAIT,
+                seen as u32,
+                &ts as *const libc::timespec,
+            );
+        }
+    }
+
+    #[cfg(not(all(target_os = "linux", target_endian = "little")))]
+    pub(crate) fn wait_for_request(&self, seen: u64, timeout: std::time::Duration) {
+        let tick = std::time::Duration::from_millis(10);
+        let deadline = std::time::Instant::now() + timeout;
+        while self.requested() == seen && std::time::Instant::now() < deadline {
+            std::thread::sleep(tick);
+        }
     }
 
     /// The latest publication asked for.
@@ -199,6 +254,23 @@ impl ServiceDir {
                 }
             }
         }
+        // Visible before the lock goes: a process joining after this one
+        // must not take the service for gone while this one has not
+        // published yet (and remove what exited processes left).
+        let mut empty = Vec::new();
+        let header = Header {
+            pid: me.pid,
+            started: me.started,
+            generation: self.requested(),
+            saved_ns: crate::store::table::now_ns(),
+        };
+        saved::save(
+            &crate::store::merged::Merger::new().finish(),
+            header,
+            &mut |_, _, _| 0,
+            &mut empty,
+        );
+        self.publish(me, &empty)?;
         Ok(joined)
     }
 

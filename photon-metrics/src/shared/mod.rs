@@ -50,11 +50,33 @@
 //! `sys.exit`, a gunicorn worker's restart) publishes first and loses
 //! nothing.
 //!
+//! # Retirement
+//!
+//! A value one process retires (`retire()`; an idle expiry is not one) is
+//! retired in every process: the retirement goes to the directory's log,
+//! which every process applies before its next publication, and the
+//! value's series leave the exited processes' totals. As in one process,
+//! the next scrape shows the retired series' final values once.
+//!
 //! # What stays per process
 //!
-//! Series of names no family declares (the `metrics` facade's foreign
-//! names) are served by the listening process from its own store only;
-//! declare a family to have a series merged.
+//! * Label caps: each process caps its own values, so the service can
+//!   show up to (processes × cap) values of a label.
+//! * Idle expiry: a value idle in one process may be busy in another;
+//!   each expires its own. The exited processes' totals keep their series
+//!   until the value is retired or the service restarts.
+//! * Series of names no family declares (the `metrics` facade's foreign
+//!   names) are served by the listening process from its own store only;
+//!   declare a family to have a series merged.
+//!
+//! # Costs
+//!
+//! Nothing on the record path. Per publication, a walk of the process's
+//! series into a file; per scrape, every live process publishes and the
+//! listening one reads and merges every publication: 0.58 s for 64
+//! processes × 11,000 series on 2 cores (`benches/shared.rs`). On disk,
+//! one publication per live process plus the exited totals, whose size
+//! is that of their series, not of how many processes exited.
 //!
 //! [`PrometheusExporterBuilder::shared_dir`]: crate::export::prometheus::PrometheusExporterBuilder::shared_dir
 //! [`PrometheusExporterBuilder::shared_interval`]: crate::export::prometheus::PrometheusExporterBuilder::shared_interval
@@ -80,7 +102,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long a render waits for the other processes' fresh publications
 /// before it serves the latest it has.
-pub const SCRAPE_WAIT: Duration = Duration::from_millis(250);
+/// Long enough for a loaded machine to schedule every process's
+/// publisher thread, well within Prometheus' default scrape timeout (10 s).
+pub const SCRAPE_WAIT: Duration = Duration::from_secs(1);
 
 /// How a process joins a service.
 #[derive(Debug, Clone)]
@@ -291,14 +315,17 @@ impl Service {
         Ok(())
     }
 
+    /// Publishes every interval and whenever a scrape asks, sleeping in
+    /// between (on Linux a futex on the control word wakes it: an idle
+    /// process wakes once an interval, not once a tick).
     fn publish_loop(&self) {
         let me = std::process::id();
-        let tick = Duration::from_millis(10);
         let mut last = std::time::Instant::now();
         let mut served = self.dir.requested();
         self.publish();
         loop {
-            std::thread::sleep(tick);
+            let left = self.interval.saturating_sub(last.elapsed());
+            self.dir.wait_for_request(served, left);
             if std::process::id() != me {
                 return; // A forked child runs a loop of its own.
             }
