@@ -21,6 +21,8 @@
 //! * [`export`] — photon's own Prometheus store and exposition (text 0.0.4 and
 //!   OpenMetrics with exemplars) on a hardened listener, rendered into your
 //!   server or pushed; OTLP trace export and JSON logs.
+//! * [`shared`] — one service, many processes: pre-fork servers and worker
+//!   pools scraped as one `/metrics`.
 //! * [`init()`] — one call that sets up metrics, traces and logs (features
 //!   `logs` and `otlp`, on by default), with the standard environment
 //!   variables; [`propagation`] carries trace context across processes.
@@ -59,6 +61,8 @@
 //! init                    install: builder, environment, guard
 //! export::prometheus      the exporter and its builder; the listener, push,
 //!   listener, push, otlp  OTLP; they serve renders of the store
+//! shared                  one service, many processes: each process's store
+//!                         published to a directory, merged at render
 //! export::encode runtime  text, OpenMetrics and protobuf renders of a store;
 //!   process               the runtime's helpers; the process sampler
 //! compiler hardware       typed helpers and handle functions; retirement

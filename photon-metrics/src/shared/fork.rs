@@ -10,7 +10,8 @@
 //! * At `exit()`: one last publication, so a worker that exits loses
 //!   nothing.
 
-use super::{Publisher, SERVICE};
+use super::publisher::Publisher;
+use super::service::{EXITING, SERVICE};
 use std::cell::RefCell;
 use std::sync::{MutexGuard, Once};
 
@@ -64,7 +65,7 @@ extern "C" fn at_exit() {
     if let Some(service) = SERVICE.get() {
         // The publisher thread publishes no more: the process is ending,
         // and a write cut short by its end would leave a temporary file.
-        super::EXITING.store(true, std::sync::atomic::Ordering::Release);
+        EXITING.store(true, std::sync::atomic::Ordering::Release);
         service.publish();
     }
 }

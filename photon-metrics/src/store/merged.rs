@@ -8,9 +8,10 @@
 //! exited process's gauge values leave with it.
 
 use super::cell::{Cell, CounterCell, GaugeCell, HistogramCell};
+use super::escape;
 use super::saved::{self, Header, Malformed, SavedSeries};
 use super::table::{push_label, shape, Series};
-use super::{escape, Families, Source, Tables};
+use super::view::{Families, Source, Tables};
 use crate::catalog::{FamilySpec, Kind, Merge};
 use std::collections::HashMap;
 

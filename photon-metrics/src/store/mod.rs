@@ -10,6 +10,7 @@
 //! * [`global`] — which store, if any, is the process-wide recorder.
 //! * [`saved`] — a store's series as bytes another process reads.
 //! * [`merged`] — the series of a service's processes, added up.
+//! * [`view`] — what the encoders walk: a store's tables or merged series.
 //!
 //! The encoders in [`crate::export::encode`] read it; nothing here knows about
 //! formats beyond the escaping of label text, which happens once per series.
@@ -25,8 +26,10 @@ pub(crate) mod native;
 pub(crate) mod recorder;
 pub(crate) mod saved;
 pub(crate) mod table;
+pub(crate) mod view;
 
 pub(crate) use table::departures;
+pub(crate) use view::{Families, Source, Tables};
 
 use crate::catalog::{FamilySpec, Kind};
 use crate::labels::OpenLabel;
@@ -376,42 +379,6 @@ impl FamilySpec {
     pub fn max_memory_bytes(&self) -> usize {
         max_memory_bytes(self)
     }
-}
-
-/// A family's series as the encoders see them (`None`: no series yet).
-pub(crate) enum Tables<'a> {
-    Counter(Option<Source<'a, CounterCell>>),
-    Gauge(Option<Source<'a, GaugeCell>>),
-    Histogram(Option<Source<'a, HistogramCell>>),
-}
-
-/// Where a family's series come from: this process's table, or the
-/// merged series of a service's processes ([`merged`]).
-pub(crate) enum Source<'a, C> {
-    Table(&'a Table<C>),
-    Merged(&'a [(table::Series, C)]),
-}
-
-impl<C: cell::Cell> Source<'_, C> {
-    /// Every series with its cell (see [`Table::for_each`]).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&table::Series, &C)) {
-        match self {
-            Source::Table(t) => t.for_each(f),
-            Source::Merged(series) => {
-                for (s, c) in series.iter() {
-                    f(s, c);
-                }
-            }
-        }
-    }
-}
-
-/// What the encoders and [`saved`] walk: a store, or a service's merged
-/// series.
-pub(crate) trait Families {
-    /// Calls `f` for every registered family, in registry order, with
-    /// its series.
-    fn for_each_family(&self, f: &mut dyn FnMut(&'static FamilySpec, Tables<'_>));
 }
 
 impl Families for Store {

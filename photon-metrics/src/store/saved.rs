@@ -26,7 +26,7 @@
 
 use super::cell::Cell;
 use super::table::Series;
-use super::{Families, Source, Tables};
+use super::view::{Families, Source, Tables};
 use crate::catalog::{FamilySpec, Kind};
 
 /// The first word of every saved store (`PHOTONS1`).
