@@ -382,6 +382,28 @@ fn a_process_that_forks_after_installing_gives_each_child_its_own_part() {
 }
 
 #[test]
+fn workers_all_restarting_at_once_keep_the_service_s_counts() {
+    let dir = fresh_dir("all-restart");
+    let port = free_port();
+    // Two workers (started by this test, which is no part of the service)
+    // record, publish (a scrape asks them to) and are killed together: no
+    // process of the service is left.
+    let workers = [
+        worker("wait", &dir, port, 40, 0),
+        worker("wait", &dir, port, 60, 0),
+    ];
+    assert_eq!(compilations(&text(port)), 100.0);
+    for mut w in workers {
+        w.child.kill().unwrap();
+        w.child.wait().unwrap();
+    }
+    // Their replacements come within moments: the same run, counted on.
+    let w = worker("wait", &dir, port, 1, 0);
+    assert!(w.leader);
+    assert_eq!(compilations(&text(port)), 101.0);
+}
+
+#[test]
 fn a_new_run_of_the_service_starts_from_zero() {
     let dir = fresh_dir("restart");
     let port = free_port();
@@ -389,7 +411,22 @@ fn a_new_run_of_the_service_starts_from_zero() {
         let _w = worker("wait", &dir, port, 7, 0);
         assert_eq!(compilations(&text(port)), 7.0);
     }
-    // Every process of the first run is gone (killed: as after a crash).
+    // Every process of the first run is gone (killed: as after a crash),
+    // an hour ago, and so is what launched it: its publication says when
+    // it was made (bytes 32..40) and its parent (40..48; this test
+    // launched it and still runs). A publication of the last 30 s or a
+    // live parent would be a service whose workers all restart at once,
+    // which keeps its counts.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "live") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            let saved = u64::from_le_bytes(bytes[32..40].try_into().unwrap());
+            bytes[32..40].copy_from_slice(&(saved - 3_600_000_000_000).to_le_bytes());
+            bytes[40..48].copy_from_slice(&0u64.to_le_bytes());
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
     let w = worker("wait", &dir, port, 3, 0);
     assert!(w.leader);
     assert_eq!(

@@ -2,7 +2,7 @@
 //! name's form and suffixes, the unit it states, its help, buckets and
 //! native schema. Every error is spanned at the token that causes it.
 
-use syn::{Error, LitStr, Result};
+use syn::{Error, Ident, LitStr, Result};
 
 use super::ast::{options, Bounds, Declaration, Options};
 use crate::limits::valid_metric_name;
@@ -242,18 +242,24 @@ fn native(o: &Options, kind: &str) -> Result<Option<(i8, u32)>> {
 
 /// The `Subsystem` variant: `application` unless the declaration names another.
 fn subsystem(o: &Options) -> Result<&'static str> {
-    let Some(word) = &o.subsystem else {
-        return Ok("Application");
-    };
-    SUBSYSTEMS
+    match &o.subsystem {
+        None => Ok("Application"),
+        Some(word) => variant(SUBSYSTEMS, word, "subsystem"),
+    }
+}
+
+/// The variant `word` names in `table` (word, variant), or an error at
+/// the word that lists the words.
+fn variant(table: &[(&str, &'static str)], word: &Ident, what: &str) -> Result<&'static str> {
+    table
         .iter()
         .find(|(w, _)| word == w)
         .map(|(_, variant)| *variant)
         .ok_or_else(|| {
-            let words: Vec<&str> = SUBSYSTEMS.iter().map(|(w, _)| *w).collect();
+            let words: Vec<&str> = table.iter().map(|(w, _)| *w).collect();
             Error::new_spanned(
                 word,
-                format!("unknown subsystem; expected one of: {}", words.join(", ")),
+                format!("unknown {what}; expected one of: {}", words.join(", ")),
             )
         })
 }
@@ -280,17 +286,7 @@ fn merge(o: &Options, kind: &str) -> Result<&'static str> {
             "only a gauge says how processes merge: counters and histograms add up",
         ));
     }
-    MERGES
-        .iter()
-        .find(|(w, _)| word == w)
-        .map(|(_, variant)| *variant)
-        .ok_or_else(|| {
-            let words: Vec<&str> = MERGES.iter().map(|(w, _)| *w).collect();
-            Error::new_spanned(
-                word,
-                format!("unknown merge; expected one of: {}", words.join(", ")),
-            )
-        })
+    variant(MERGES, word, "merge")
 }
 
 /// The example query the catalog shows for the family.

@@ -15,7 +15,7 @@
 
 import functools
 import inspect
-import os as _os
+import multiprocessing.util as _mp_util
 
 from ._native import (  # noqa: F401  (the public API)
     CompileTimer,
@@ -66,19 +66,25 @@ from ._native import (  # noqa: F401  (the public API)
 
 
 
-def _publish_at_multiprocessing_exit():
+class _PublishAtExit:
+    """Kept alive at module level: multiprocessing holds after-fork hooks
+    by a weak reference to an object."""
+
+
+_PUBLISH_AT_EXIT = _PublishAtExit()
+
+
+def _publish_at_multiprocessing_exit(_hook):
     # A multiprocessing worker ends with os._exit, which runs no atexit
-    # handler; its finalizers do run first, so one publishes the worker's
-    # records to the service's shared directory (a no-op without one).
-    try:
-        import multiprocessing.util as mp_util
-    except ImportError:  # pragma: no cover
-        return
-    mp_util.Finalize(None, publish_shared, exitpriority=0)
+    # handler; its finalizers run first (multiprocessing.util's exit
+    # function), so one publishes the worker's records to the service's
+    # shared directory (a no-op without one). Registered after the fork by
+    # multiprocessing itself: it clears the finalizers it inherited, so one
+    # registered by os.register_at_fork would be gone before the end.
+    _mp_util.Finalize(None, publish_shared, exitpriority=0)
 
 
-if hasattr(_os, "register_at_fork"):
-    _os.register_at_fork(after_in_child=_publish_at_multiprocessing_exit)
+_mp_util.register_after_fork(_PUBLISH_AT_EXIT, _publish_at_multiprocessing_exit)
 
 
 def instrument_compile(target, model_type, parameters=0):

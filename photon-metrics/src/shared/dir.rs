@@ -19,6 +19,11 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// How recently a process that is gone must have published for the
+/// service to count as running still (its workers restarting), rather
+/// than as a previous run whose files go.
+pub(crate) const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One process: its pid and start time (the two tell a pid reused by
 /// another process apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,16 @@ impl Identity {
     /// parent).
     pub(crate) fn current() -> Identity {
         let pid = std::process::id();
+        Identity {
+            pid,
+            started: started(pid).unwrap_or(0),
+        }
+    }
+
+    /// This process's parent, now.
+    pub(crate) fn parent() -> Identity {
+        // SAFETY: getppid cannot fail and touches no memory.
+        let pid = u32::try_from(unsafe { libc::getppid() }).unwrap_or(0);
         Identity {
             pid,
             started: started(pid).unwrap_or(0),
@@ -121,6 +136,8 @@ pub(crate) struct ServiceDir {
 pub(crate) struct Joined {
     /// Files of a previous run (no process of it alive) that were removed.
     pub(crate) stale_files: usize,
+    /// Exited processes' publications folded into the totals.
+    pub(crate) folded: usize,
 }
 
 impl ServiceDir {
@@ -235,12 +252,35 @@ impl ServiceDir {
     /// process does).
     pub(crate) fn join(&self, me: Identity) -> io::Result<Joined> {
         let _lock = Lock::take(&self.path.join("fold.lock"), true)?;
-        let lives = self.lives()?;
-        let others_alive = lives
-            .iter()
-            .any(|(_, id)| id.is_some_and(|i| i != me && i.is_alive()));
+        // The service still runs while any of its processes does, or the
+        // parent of any (a master restarting all its workers at once), or
+        // one published within the restart window (a master that is PID 1
+        // in a container, which says nothing as a parent).
+        let mut running = false;
+        for (path, id) in self.lives()? {
+            let Some(header) = read_header(&path) else {
+                continue;
+            };
+            let parent = Identity {
+                pid: header.parent_pid,
+                started: header.parent_started,
+            };
+            let recent = crate::store::table::now_ns().saturating_sub(header.saved_ns)
+                < RESTART_WINDOW.as_nanos() as u64;
+            if id.is_some_and(|i| i != me && i.is_alive())
+                || (parent.pid > 1 && parent.is_alive())
+                || (id.is_some_and(|i| i != me) && recent)
+            {
+                running = true;
+                break;
+            }
+        }
         let mut joined = Joined::default();
-        if !others_alive {
+        if running {
+            // Fold what exited since: the directory stays one file per
+            // live process, scraped or not.
+            joined.folded = self.fold_locked()?;
+        } else {
             for entry in fs::read_dir(&self.path)? {
                 let entry = entry?;
                 let name = entry.file_name();
@@ -258,11 +298,14 @@ impl ServiceDir {
         // must not take the service for gone while this one has not
         // published yet (and remove what exited processes left).
         let mut empty = Vec::new();
+        let parent = Identity::parent();
         let header = Header {
             pid: me.pid,
             started: me.started,
             generation: self.requested(),
             saved_ns: crate::store::table::now_ns(),
+            parent_pid: parent.pid,
+            parent_started: parent.started,
         };
         saved::save(
             &crate::store::merged::Merger::new().finish(),
@@ -471,7 +514,7 @@ impl ServiceDir {
 
 fn read_header(path: &Path) -> Option<Header> {
     use std::io::Read as _;
-    let mut buf = [0u8; 40];
+    let mut buf = [0u8; saved::HEADER_BYTES];
     File::open(path).ok()?.read_exact(&mut buf).ok()?;
     saved::header(&buf).ok()
 }

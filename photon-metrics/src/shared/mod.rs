@@ -38,9 +38,13 @@
 //!   directory's `exited` totals and its file removed, so the directory
 //!   holds one file per live process plus one, however many workers come
 //!   and go. Its gauges leave with it.
-//! * A service started when no process of the directory is alive starts
-//!   from zero: what a previous run (or a crash) left is removed and
-//!   counted in a warning.
+//! * A service started when no process of the directory is alive, no
+//!   parent of one (a gunicorn master restarting every worker at once)
+//!   and none published in the last 30 s starts from zero: what a
+//!   previous run (or a crash) left is removed and counted in a warning
+//!   (on stderr when no `tracing` subscriber is set).
+//! * Every process joining folds the exited processes' files, so the
+//!   directory stays small between scrapes too.
 //!
 //! # What a process's death takes with it
 //!
@@ -82,7 +86,7 @@
 //! [`PrometheusExporterBuilder::shared_interval`]: crate::export::prometheus::PrometheusExporterBuilder::shared_interval
 
 mod dir;
-mod fork;
+pub(crate) mod fork;
 mod publisher;
 mod retired;
 mod service;
@@ -138,11 +142,16 @@ impl Joining {
         let dir = ServiceDir::open(&config.dir).map_err(error)?;
         let joined = dir.join(Identity::current()).map_err(error)?;
         if joined.stale_files > 0 {
-            tracing::warn!(
-                dir = %config.dir.display(),
-                files = joined.stale_files,
-                "the shared metrics directory held files of a previous run with no process alive; removed them, the service starts from zero"
-            );
+            // Said even with no subscriber: Python and C++ processes have none.
+            crate::warning::warn(|| {
+                tracing::warn!(
+                    dir = %config.dir.display(),
+                    files = joined.stale_files,
+                    "the shared metrics directory held files of a previous run ({} of them; no process of it alive, none published in the last {} s); removed them, the service starts from zero",
+                    joined.stale_files,
+                    dir::RESTART_WINDOW.as_secs()
+                );
+            });
         }
         let leader = if listen {
             Lock::take(&dir.path().join("listener.lock"), false).map_err(error)?

@@ -16,6 +16,8 @@ struct Seen {
 /// a buffer it reuses.
 pub(crate) struct Publisher {
     pub(crate) me: Identity,
+    /// The parent when this process joined (or forked).
+    parent: Identity,
     /// Per gauge family and series text: the value's bits, when it last
     /// changed, and the publication that last saw it (series not seen in
     /// the latest are dropped, so retired series leave).
@@ -35,6 +37,7 @@ impl Publisher {
     pub(crate) fn new(me: Identity, requested: u64) -> Self {
         Publisher {
             me,
+            parent: Identity::parent(),
             gauges: HashMap::new(),
             publications: 0,
             asked: (requested, crate::store::departures()),
@@ -65,6 +68,8 @@ impl Publisher {
             started: self.me.started,
             generation,
             saved_ns: now,
+            parent_pid: self.parent.pid,
+            parent_started: self.parent.started,
         };
         let gauges = &mut self.gauges;
         self.buf.clear();
@@ -118,6 +123,7 @@ impl Publisher {
     /// A forked child: another process, whose gauges have not changed yet.
     pub(crate) fn forked(&mut self) {
         self.me = Identity::current();
+        self.parent = Identity::parent();
         self.gauges.clear();
     }
 }

@@ -142,7 +142,10 @@ impl Service {
         let me = std::process::id();
         let mut last = std::time::Instant::now();
         let mut served = self.dir.requested();
-        self.publish();
+        {
+            let _gate = super::fork::GATE.read().unwrap_or_else(|e| e.into_inner());
+            self.publish();
+        }
         loop {
             let left = self.interval.saturating_sub(last.elapsed());
             self.dir.wait_for_request(served, left);
@@ -154,6 +157,7 @@ impl Service {
             }
             let requested = self.dir.requested();
             if requested != served || last.elapsed() >= self.interval {
+                let _gate = super::fork::GATE.read().unwrap_or_else(|e| e.into_inner());
                 self.publish();
                 served = requested;
                 last = std::time::Instant::now();

@@ -29,11 +29,11 @@ use super::table::Series;
 use super::view::{Families, Source, Tables};
 use crate::catalog::{FamilySpec, Kind};
 
-/// The first word of every saved store (`PHOTONS1`).
-const MAGIC: u64 = u64::from_le_bytes(*b"PHOTONS1");
+/// The first word of every saved store (`PHOTONS2`).
+const MAGIC: u64 = u64::from_le_bytes(*b"PHOTONS2");
 
 /// The magic word and the header, in bytes.
-const HEADER_BYTES: usize = 5 * 8;
+pub(crate) const HEADER_BYTES: usize = 7 * 8;
 
 /// Who saved a store, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,6 +47,11 @@ pub(crate) struct Header {
     pub(crate) generation: u64,
     /// When it was saved, in nanoseconds since the Unix epoch.
     pub(crate) saved_ns: u64,
+    /// The process's parent (pid and start time) when it joined: while it
+    /// runs, the service runs, even with none of its workers alive (a
+    /// gunicorn master restarting all of them).
+    pub(crate) parent_pid: u32,
+    pub(crate) parent_started: u64,
 }
 
 /// A saved store that does not parse.
@@ -66,6 +71,8 @@ pub(crate) fn save(
     word(out, header.started);
     word(out, header.generation);
     word(out, header.saved_ns);
+    word(out, u64::from(header.parent_pid));
+    word(out, header.parent_started);
     let mut words = Vec::new();
     families.for_each_family(&mut |spec, tables| match tables {
         Tables::Counter(Some(t)) => family(out, spec, &t, &mut words, &mut |_, _, _| 0),
@@ -220,5 +227,7 @@ pub(crate) fn header(buf: &[u8]) -> Result<Header, Malformed> {
         started: r.word()?,
         generation: r.word()?,
         saved_ns: r.word()?,
+        parent_pid: u32::try_from(r.word()?).map_err(|_| Malformed)?,
+        parent_started: r.word()?,
     })
 }

@@ -145,6 +145,8 @@ pub(crate) fn spawn(
     config: ListenerConfig,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
+    // A forked child closes its copy: it serves nothing (see shared::fork).
+    crate::shared::fork::close_in_children(std::os::fd::AsRawFd::as_raw_fd(&listener));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // Renders only (bcrypt has its own thread): at most one per
