@@ -79,6 +79,66 @@ fn worker_program() {
             assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
         }
     }
+    if role == "storm" {
+        // Forks while another thread renders the service over and over:
+        // each child records one compilation and exits; none may hang.
+        let children: usize = std::env::var("CHILDREN").unwrap().parse().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renders = {
+            let (stop, exporter) = (stop.clone(), exporter.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = exporter.render();
+                }
+            })
+        };
+        let mut hung = 0;
+        for _ in 0..children {
+            // SAFETY: the child records and exits.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                record(1);
+                // SAFETY: exit() publishes first.
+                unsafe { libc::exit(0) };
+            }
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let mut status = 0;
+                // SAFETY: a child of this process.
+                if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                    break;
+                }
+                if Instant::now() > deadline {
+                    hung += 1;
+                    // SAFETY: our own child.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renders.join().unwrap();
+        println!("hung {hung}");
+    }
+    if role == "fork-stay" {
+        // Children that record and stay, printing their pids.
+        let children: usize = std::env::var("CHILDREN").unwrap().parse().unwrap();
+        for _ in 0..children {
+            // SAFETY: the child records and sleeps until killed.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                record(100);
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+            println!("child {pid}");
+        }
+    }
     if role == "retire" {
         assert!(ModelType::new("transformer").unwrap().retire());
     }
@@ -109,6 +169,8 @@ fn worker_program() {
 struct Worker {
     child: Child,
     leader: bool,
+    /// What it printed up to `ready`.
+    said: String,
     out: BufReader<ChildStdout>,
 }
 
@@ -143,6 +205,7 @@ fn worker(role: &str, dir: &Path, port: u16, count: u64, children: usize) -> Wor
         leader: false,
         child,
         out,
+        said: String::new(),
     };
     let mut line = String::new();
     loop {
@@ -151,6 +214,7 @@ fn worker(role: &str, dir: &Path, port: u16, count: u64, children: usize) -> Wor
             worker.out.read_line(&mut line).unwrap() > 0,
             "the worker ended before it was ready"
         );
+        worker.said.push_str(&line);
         // libtest prints `test worker_program ... ` before it.
         if let Some((_, rest)) = line.trim().split_once("ready leader=") {
             worker.leader = rest == "true";
@@ -545,4 +609,61 @@ fn merged_scrapes_stay_consistent_while_workers_record_and_exit() {
         );
     }
     assert!(last_total > 0.0);
+}
+
+#[test]
+fn forks_during_renders_never_hang_a_child() {
+    let dir = fresh_dir("storm");
+    let port = free_port();
+    // 200 forks while a thread of the parent renders the service without
+    // pause (each render waits for publications and holds the store's
+    // locks): before forks waited for renders, 5 of 1,270 children hung.
+    let parent = worker("storm", &dir, port, 5, 200);
+    assert!(parent.said.contains("hung 0\n"), "{}", parent.said);
+    assert_eq!(compilations(&text(port)), 205.0);
+}
+
+#[test]
+fn a_forked_child_takes_over_when_the_parent_is_killed() {
+    let dir = fresh_dir("fork-stay");
+    let port = free_port();
+    let mut parent = worker("fork-stay", &dir, port, 5, 3);
+    let children: Vec<i32> = parent
+        .said
+        .lines()
+        .filter_map(|l| {
+            l.split_once("child ")
+                .and_then(|(_, p)| p.trim().parse().ok())
+        })
+        .collect();
+    assert_eq!(children.len(), 3, "{}", parent.said);
+    struct Reap(Vec<i32>);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            for pid in &self.0 {
+                // SAFETY: the test's grandchildren, killed at the end.
+                unsafe { libc::kill(*pid, libc::SIGKILL) };
+            }
+        }
+    }
+    let _reap = Reap(children);
+    assert_eq!(compilations(&text(port)), 305.0);
+    parent.child.kill().unwrap();
+    parent.child.wait().unwrap();
+    // The children did not keep the parent's listening socket: one of
+    // them binds the port and serves, the parent's records folded in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let attempt = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+            .config()
+            .timeout_global(Some(Duration::from_secs(2)))
+            .build()
+            .call();
+        match attempt {
+            Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no child took over the listener: {e}"),
+        }
+    };
+    assert_eq!(compilations(&body), 305.0, "{body}");
 }
