@@ -4,6 +4,7 @@
 //! directory, record, exit, fork and get killed, scraped over HTTP.
 
 use photon_metrics::export::encode::proto;
+use photon_metrics::export::exemplars::{with_trace_context, TraceContext};
 use photon_metrics::export::prometheus::PrometheusExporterBuilder;
 use photon_metrics::labels::{DeviceId, DeviceType, ModelType, Status, Target};
 use photon_metrics::{compiler, hardware, runtime};
@@ -39,7 +40,14 @@ fn worker_program() {
         let target = Target::new("mzi-64x64").unwrap();
         let model = ModelType::new("transformer").unwrap();
         for i in 0..count {
-            compiler::record_compilation(target, Status::Success, model);
+            if i + 1 == count {
+                // The last compilation in this process's trace: an exemplar.
+                with_trace_context(trace_of(std::process::id()), || {
+                    compiler::record_compilation(target, Status::Success, model)
+                });
+            } else {
+                compiler::record_compilation(target, Status::Success, model);
+            }
             for j in 0..5 {
                 hardware::observe_inference_latency(
                     DeviceType::Mzi,
@@ -164,6 +172,14 @@ fn worker_program() {
     let mut rest = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut rest);
     std::process::exit(0);
+}
+
+/// The trace a worker records its last compilation in.
+fn trace_of(pid: u32) -> TraceContext {
+    TraceContext {
+        trace_id: 0xfeed_0000_0000_0000_0000_0000_0000_0000 | u128::from(pid),
+        span_id: 0x5eed_0000_0000_0000 | u64::from(pid),
+    }
 }
 
 struct Worker {
@@ -339,9 +355,24 @@ fn four_workers_on_one_port_are_scraped_as_one_service() {
         2000,
         "native buckets hold every observation"
     );
-    // OpenMetrics: one `# EOF`, the same count.
+    // OpenMetrics: one `# EOF`, the same count, and the counter's
+    // exemplar: the newest of the four workers' (each recorded its last
+    // compilation in a trace of its own; the last worker started last).
     let om = String::from_utf8(scrape(port, "application/openmetrics-text;version=1.0.0")).unwrap();
     assert_eq!(om.matches("# EOF").count(), 1);
+    let line = om
+        .lines()
+        .find(|l| l.starts_with("photon_compilations_total{target=\"mzi-64x64\",status=\"success\",model_type=\"transformer\"}"))
+        .unwrap();
+    let traces: Vec<String> = workers
+        .iter()
+        .map(|w| format!("{:032x}", trace_of(w.child.id()).trace_id))
+        .collect();
+    let newest = &traces[3];
+    assert!(
+        line.contains(&format!("trace_id=\"{newest}\"")),
+        "{line} (workers' traces {traces:?})"
+    );
     assert!(om.contains("photon_compilations_total{target=\"mzi-64x64\",status=\"success\",model_type=\"transformer\"} 400"));
 }
 
