@@ -1,6 +1,6 @@
 //! What a fork and an exit do to a process's part in a service.
 //!
-//! * Before a fork, the forking thread takes the [`GATE`] for writing and
+//! * Before a fork, the forking thread takes the [`GATE`](super::gate::GATE) for writing and
 //!   the publisher's lock: it waits for photon's own threads to finish a
 //!   render or a publication (which hold the store's, the labels' and the
 //!   registry's locks), so the child inherits none of those locked.
@@ -15,15 +15,12 @@
 //! * At `exit()`: one last publication, so a worker that exits loses
 //!   nothing.
 
+use super::gate::GATE;
 use super::publisher::Publisher;
 use super::service::{EXITING, SERVICE};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{MutexGuard, Once, RwLock, RwLockWriteGuard};
-
-/// Held for reading by every render and publication, for writing by a
-/// fork: no fork happens half way through one.
-pub(crate) static GATE: RwLock<()> = RwLock::new(());
+use std::sync::{MutexGuard, Once, RwLockWriteGuard};
 
 /// What the forking thread holds across the fork.
 struct Held {

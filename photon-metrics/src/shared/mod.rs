@@ -87,6 +87,7 @@
 
 mod dir;
 pub(crate) mod fork;
+pub(crate) mod gate;
 mod publisher;
 mod retired;
 mod service;

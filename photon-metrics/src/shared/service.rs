@@ -143,7 +143,7 @@ impl Service {
         let mut last = std::time::Instant::now();
         let mut served = self.dir.requested();
         {
-            let _gate = super::fork::GATE.read().unwrap_or_else(|e| e.into_inner());
+            let _gate = super::gate::GATE.read().unwrap_or_else(|e| e.into_inner());
             self.publish();
         }
         loop {
@@ -157,7 +157,7 @@ impl Service {
             }
             let requested = self.dir.requested();
             if requested != served || last.elapsed() >= self.interval {
-                let _gate = super::fork::GATE.read().unwrap_or_else(|e| e.into_inner());
+                let _gate = super::gate::GATE.read().unwrap_or_else(|e| e.into_inner());
                 self.publish();
                 served = requested;
                 last = std::time::Instant::now();

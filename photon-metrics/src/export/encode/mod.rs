@@ -210,7 +210,7 @@ pub(crate) fn render_sized(
 /// Renders the whole store as `exposition` says into `out`.
 pub(crate) fn render(store: &Store, exposition: impl Into<Exposition>, out: &mut Vec<u8>) {
     // A fork waits for the render to end (see `shared::fork`).
-    let _gate = crate::shared::fork::GATE
+    let _gate = crate::shared::gate::GATE
         .read()
         .unwrap_or_else(|e| e.into_inner());
     let exposition = exposition.into();
