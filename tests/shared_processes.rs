@@ -261,6 +261,25 @@ fn scrape(port: u16, accept: &str) -> Vec<u8> {
     response.body_mut().read_to_vec().unwrap()
 }
 
+/// The text exposition once a process serves `port` again (a takeover
+/// takes moments), each try bounded (an accepted connection nobody
+/// answers fails it); `what` says what went wrong after 10 s.
+fn text_once_served(port: u16, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+            .config()
+            .timeout_global(Some(Duration::from_secs(2)))
+            .build()
+            .call();
+        match attempt {
+            Ok(mut r) => return r.body_mut().read_to_string().unwrap(),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
 fn text(port: u16) -> String {
     String::from_utf8(scrape(port, "text/plain")).unwrap()
 }
@@ -442,14 +461,7 @@ fn a_killed_leader_is_replaced_and_the_totals_never_go_back() {
     killed.child.kill().unwrap(); // SIGKILL
     killed.child.wait().unwrap();
     // Another worker takes the listener over.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let body = loop {
-        match ureq::get(&format!("http://127.0.0.1:{port}/metrics")).call() {
-            Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("no worker took over the listener: {e}"),
-        }
-    };
+    let body = text_once_served(port, "no worker took over the listener");
     // The killed leader had published everything it recorded (the first
     // scrape asked for it), so nothing is lost, and nothing counted twice.
     assert_eq!(compilations(&body), 300.0, "{body}");
@@ -599,16 +611,7 @@ fn merged_scrapes_stay_consistent_while_workers_record_and_exit() {
             loopers.push(worker("loop", &dir, port, 10, 0));
         }
         // When the listening worker left, another takes over within moments.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let body = loop {
-            match ureq::get(&format!("http://127.0.0.1:{port}/metrics")).call() {
-                Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Err(e) => panic!("round {round}: no worker serves /metrics: {e}"),
-            }
-        };
+        let body = text_once_served(port, &format!("round {round}: no worker serves /metrics"));
         let total = compilations(&body);
         let count = latency_count(&body);
         assert!(
@@ -683,18 +686,6 @@ fn a_forked_child_takes_over_when_the_parent_is_killed() {
     parent.child.wait().unwrap();
     // The children did not keep the parent's listening socket: one of
     // them binds the port and serves, the parent's records folded in.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let body = loop {
-        let attempt = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
-            .config()
-            .timeout_global(Some(Duration::from_secs(2)))
-            .build()
-            .call();
-        match attempt {
-            Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("no child took over the listener: {e}"),
-        }
-    };
+    let body = text_once_served(port, "no child took over the listener");
     assert_eq!(compilations(&body), 305.0, "{body}");
 }
