@@ -116,6 +116,23 @@ impl Lock {
     }
 }
 
+/// A `<pid>.live` file as listed, with its header (`None`: not readable
+/// as a publication).
+struct Live {
+    path: PathBuf,
+    header: Option<Header>,
+}
+
+impl Live {
+    /// The process that wrote it.
+    fn id(&self) -> Option<Identity> {
+        self.header.map(|h| Identity {
+            pid: h.pid,
+            started: h.started,
+        })
+    }
+}
+
 /// One process's latest publication.
 pub(crate) struct Publication {
     pub(crate) bytes: Vec<u8>,
@@ -257,8 +274,9 @@ impl ServiceDir {
         // one published within the restart window (a master that is PID 1
         // in a container, which says nothing as a parent).
         let mut running = false;
-        for (path, id) in self.lives()? {
-            let Some(header) = read_header(&path) else {
+        for live in self.lives()? {
+            let id = live.id();
+            let Some(header) = live.header else {
                 continue;
             };
             let parent = Identity {
@@ -317,20 +335,19 @@ impl ServiceDir {
         Ok(joined)
     }
 
-    /// Every `<pid>.live` file with the process that wrote it (`None`: not
-    /// readable as a publication).
-    fn lives(&self) -> io::Result<Vec<(PathBuf, Option<Identity>)>> {
+    /// Every `<pid>.live` file with its header, read once.
+    fn lives(&self) -> io::Result<Vec<Live>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.path)? {
             let entry = entry?;
             if !entry.file_name().to_string_lossy().ends_with(".live") {
                 continue;
             }
-            let id = read_header(&entry.path()).map(|h| Identity {
-                pid: h.pid,
-                started: h.started,
+            let header = read_header(&entry.path());
+            out.push(Live {
+                path: entry.path(),
+                header,
             });
-            out.push((entry.path(), id));
         }
         Ok(out)
     }
@@ -348,8 +365,9 @@ impl ServiceDir {
     /// still runs.
     pub(crate) fn publications(&self) -> io::Result<Vec<Publication>> {
         let mut out = Vec::new();
-        for (path, id) in self.lives()? {
-            let Ok(bytes) = fs::read(&path) else {
+        for live in self.lives()? {
+            let id = live.id();
+            let Ok(bytes) = fs::read(&live.path) else {
                 continue; // Folded away since the listing.
             };
             let alive = id.is_some_and(|i| i.is_alive());
@@ -369,9 +387,9 @@ impl ServiceDir {
         let deadline = std::time::Instant::now() + wait;
         loop {
             let Ok(lives) = self.lives() else { return };
-            let behind = lives.iter().any(|(path, id)| {
-                id.is_some_and(|i| i != me && i.is_alive())
-                    && read_header(path).is_some_and(|h| h.generation < generation)
+            let behind = lives.iter().any(|live| {
+                live.id().is_some_and(|i| i != me && i.is_alive())
+                    && live.header.is_some_and(|h| h.generation < generation)
             });
             if !behind || std::time::Instant::now() >= deadline {
                 return;
@@ -423,10 +441,11 @@ impl ServiceDir {
         let retirements = retired::read_from(&self.path, &mut applied);
         self.remove_orphan_temporaries()?;
         let next = number + 1;
-        for (path, id) in self.lives()? {
-            if id.is_some_and(|i| i.is_alive()) {
+        for live in self.lives()? {
+            if live.id().is_some_and(|i| i.is_alive()) {
                 continue;
             }
+            let path = live.path;
             let mut folding = path.clone().into_os_string();
             folding.push(format!(".folding-{next}"));
             let folding = PathBuf::from(folding);
@@ -500,9 +519,9 @@ impl ServiceDir {
         if len < retired::LOG_LIMIT || applied != len {
             return Ok(());
         }
-        for (path, id) in self.lives()? {
-            let behind = id.is_some_and(|i| i.is_alive())
-                && read_header(&path).is_none_or(|h| h.saved_ns <= changed_ns);
+        for live in self.lives()? {
+            let behind = live.id().is_some_and(|i| i.is_alive())
+                && live.header.is_none_or(|h| h.saved_ns <= changed_ns);
             if behind {
                 return Ok(());
             }
